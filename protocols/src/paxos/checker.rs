@@ -1,0 +1,102 @@
+//! The Paxos safety checker ("Paxos Made Simple", section 2.1): agreement (at most one
+//! value is chosen), validity (a chosen value was proposed), and learners learn only a
+//! chosen value.
+//!
+//! The checker sees every acceptor's `Accepted` observation, so it knows a value is chosen
+//! the moment a majority of acceptors has accepted it in one ballot, before any learner
+//! hears of it: a simulator's view that no real deployment has.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Ballot, Paxos, PaxosObservation};
+use crate::node::{Checker, NodeId, Setup, Time, Violation};
+use crate::operation::Value;
+
+#[derive(Debug)]
+pub struct PaxosChecker {
+    majority: usize,
+    proposed: BTreeSet<Value>,
+    /// Per ballot: the value accepted in it and the acceptors that accepted it.
+    accepted: BTreeMap<Ballot, (Value, BTreeSet<NodeId>)>,
+    /// The first value chosen, with its ballot and the acceptors that chose it.
+    chosen: Option<(Ballot, Value, BTreeSet<NodeId>)>,
+}
+
+impl PaxosChecker {
+    pub fn new(setup: &Setup) -> PaxosChecker {
+        PaxosChecker { majority: setup.majority(), proposed: BTreeSet::new(), accepted: BTreeMap::new(), chosen: None }
+    }
+
+    /// The value chosen so far, if any.
+    pub fn chosen(&self) -> Option<Value> {
+        self.chosen.as_ref().map(|&(_, value, _)| value)
+    }
+
+    fn on_accepted(&mut self, node: NodeId, ballot: Ballot, value: Value) -> Result<(), Violation> {
+        let (ballot_value, acceptors) = self.accepted.entry(ballot).or_insert_with(|| (value, BTreeSet::new()));
+        if *ballot_value != value {
+            return Err(Violation {
+                invariant: "one-value-per-ballot",
+                nodes: vec![node, ballot.proposer],
+                detail: format!(
+                    "acceptor {node} accepted value {value} in ballot {ballot:?}, which already carries value {ballot_value}"
+                ),
+            });
+        }
+        acceptors.insert(node);
+        if acceptors.len() < self.majority {
+            return Ok(());
+        }
+        let acceptors = acceptors.clone();
+        self.on_chosen(ballot, value, acceptors)
+    }
+
+    fn on_chosen(&mut self, ballot: Ballot, value: Value, acceptors: BTreeSet<NodeId>) -> Result<(), Violation> {
+        if !self.proposed.contains(&value) {
+            return Err(Violation {
+                invariant: "validity",
+                nodes: acceptors.into_iter().collect(),
+                detail: format!("value {value} was chosen in ballot {ballot:?} but no client proposed it"),
+            });
+        }
+        match &self.chosen {
+            None => {
+                self.chosen = Some((ballot, value, acceptors));
+                Ok(())
+            }
+            Some((_, first, _)) if *first == value => Ok(()),
+            Some((first_ballot, first, first_acceptors)) => Err(Violation {
+                invariant: "agreement",
+                nodes: first_acceptors.union(&acceptors).copied().collect(),
+                detail: format!(
+                    "value {first} was chosen in ballot {first_ballot:?} by acceptors {first_acceptors:?}, \
+                     then value {value} in ballot {ballot:?} by acceptors {acceptors:?}"
+                ),
+            }),
+        }
+    }
+
+    fn on_learned(&self, node: NodeId, value: Value) -> Result<(), Violation> {
+        match self.chosen() {
+            Some(chosen) if chosen == value => Ok(()),
+            chosen => Err(Violation {
+                invariant: "learned-chosen",
+                nodes: vec![node],
+                detail: format!("learner {node} learned value {value}, but the chosen value is {chosen:?}"),
+            }),
+        }
+    }
+}
+
+impl Checker<Paxos> for PaxosChecker {
+    fn observe(&mut self, _at: Time, node: NodeId, observation: &PaxosObservation) -> Result<(), Violation> {
+        match *observation {
+            PaxosObservation::Proposed { value } => {
+                self.proposed.insert(value);
+                Ok(())
+            }
+            PaxosObservation::Accepted { ballot, value } => self.on_accepted(node, ballot, value),
+            PaxosObservation::Learned { value } => self.on_learned(node, value),
+        }
+    }
+}

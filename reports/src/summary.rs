@@ -1,0 +1,95 @@
+//! The run summary written as `summary.json`: what ran, the verdict, and the figures.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub scenario: String,
+    pub protocol: String,
+    pub variant: String,
+    pub engine: String,
+    pub seed: u64,
+    pub expect: String,
+    /// `ok`, `violation`, `stuck` or `error`.
+    pub verdict: String,
+    pub violations: Vec<ViolationRow>,
+    #[serde(flatten)]
+    pub figures: Figures,
+    /// Identifies the run exactly: the same seed gives the same hash.
+    pub trace_hash: String,
+}
+
+/// A violated invariant, a liveness miss, or an error.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ViolationRow {
+    pub invariant: String,
+    pub time_ms: f64,
+    pub nodes: Vec<u32>,
+    pub detail: String,
+}
+
+/// The measured figures of a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    pub operations: OperationCounts,
+    /// Latency of the operations that completed `ok`.
+    pub latency_ms: Latency,
+    pub messages: MessageCounts,
+    /// Messages sent (all types) per operation completed `ok`.
+    pub messages_per_op: f64,
+    /// Operations completed `ok` per second of virtual time.
+    pub throughput_ops: f64,
+    pub virtual_time_ms: f64,
+    pub events: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationCounts {
+    pub invoked: u64,
+    pub ok: u64,
+    pub fail: u64,
+    pub info: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Latency {
+    /// Nearest-rank quantiles of `samples` (sorted here); zeros when there are none.
+    pub fn of(mut samples: Vec<f64>) -> Latency {
+        if samples.is_empty() {
+            return Latency::default();
+        }
+        samples.sort_by(f64::total_cmp);
+        let rank = |q: f64| samples[((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1];
+        Latency { p50: rank(0.50), p95: rank(0.95), p99: rank(0.99), max: samples[samples.len() - 1] }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageCounts {
+    pub total: u64,
+    /// Lost, blocked by a partition, or addressed to a crashed node.
+    pub dropped: u64,
+    pub by_type: BTreeMap<String, u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_quantiles() {
+        let latency = Latency::of((1..=100).rev().map(f64::from).collect());
+        assert_eq!(latency, Latency { p50: 50.0, p95: 95.0, p99: 99.0, max: 100.0 });
+        assert_eq!(Latency::of(vec![3.0]), Latency { p50: 3.0, p95: 3.0, p99: 3.0, max: 3.0 });
+        assert_eq!(Latency::of(vec![]), Latency::default());
+    }
+}

@@ -1,0 +1,182 @@
+//! What a run records: the client history, every message with its fate (when recording is
+//! on), node and fault events, message counts by type, and the trace hash that identifies
+//! the run exactly.
+
+use std::hash::{Hash, Hasher};
+
+use protocols::node::{NodeId, Time};
+use protocols::operation::{Operation, Outcome};
+
+/// One client operation: invoked, then completed (or still open at the end of the run).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperationRecord {
+    pub client: NodeId,
+    pub invoked: Time,
+    pub completed: Option<Time>,
+    pub operation: Operation,
+    /// `None`: the run ended before the client knew; counts as `Info`.
+    pub outcome: Option<Outcome>,
+}
+
+/// What became of a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    InFlight,
+    Delivered(Time),
+    Lost,
+    /// Cut by a partition, at sending or in flight.
+    Blocked,
+    /// The receiver was crashed.
+    Crashed,
+}
+
+impl Fate {
+    pub fn name(self) -> &'static str {
+        match self {
+            Fate::InFlight => "in-flight",
+            Fate::Delivered(_) => "delivered",
+            Fate::Lost => "lost",
+            Fate::Blocked => "blocked",
+            Fate::Crashed => "receiver-crashed",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageRecord {
+    pub from: NodeId,
+    pub to: NodeId,
+    pub kind: &'static str,
+    pub size: usize,
+    pub sent: Time,
+    pub fate: Fate,
+    /// True for the network's duplicate of an earlier message.
+    pub copy: bool,
+}
+
+/// A node or fault event (crash, restart, partition, an observation, ...).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeEvent {
+    pub time: Time,
+    /// `None` for events of the whole network.
+    pub node: Option<NodeId>,
+    pub what: String,
+}
+
+/// A period during which a fault was in force, for shading plots.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaultPeriod {
+    pub start: Time,
+    pub end: Option<Time>,
+    pub what: String,
+}
+
+/// Everything recorded in one run.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    /// Keep per-message records and events (off in sweeps: counts only).
+    pub detailed: bool,
+    pub history: Vec<OperationRecord>,
+    pub messages: Vec<MessageRecord>,
+    pub events: Vec<NodeEvent>,
+    pub faults: Vec<FaultPeriod>,
+    /// Messages sent, by type, in first-seen order.
+    pub sent_by_kind: Vec<(&'static str, u64)>,
+    pub dropped: u64,
+    pub trace: TraceHasher,
+}
+
+impl Recorder {
+    pub fn new(detailed: bool) -> Recorder {
+        Recorder { detailed, ..Recorder::default() }
+    }
+
+    /// Counts a message of `kind`; returns its id.
+    pub fn sent(&mut self, record: MessageRecord) -> u64 {
+        match self.sent_by_kind.iter_mut().find(|(kind, _)| std::ptr::eq(*kind, record.kind) || *kind == record.kind) {
+            Some((_, count)) => *count += 1,
+            None => self.sent_by_kind.push((record.kind, 1)),
+        }
+        let id = self.messages.len() as u64;
+        if self.detailed {
+            self.messages.push(record);
+        }
+        id
+    }
+
+    pub fn fate(&mut self, id: u64, fate: Fate) {
+        if !matches!(fate, Fate::Delivered(_)) {
+            self.dropped += 1;
+        }
+        if let Some(message) = self.messages.get_mut(id as usize) {
+            message.fate = fate;
+        }
+    }
+
+    pub fn event(&mut self, time: Time, node: Option<NodeId>, what: impl FnOnce() -> String) {
+        if self.detailed {
+            self.events.push(NodeEvent { time, node, what: what() });
+        }
+    }
+
+    pub fn messages_sent(&self) -> u64 {
+        self.sent_by_kind.iter().map(|(_, count)| count).sum()
+    }
+}
+
+/// An Fx-style word hash over every input the engine hands to a node: fast, and
+/// deterministic across runs and processes (unlike std's randomly keyed hasher).
+#[derive(Clone, Copy, Debug)]
+pub struct TraceHasher(u64);
+
+impl Default for TraceHasher {
+    fn default() -> Self {
+        TraceHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for TraceHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.mix(u64::from_le_bytes(chunk.try_into().expect("chunks of 8")));
+        }
+        for byte in chunks.remainder() {
+            self.mix(*byte as u64);
+        }
+    }
+
+    fn write_u8(&mut self, value: u8) {
+        self.mix(value as u64);
+    }
+
+    fn write_u32(&mut self, value: u32) {
+        self.mix(value as u64);
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.mix(value);
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.mix(value as u64);
+    }
+}
+
+impl TraceHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    /// Mixes one input into the hash.
+    pub fn input(&mut self, time: Time, node: NodeId, tag: u8, payload: &impl Hash) {
+        time.hash(self);
+        node.hash(self);
+        tag.hash(self);
+        payload.hash(self);
+    }
+}

@@ -1,0 +1,424 @@
+//! Scenario files: what one run simulates, read from TOML.
+//!
+//! A scenario names the protocol and variant, the cluster, the workload, the network, the
+//! faults (an explicit timeline, a seeded nemesis, or both), the checks and the verdict the
+//! run is expected to reach. [`load`] parses a file with serde (unknown keys are errors that
+//! list the allowed ones) and then validates what serde cannot (a fault naming node 7 of 5,
+//! a latency range upside down, a variant the protocol does not have); every error names
+//! the file, the line and the key.
+
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use protocols::node::NodeId;
+use protocols::operation::OperationKind;
+use serde::{Deserialize, Serialize};
+
+pub use validate::locate_line;
+
+/// A scenario as written in its file (times in milliseconds).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Defaults to the file's stem.
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub protocol: String,
+    #[serde(default = "correct")]
+    pub variant: String,
+    /// Number of servers.
+    pub nodes: u32,
+    #[serde(default = "one")]
+    pub seed: u64,
+    /// How long the workload issues operations, in virtual milliseconds.
+    pub duration_ms: u64,
+    #[serde(default)]
+    pub engine: EngineKind,
+    pub expect: Verdict,
+    /// The protocol's base timeout (elections, retries, client requests).
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    #[serde(default)]
+    pub workload: Workload,
+    #[serde(default)]
+    pub network: Network,
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+    pub nemesis: Option<Nemesis>,
+    #[serde(default)]
+    pub clocks: Vec<ClockSpec>,
+    #[serde(default)]
+    pub checks: Checks,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum EngineKind {
+    #[default]
+    Native,
+    Madsim,
+}
+
+/// The outcome of a run, and what a scenario expects.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Ok,
+    Violation,
+    Stuck,
+    Error,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Violation => "violation",
+            Verdict::Stuck => "stuck",
+            Verdict::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    #[serde(default = "one_u32")]
+    pub clients: u32,
+    /// Operations per second over all clients; each client has one operation in flight.
+    #[serde(default = "default_rate")]
+    pub rate: f64,
+    /// A cap on the operations of the whole run.
+    pub operations: Option<u64>,
+    #[serde(default = "one_u32")]
+    pub keys: u32,
+    /// Weights of each operation kind; empty means the protocol's kinds, equally.
+    #[serde(default)]
+    pub mix: BTreeMap<OperationKind, f64>,
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Workload { clients: 1, rate: default_rate(), operations: None, keys: 1, mix: BTreeMap::new() }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    #[serde(default)]
+    pub latency: Latency,
+    /// Probability that a message is lost.
+    #[serde(default)]
+    pub loss: f64,
+    /// Probability that a message is delivered twice.
+    #[serde(default)]
+    pub duplicate: f64,
+    /// Deliver each link's messages in the order they were sent (TCP-like channels).
+    #[serde(default)]
+    pub fifo: bool,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Network { latency: Latency::default(), loss: 0.0, duplicate: 0.0, fifo: false }
+    }
+}
+
+/// The one-way latency of a message; reordering follows from its spread.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(tag = "distribution", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Latency {
+    Constant {
+        ms: f64,
+    },
+    Uniform {
+        min_ms: f64,
+        max_ms: f64,
+    },
+    /// `min_ms` plus an exponential with mean `mean_ms`.
+    Exponential {
+        mean_ms: f64,
+        #[serde(default)]
+        min_ms: f64,
+    },
+    /// A log-normal with median `median_ms` and shape `sigma`.
+    Lognormal {
+        median_ms: f64,
+        sigma: f64,
+    },
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Latency::Constant { ms: 1.0 }
+    }
+}
+
+/// One fault of the explicit timeline: `at_ms`, a `kind` and that kind's keys, and an
+/// optional `duration_ms`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Fault {
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub kind: FaultKind,
+    /// Undo this fault after this long (heal the cut, restart, resume).
+    pub duration_ms: Option<u64>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum FaultKind {
+    /// Symmetric groups; servers in no group form one more group together.
+    Partition {
+        groups: Vec<Vec<NodeId>>,
+    },
+    /// One-way: messages from `from` to `to` are lost.
+    Cut {
+        from: Vec<NodeId>,
+        to: Vec<NodeId>,
+    },
+    /// Cut one server off from every other server.
+    Isolate {
+        node: NodeId,
+    },
+    /// `left` and `right` cannot talk, `bridge` talks to both.
+    Bridge {
+        left: Vec<NodeId>,
+        right: Vec<NodeId>,
+        bridge: NodeId,
+    },
+    /// Remove every partition and cut.
+    Heal,
+    Crash {
+        node: NodeId,
+        /// Drop the writes the node had not synced.
+        #[serde(default)]
+        lose_unsynced: bool,
+    },
+    Restart {
+        node: NodeId,
+    },
+    Pause {
+        node: NodeId,
+    },
+    Resume {
+        node: NodeId,
+    },
+    ClockJump {
+        node: NodeId,
+        ms: i64,
+    },
+}
+
+/// Fault kinds the random nemesis can draw.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum NemesisKind {
+    Partition,
+    Cut,
+    Isolate,
+    Bridge,
+    Crash,
+    Pause,
+    ClockJump,
+}
+
+/// A seeded random fault schedule.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Nemesis {
+    pub kinds: Vec<NemesisKind>,
+    /// Mean time between the starts of two faults.
+    pub interval_ms: f64,
+    /// Mean time a fault lasts.
+    pub fault_ms: f64,
+    #[serde(default)]
+    pub start_ms: u64,
+    /// When the nemesis stops; defaults to the scenario's `duration_ms`.
+    pub end_ms: Option<u64>,
+    /// Probability that a crash drops the node's unsynced writes.
+    #[serde(default)]
+    pub lose_unsynced: f64,
+    /// How many servers may be crashed or paused at once; defaults to a minority.
+    pub max_down: Option<u32>,
+    /// Largest clock jump, either way.
+    #[serde(default = "default_clock_jump_ms")]
+    pub clock_jump_ms: u64,
+}
+
+/// A server's clock: `local = real + offset + real * drift_ppm / 1e6`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClockSpec {
+    pub node: NodeId,
+    #[serde(default)]
+    pub offset_ms: i64,
+    #[serde(default)]
+    pub drift_ppm: f64,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Checks {
+    /// After the faults end, some operation must succeed within this bound or the run is
+    /// `stuck`. Absent: no liveness check.
+    pub liveness_ms: Option<u64>,
+    /// Heal every fault when the fault window ends (default true).
+    pub heal: Option<bool>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Events one run may process before it ends with verdict `error`.
+    #[serde(default = "default_max_events")]
+    pub max_events: u64,
+    /// Virtual time after the workload stops for operations in flight to finish.
+    #[serde(default = "default_drain_ms")]
+    pub drain_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_events: default_max_events(), drain_ms: default_drain_ms() }
+    }
+}
+
+/// A scenario file that could not be used: which file, where, and what is allowed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.file.display(), line, self.message),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// Reads, parses and validates a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ScenarioError {
+        file: path.to_path_buf(),
+        line: None,
+        message: format!("cannot read the scenario: {error}"),
+    })?;
+    parse(path, &text)
+}
+
+/// Parses and validates scenario text; `path` names it in errors and gives the default name.
+pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let mut scenario: Scenario = toml::from_str(text).map_err(|error| ScenarioError {
+        file: path.to_path_buf(),
+        line: error.span().map(|span| line_of(text, span.start)),
+        message: error.message().trim().to_string(),
+    })?;
+    if scenario.name.is_empty() {
+        scenario.name = default_name(path);
+    }
+    validate::check(&scenario).map_err(|problem| ScenarioError {
+        file: path.to_path_buf(),
+        line: locate_line(text, &problem.key),
+        message: format!("{}: {}", problem.key.join("."), problem.message),
+    })?;
+    Ok(scenario)
+}
+
+/// `family/stem` for `scenarios/family/stem.toml`, or just the stem.
+fn default_name(path: &Path) -> String {
+    let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
+    match path.parent().and_then(Path::file_name) {
+        Some(family) if family != "scenarios" => format!("{}/{stem}", family.to_string_lossy()),
+        _ => stem,
+    }
+}
+
+/// The 1-based line of byte `offset` in `text`.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+impl Scenario {
+    /// The time the explicit faults and the nemesis are over, in milliseconds.
+    pub fn faults_end_ms(&self) -> u64 {
+        let timeline = self.faults.iter().map(|fault| fault.at_ms + fault.duration_ms.unwrap_or(0)).max();
+        let nemesis = self.nemesis.as_ref().map(|nemesis| nemesis.end_ms.unwrap_or(self.duration_ms));
+        timeline.into_iter().chain(nemesis).max().unwrap_or(0)
+    }
+
+    /// This scenario written back as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a scenario always serialises")
+    }
+}
+
+impl<'de> Deserialize<'de> for Fault {
+    /// By hand, because serde's `flatten` would lose `deny_unknown_fields`: the timing keys
+    /// are taken out first and the rest must be exactly one `FaultKind`.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Timing {
+            at_ms: u64,
+            duration_ms: Option<u64>,
+        }
+        use serde::de::Error;
+        let mut table = toml::Table::deserialize(deserializer)?;
+        let mut timing = toml::Table::new();
+        for key in ["at_ms", "duration_ms"] {
+            if let Some(value) = table.remove(key) {
+                timing.insert(key.to_string(), value);
+            }
+        }
+        let Timing { at_ms, duration_ms } =
+            Timing::deserialize(toml::Value::Table(timing)).map_err(D::Error::custom)?;
+        let kind = FaultKind::deserialize(toml::Value::Table(table)).map_err(D::Error::custom)?;
+        Ok(Fault { at_ms, kind, duration_ms })
+    }
+}
+
+fn correct() -> String {
+    protocols::node::CORRECT.to_string()
+}
+fn one() -> u64 {
+    1
+}
+fn one_u32() -> u32 {
+    1
+}
+fn default_rate() -> f64 {
+    100.0
+}
+fn default_timeout_ms() -> u64 {
+    20
+}
+fn default_clock_jump_ms() -> u64 {
+    100
+}
+fn default_max_events() -> u64 {
+    20_000_000
+}
+fn default_drain_ms() -> u64 {
+    2_000
+}
