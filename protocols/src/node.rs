@@ -130,6 +130,12 @@ pub trait Protocol: Sized + 'static {
     fn client(setup: &Setup, id: NodeId) -> Self::Client;
     /// The protocol's invariant checker for one run.
     fn checker(setup: &Setup) -> Self::Checker;
+
+    /// The milestone an observation marks (`leader-elected`, `value-chosen`, ...), if any:
+    /// sweeps count the runs that reached each one, to tell a vacuous pass from a real one.
+    fn milestone(_observation: &Self::Observation) -> Option<&'static str> {
+        None
+    }
 }
 
 /// A process driven by an engine, one input at a time.

@@ -4,7 +4,7 @@
 pub mod rows;
 pub mod summary;
 
-pub use rows::{EventRow, HistoryRow, MessageRow};
+pub use rows::{EventRow, FaultRow, HistoryRow, MessageRow, SweepRow};
 pub use summary::{Figures, Latency, MessageCounts, OperationCounts, Summary, ViolationRow};
 
 use std::io;
@@ -17,6 +17,31 @@ pub fn write_csv<T: serde::Serialize>(path: &Path, rows: impl IntoIterator<Item 
         writer.serialize(row).map_err(io::Error::other)?;
     }
     writer.flush()
+}
+
+/// Reads every row of a CSV file written by `write_csv` or `CsvAppender`.
+pub fn read_csv<T: serde::de::DeserializeOwned>(path: &Path) -> io::Result<Vec<T>> {
+    let mut reader = csv::Reader::from_path(path).map_err(io::Error::other)?;
+    reader.deserialize().map(|row| row.map_err(io::Error::other)).collect()
+}
+
+/// Appends rows to a CSV file, each flushed as it is written, so that a process that is
+/// interrupted keeps every row it wrote; the header is written only into a new file.
+pub struct CsvAppender {
+    writer: csv::Writer<std::fs::File>,
+}
+
+impl CsvAppender {
+    pub fn open(path: &Path) -> io::Result<CsvAppender> {
+        let new = std::fs::metadata(path).map_or(true, |metadata| metadata.len() == 0);
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(CsvAppender { writer: csv::WriterBuilder::new().has_headers(new).from_writer(file) })
+    }
+
+    pub fn append<T: serde::Serialize>(&mut self, row: &T) -> io::Result<()> {
+        self.writer.serialize(row).map_err(io::Error::other)?;
+        self.writer.flush()
+    }
 }
 
 /// Writes `value` as pretty JSON followed by a newline.

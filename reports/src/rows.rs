@@ -1,5 +1,6 @@
-//! Row schemas of the per-run CSV tables: the client history, the messages and the node and
-//! fault events. Times are virtual milliseconds.
+//! Row schemas of the per-run CSV tables: the client history, the messages, the node and
+//! fault events, and the periods during which faults were in force. Times are virtual
+//! milliseconds.
 
 use serde::{Deserialize, Serialize};
 
@@ -42,4 +43,39 @@ pub struct EventRow {
     /// Empty for events of the whole network.
     pub node: Option<u32>,
     pub event: String,
+}
+
+/// A period during which a fault was in force (`faults.csv`), for shading plots.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FaultRow {
+    pub start_ms: f64,
+    /// Empty if the fault was still in force when the run ended.
+    pub end_ms: Option<f64>,
+    pub fault: String,
+}
+
+/// One seed of a sweep (`sweep.csv`), written as the sweep goes so an interrupted sweep
+/// keeps its results and can resume.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepRow {
+    pub scenario: String,
+    /// The scenario file, for the replay command.
+    pub path: String,
+    pub seed: u64,
+    pub expect: String,
+    pub verdict: String,
+    /// The violated invariant (`liveness` when stuck, `error` for an error), if any.
+    pub invariant: String,
+    pub violation_ms: Option<f64>,
+    pub events: u64,
+    pub wall_ms: f64,
+    pub trace_hash: String,
+    /// The swarm weather drawn for this seed, empty outside swarm mode.
+    pub weather: String,
+    /// Fault kinds the scenario (or its weather) can inject, `;`-separated.
+    pub faults_configured: String,
+    /// Faults that fired, as `kind:count` pairs, `;`-separated.
+    pub faults_fired: String,
+    /// Protocol milestones reached, as `name:count` pairs, `;`-separated.
+    pub milestones: String,
 }

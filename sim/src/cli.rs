@@ -1,4 +1,4 @@
-//! The `faultline` command line (clap): `run`, `list`.
+//! The `faultline` command line (clap): `run`, `sweep`, `merge`, `list`.
 //!
 //! Exit codes: 0 every verdict as expected, 1 a verdict differs from what was expected,
 //! 2 bad input (scenario, flags). A run prints its seed first and, when its verdict is not
@@ -12,6 +12,7 @@ use crate::engine::RunOptions;
 use crate::registry::PROTOCOLS;
 use crate::run::{self, RunResult};
 use crate::scenario::{self, EngineKind, Scenario};
+use crate::sweep;
 
 /// Exit code: every verdict as expected.
 pub const EXIT_OK: i32 = 0;
@@ -46,6 +47,46 @@ enum Command {
         /// Output directory (default: target/faultline/<scenario>/seed-<N>).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Run under the swarm weather this seed draws (as `sweep --swarm` did).
+        #[arg(long)]
+        swarm: bool,
+    },
+    /// Run many seeds of many scenarios in parallel; shrink the failures.
+    Sweep {
+        /// Scenario files, or folders of them.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+        /// Seeds: A..B (B excluded) or A..=B.
+        #[arg(long, default_value = "1..100")]
+        seeds: sweep::Seeds,
+        /// Parallel runs (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Run only shard I of N (1-based): seeds whose position in the range is I-1 mod N.
+        #[arg(long)]
+        shard: Option<sweep::Shard>,
+        /// Each seed draws its own weather: which fault kinds are on, and how hard.
+        #[arg(long)]
+        swarm: bool,
+        /// Output directory; a sweep resumes from the sweep.csv it finds there
+        /// (default: target/faultline/sweep, or target/faultline/swarm with --swarm).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Do not shrink failures into scenario files.
+        #[arg(long)]
+        no_shrink: bool,
+        /// Run every N-th seed twice and compare trace hashes (0: never).
+        #[arg(long, default_value_t = 0)]
+        recheck: u64,
+    },
+    /// Merge the sweep.csv files of several shards into one, and judge the whole sweep.
+    Merge {
+        /// sweep.csv files (or folders holding one).
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// The merged CSV (default: target/faultline/merged/sweep.csv).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// List protocols, their variants, and the bundled scenarios.
     List {
@@ -72,19 +113,32 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Run { scenario, seed, engine, out } => run_command(&scenario, seed, engine, out),
+        Command::Run { scenario, seed, engine, out, swarm } => run_command(&scenario, seed, engine, out, swarm),
+        Command::Sweep { scenarios, seeds, jobs, shard, swarm, out, no_shrink, recheck } => {
+            let out = out.unwrap_or_else(|| {
+                PathBuf::from(if swarm { "target/faultline/swarm" } else { "target/faultline/sweep" })
+            });
+            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+            let options = sweep::SweepOptions { seeds, jobs, shard, swarm, out, shrink: !no_shrink, recheck };
+            sweep_command(&scenarios, &options)
+        }
+        Command::Merge { inputs, out } => merge_command(&inputs, out),
         Command::List { scenarios } => list_command(&scenarios),
     }
 }
 
-fn run_command(path: &Path, seed: Option<u64>, engine: Option<EngineArg>, out: Option<PathBuf>) -> i32 {
-    let mut scenario = match load(path, engine) {
+fn run_command(path: &Path, seed: Option<u64>, engine: Option<EngineArg>, out: Option<PathBuf>, swarm: bool) -> i32 {
+    let scenario = match load(path, engine) {
         Ok(scenario) => scenario,
         Err(code) => return code,
     };
     let seed = seed.unwrap_or(scenario.seed);
+    let (mut scenario, weather) = sweep::scenario_for(&scenario, seed, swarm);
     scenario.seed = seed;
     println!("seed {seed}");
+    if swarm {
+        println!("weather {weather}");
+    }
     let result = run::run(&scenario, RunOptions { seed, detailed: true });
     print_summary(&scenario, &result);
     let dir = out.unwrap_or_else(|| run::default_out_dir(&scenario, seed));
@@ -97,7 +151,75 @@ fn run_command(path: &Path, seed: Option<u64>, engine: Option<EngineArg>, out: O
         EXIT_OK
     } else {
         println!("verdict {} differs from the expected {}", result.verdict, scenario.expect);
-        println!("replay: {}", run::replay_command(path, seed));
+        println!("replay: {}{}", run::replay_command(path, seed), if swarm { " --swarm" } else { "" });
+        EXIT_UNEXPECTED
+    }
+}
+
+fn sweep_command(paths: &[PathBuf], options: &sweep::SweepOptions) -> i32 {
+    let mut entries = Vec::new();
+    for path in paths {
+        let files = if path.is_dir() { scenario_files(path) } else { vec![path.clone()] };
+        for file in files {
+            match load(&file, None) {
+                Ok(scenario) => entries.push(sweep::Entry { path: file, scenario }),
+                Err(code) => return code,
+            }
+        }
+    }
+    if entries.is_empty() {
+        eprintln!("error: no scenario files in {paths:?}");
+        return EXIT_BAD_INPUT;
+    }
+    match sweep::sweep(&entries, options) {
+        Ok(summary) => {
+            summary.print();
+            if summary.passed() {
+                EXIT_OK
+            } else {
+                EXIT_UNEXPECTED
+            }
+        }
+        Err(error) => {
+            eprintln!("error: sweep output in {}: {error}", options.out.display());
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+fn merge_command(inputs: &[PathBuf], out: Option<PathBuf>) -> i32 {
+    let mut rows: Vec<reports::SweepRow> = Vec::new();
+    for input in inputs {
+        let path = if input.is_dir() { input.join("sweep.csv") } else { input.clone() };
+        match sweep::read_rows(&path) {
+            Ok(found) if !found.is_empty() => rows.extend(found),
+            Ok(_) => {
+                eprintln!("error: {}: no sweep rows (is it a sweep.csv?)", path.display());
+                return EXIT_BAD_INPUT;
+            }
+            Err(error) => {
+                eprintln!("error: {}: {error}", path.display());
+                return EXIT_BAD_INPUT;
+            }
+        }
+    }
+    rows.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
+    rows.dedup_by(|a, b| a.scenario == b.scenario && a.seed == b.seed);
+    let out = out.unwrap_or_else(|| PathBuf::from("target/faultline/merged/sweep.csv"));
+    if let Some(dir) = out.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Err(error) = reports::write_csv(&out, &rows) {
+        eprintln!("error: cannot write {}: {error}", out.display());
+        return EXIT_BAD_INPUT;
+    }
+    let swarm = rows.iter().any(|row| !row.weather.is_empty());
+    let summary = sweep::Summary::of(&rows, sweep::SummaryOptions { swarm, ..Default::default() });
+    println!("merged {} rows into {}", rows.len(), out.display());
+    summary.print();
+    if summary.passed() {
+        EXIT_OK
+    } else {
         EXIT_UNEXPECTED
     }
 }

@@ -10,3 +10,4 @@ pub mod engine;
 pub mod registry;
 pub mod run;
 pub mod scenario;
+pub mod sweep;

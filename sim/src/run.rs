@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use protocols::node::{Time, Violation, MILLISECOND};
 use protocols::operation::{Operation, Outcome, Reply};
 use reports::{
-    EventRow, Figures, HistoryRow, Latency, MessageCounts, MessageRow, OperationCounts, Summary, ViolationRow,
+    EventRow, FaultRow, Figures, HistoryRow, Latency, MessageCounts, MessageRow, OperationCounts, Summary, ViolationRow,
 };
 
 use crate::checkers;
@@ -39,7 +39,12 @@ pub fn run(scenario: &Scenario, options: RunOptions) -> RunResult {
     let Some(entry) = registry::find(&scenario.protocol) else {
         return failed(scenario, options, format!("unknown protocol {:?}", scenario.protocol));
     };
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| (entry.run)(scenario, options)));
+    run_with(scenario, options, entry.run)
+}
+
+/// Runs `scenario` through `engine` (such as `engine::run::<P>`) and judges it.
+pub fn run_with(scenario: &Scenario, options: RunOptions, engine: fn(&Scenario, RunOptions) -> RunRecord) -> RunResult {
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| engine(scenario, options)));
     match outcome {
         Ok(record) => judge(scenario, options, record),
         Err(payload) => failed(scenario, options, format!("a node panicked: {}", panic_message(&payload))),
@@ -176,7 +181,8 @@ fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-/// Writes `summary.json`, `history.csv`, `messages.csv` and `events.csv` into `dir`.
+/// Writes `summary.json`, `history.csv`, `messages.csv`, `events.csv` and `faults.csv`
+/// into `dir`: everything a report is rendered from.
 pub fn write_outputs(dir: &Path, result: &RunResult) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     reports::write_json(&dir.join("summary.json"), &result.summary)?;
@@ -203,7 +209,13 @@ pub fn write_outputs(dir: &Path, result: &RunResult) -> std::io::Result<()> {
         node: event.node,
         event: event.what.clone(),
     });
-    reports::write_csv(&dir.join("events.csv"), events)
+    reports::write_csv(&dir.join("events.csv"), events)?;
+    let faults = recorder.faults.iter().map(|period| FaultRow {
+        start_ms: ms(period.start),
+        end_ms: period.end.map(ms),
+        fault: crate::engine::describe_fault(&period.kind),
+    });
+    reports::write_csv(&dir.join("faults.csv"), faults)
 }
 
 fn history_row(op: &OperationRecord) -> HistoryRow {

@@ -1,38 +1,105 @@
 //! Developer tasks, as Rust code (the cargo-xtask convention):
 //!
-//! - `cargo xtask ci`: format check, clippy with warnings denied, and every test;
-//! - `cargo xtask bench`: the engine benchmark (messages per second against a bare loop).
+//! - `cargo xtask ci`: format check, clippy with warnings denied, every test, then a short
+//!   fixed sweep of every bundled scenario that re-runs every tenth seed to check the trace
+//!   hashes agree; ends with the plain line `N passed, N failed` for the tests;
+//! - `cargo xtask fuzz [--seeds N]`: every bundled scenario in swarm mode, in release mode,
+//!   with the seeds and wall time to the first violation of each flawed variant;
+//! - `cargo xtask bench`: the engine's throughput against a bare event loop.
 
-use std::process::{Command, ExitCode};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, ExitCode, Stdio};
+
+/// Seeds per scenario in the CI sweep.
+const CI_SEEDS: &str = "1..301";
 
 fn main() -> ExitCode {
-    let task = std::env::args().nth(1).unwrap_or_default();
-    let steps: &[&[&str]] = match task.as_str() {
-        "ci" => &[
-            &["fmt", "--all", "--", "--check"],
-            &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
-            &["test", "--workspace"],
-        ],
-        "bench" => &[&["bench", "--package", "sim", "--bench", "engine"]],
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("fuzz") => fuzz(&args[1..]),
+        Some("bench") => cargo(&["bench", "--package", "sim", "--bench", "engine"]),
         _ => {
-            eprintln!("usage: cargo xtask <task>\n\ntasks:\n  ci     fmt check, clippy -D warnings, tests\n  bench  engine throughput against a bare event loop");
+            eprintln!(
+                "usage: cargo xtask <task>\n\ntasks:\n  ci                  fmt check, clippy -D warnings, tests, a short sweep\n  \
+                 fuzz [--seeds N]    every bundled scenario in swarm mode (default 1000 seeds)\n  \
+                 bench               engine throughput against a bare event loop"
+            );
             return ExitCode::from(2);
         }
     };
-    for step in steps {
-        println!("xtask: cargo {}", step.join(" "));
-        let status = Command::new(env!("CARGO")).args(*step).status();
-        match status {
-            Ok(status) if status.success() => {}
-            Ok(status) => {
-                eprintln!("xtask: cargo {} failed ({status})", step.join(" "));
-                return ExitCode::FAILURE;
-            }
-            Err(error) => {
-                eprintln!("xtask: cannot run cargo: {error}");
-                return ExitCode::FAILURE;
-            }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
         }
     }
-    ExitCode::SUCCESS
+}
+
+fn ci() -> Result<(), String> {
+    cargo(&["fmt", "--all", "--", "--check"])?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    let (passed, failed) = cargo_test()?;
+    let out = "target/faultline/ci-sweep";
+    let _ = std::fs::remove_dir_all(out);
+    let sweep = cargo(&["run", "--", "sweep", "scenarios", "--seeds", CI_SEEDS, "--recheck", "10", "--out", out]);
+    println!("{passed} passed, {failed} failed");
+    sweep
+}
+
+fn fuzz(args: &[String]) -> Result<(), String> {
+    let seeds: u64 = match args {
+        [] => 1000,
+        [flag, n] if flag == "--seeds" => n.parse().map_err(|_| format!("--seeds takes a number, not {n:?}"))?,
+        _ => return Err(format!("usage: cargo xtask fuzz [--seeds N], not {args:?}")),
+    };
+    let out = "target/faultline/fuzz";
+    let _ = std::fs::remove_dir_all(out);
+    let range = format!("1..={seeds}");
+    cargo(&["run", "--release", "--", "sweep", "scenarios", "--swarm", "--seeds", &range, "--out", out])
+}
+
+/// Runs `cargo ARGS`, streaming its output.
+fn cargo(args: &[&str]) -> Result<(), String> {
+    println!("xtask: cargo {}", args.join(" "));
+    let status =
+        Command::new(env!("CARGO")).args(args).status().map_err(|error| format!("cannot run cargo: {error}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo {} failed ({status})", args.join(" ")))
+    }
+}
+
+/// Runs the workspace's tests, streaming their output, and adds up the `test result` lines.
+fn cargo_test() -> Result<(u64, u64), String> {
+    println!("xtask: cargo test --workspace");
+    let mut child = Command::new(env!("CARGO"))
+        .args(["test", "--workspace"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|error| format!("cannot run cargo: {error}"))?;
+    let (mut passed, mut failed) = (0, 0);
+    let stdout = child.stdout.take().ok_or("no test output")?;
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        println!("{line}");
+        if let Some(result) = line.strip_prefix("test result: ") {
+            passed += count_before(result, " passed");
+            failed += count_before(result, " failed");
+        }
+    }
+    let status = child.wait().map_err(|error| error.to_string())?;
+    if !status.success() {
+        println!("{passed} passed, {failed} failed");
+        return Err(format!("cargo test failed ({status})"));
+    }
+    Ok((passed, failed))
+}
+
+/// The number just before `word` in a `test result` line.
+fn count_before(line: &str, word: &str) -> u64 {
+    line.split(';')
+        .find_map(|part| part.trim().strip_suffix(word).and_then(|n| n.split_whitespace().last()?.parse().ok()))
+        .unwrap_or(0)
 }

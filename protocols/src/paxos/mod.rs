@@ -179,6 +179,13 @@ impl Protocol for Paxos {
     fn checker(setup: &Setup) -> PaxosChecker {
         PaxosChecker::new(setup)
     }
+
+    fn milestone(observation: &PaxosObservation) -> Option<&'static str> {
+        match observation {
+            PaxosObservation::Learned { .. } => Some("value-learned"),
+            PaxosObservation::Proposed { .. } | PaxosObservation::Accepted { .. } => None,
+        }
+    }
 }
 
 /// The acceptor's durable state (section 2.2): the highest ballot promised and the

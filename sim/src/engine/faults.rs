@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use super::network::{exponential, LinkFault};
 use super::record::FaultPeriod;
 use super::{Engine, EventKind};
-use crate::scenario::{self, FaultKind, NemesisKind, Scenario};
+use crate::scenario::{self, time_of, FaultKind, Heal, NemesisKind, Scenario};
 
 /// How a fault in force is undone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,7 +108,7 @@ impl<P: Protocol> Engine<P> {
     /// Puts the timeline, the nemesis and the final heal on the queue.
     pub(super) fn schedule_faults(&mut self, scenario: &Scenario) {
         for (index, fault) in scenario.faults.iter().enumerate() {
-            self.push(fault.at_ms * MILLISECOND, EventKind::Fault(index));
+            self.push(time_of(fault.at_ms), EventKind::Fault(index));
         }
         if let Some(nemesis) = &mut self.nemesis {
             let start = scenario.nemesis.as_ref().map_or(0, |config| config.start_ms) * MILLISECOND;
@@ -116,7 +116,7 @@ impl<P: Protocol> Engine<P> {
             self.push(first, EventKind::Nemesis);
         }
         let has_faults = !scenario.faults.is_empty() || scenario.nemesis.is_some();
-        if has_faults && scenario.checks.heal.unwrap_or(true) {
+        if has_faults && scenario.checks.heal != Heal::None {
             self.push(self.faults_end, EventKind::HealAll);
         }
     }
@@ -125,7 +125,7 @@ impl<P: Protocol> Engine<P> {
         let fault = self.timeline[index].clone();
         if let Some(id) = self.apply_fault(&fault.kind) {
             if let Some(duration) = fault.duration_ms {
-                self.push(self.now + duration * MILLISECOND, EventKind::Undo(id));
+                self.push(self.now + time_of(duration), EventKind::Undo(id));
             }
         }
     }
@@ -163,13 +163,14 @@ impl<P: Protocol> Engine<P> {
             FaultKind::Resume { node } => return self.undo_where(|undo| undo == Undo::Resume(*node)),
             FaultKind::ClockJump { node, ms } => {
                 self.nodes[*node as usize].clock.jump(*ms);
-                self.recorder.event(self.now, Some(*node), || format!("clock jumps {ms} ms"));
+                self.recorder.faults.push(FaultPeriod { start: self.now, end: Some(self.now), kind: kind.clone() });
+                self.recorder.event(self.now, Some(*node), || describe(kind));
                 return None;
             }
         };
         self.next_fault = id;
         let period = self.recorder.faults.len();
-        self.recorder.faults.push(FaultPeriod { start: self.now, end: None, what: describe(kind) });
+        self.recorder.faults.push(FaultPeriod { start: self.now, end: None, kind: kind.clone() });
         self.recorder.event(self.now, None, || describe(kind));
         self.active.push(Active { id, undo, period });
         Some(id)
@@ -237,11 +238,21 @@ impl<P: Protocol> Engine<P> {
         None
     }
 
-    /// The end of the fault window: everything heals.
+    /// The end of the fault window: everything heals, or (`heal = "majority"`) everything
+    /// heals for the majority core of servers `0..majority` while the rest stay cut off,
+    /// crashed or paused as they were.
     pub(super) fn heal_all(&mut self) {
-        self.undo_where(|_| true);
+        let core = self.setup.majority() as NodeId;
+        let outside_core = |undo| matches!(undo, Undo::Restart(node) | Undo::Resume(node) if node >= core);
+        match self.heal {
+            Heal::Majority => self.undo_where(|undo| !outside_core(undo)),
+            _ => self.undo_where(|_| true),
+        };
         self.network.heal();
-        self.recorder.event(self.now, None, || "heal all: the fault window ends".to_string());
+        if self.heal == Heal::Majority && core < self.setup.servers {
+            self.apply_fault(&FaultKind::Partition { groups: vec![(0..core).collect()] });
+        }
+        self.recorder.event(self.now, None, || "the fault window ends: heal".to_string());
     }
 
     fn restart(&mut self, node: NodeId) {

@@ -12,6 +12,8 @@
 
 mod clock;
 mod faults;
+
+pub use faults::describe as describe_fault;
 pub mod network;
 pub mod record;
 mod workload;
@@ -26,7 +28,7 @@ use protocols::operation::{Operation, Outcome};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::scenario::{Fault, Scenario};
+use crate::scenario::{Fault, Heal, Scenario};
 use clock::Clock;
 use faults::{Active, Nemesis};
 use network::{Network, Route};
@@ -171,6 +173,7 @@ struct Engine<P: Protocol> {
     max_events: u64,
     violation: Option<(Time, Violation)>,
     error: Option<String>,
+    heal: Heal,
 }
 
 impl<P: Protocol> Engine<P> {
@@ -186,7 +189,7 @@ impl<P: Protocol> Engine<P> {
         let processes = (setup.servers + setup.clients) as usize;
         let seed = options.seed;
         let duration = scenario.duration_ms * MILLISECOND;
-        let faults_end = scenario.faults_end_ms() * MILLISECOND;
+        let faults_end = scenario.faults_end();
         let liveness_end = faults_end + scenario.checks.liveness_ms.unwrap_or(0) * MILLISECOND;
         let nodes = (0..processes as NodeId).map(|id| NodeState::new(scenario, seed, id)).collect();
         let mut engine = Engine {
@@ -217,6 +220,7 @@ impl<P: Protocol> Engine<P> {
             max_events: scenario.limits.max_events,
             violation: None,
             error: None,
+            heal: scenario.checks.heal,
             setup,
         };
         engine.schedule_start(scenario);
@@ -390,6 +394,9 @@ impl<P: Protocol> Engine<P> {
         }
         for observation in &effects.observations {
             self.recorder.event(self.now, Some(node), || format!("{observation:?}"));
+            if let Some(milestone) = P::milestone(observation) {
+                self.recorder.milestone(milestone);
+            }
             if self.violation.is_some() {
                 continue;
             }

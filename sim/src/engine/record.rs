@@ -7,6 +7,8 @@ use std::hash::{Hash, Hasher};
 use protocols::node::{NodeId, Time};
 use protocols::operation::{Operation, Outcome};
 
+use crate::scenario::FaultKind;
+
 /// One client operation: invoked, then completed (or still open at the end of the run).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OperationRecord {
@@ -63,12 +65,14 @@ pub struct NodeEvent {
     pub what: String,
 }
 
-/// A period during which a fault was in force, for shading plots.
+/// A fault the engine applied, and when it was undone: the run's fault log, from which a
+/// failing run's faults become an explicit timeline, and plots shade fault periods.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FaultPeriod {
     pub start: Time,
+    /// `None` while in force; equal to `start` for an instant fault (a clock jump).
     pub end: Option<Time>,
-    pub what: String,
+    pub kind: FaultKind,
 }
 
 /// Everything recorded in one run.
@@ -82,6 +86,8 @@ pub struct Recorder {
     pub faults: Vec<FaultPeriod>,
     /// Messages sent, by type, in first-seen order.
     pub sent_by_kind: Vec<(&'static str, u64)>,
+    /// Protocol milestones reached (`Protocol::milestone`), in first-seen order.
+    pub milestones: Vec<(&'static str, u64)>,
     pub dropped: u64,
     pub trace: TraceHasher,
 }
@@ -93,10 +99,7 @@ impl Recorder {
 
     /// Counts a message of `kind`; returns its id.
     pub fn sent(&mut self, record: MessageRecord) -> u64 {
-        match self.sent_by_kind.iter_mut().find(|(kind, _)| std::ptr::eq(*kind, record.kind) || *kind == record.kind) {
-            Some((_, count)) => *count += 1,
-            None => self.sent_by_kind.push((record.kind, 1)),
-        }
+        count(&mut self.sent_by_kind, record.kind);
         let id = self.messages.len() as u64;
         if self.detailed {
             self.messages.push(record);
@@ -121,6 +124,18 @@ impl Recorder {
 
     pub fn messages_sent(&self) -> u64 {
         self.sent_by_kind.iter().map(|(_, count)| count).sum()
+    }
+
+    pub fn milestone(&mut self, name: &'static str) {
+        count(&mut self.milestones, name);
+    }
+}
+
+/// Adds one to `name`'s count (names are few, so a scan beats a map).
+fn count(counts: &mut Vec<(&'static str, u64)>, name: &'static str) {
+    match counts.iter_mut().find(|(known, _)| std::ptr::eq(*known, name) || *known == name) {
+        Some((_, count)) => *count += 1,
+        None => counts.push((name, 1)),
     }
 }
 

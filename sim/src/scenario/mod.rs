@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use protocols::node::NodeId;
+use protocols::node::{NodeId, Time, MILLISECOND};
 use protocols::operation::OperationKind;
 use serde::{Deserialize, Serialize};
 
@@ -172,11 +172,13 @@ impl Default for Latency {
 /// optional `duration_ms`.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Fault {
-    pub at_ms: u64,
+    /// Fractions are allowed, so a shrunk run can place faults exactly.
+    pub at_ms: f64,
     #[serde(flatten)]
     pub kind: FaultKind,
     /// Undo this fault after this long (heal the cut, restart, resume).
-    pub duration_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<f64>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -224,6 +226,29 @@ pub enum FaultKind {
     },
 }
 
+impl FaultKind {
+    /// The kind's name as a scenario writes it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::Partition { .. } => "partition",
+            FaultKind::Cut { .. } => "cut",
+            FaultKind::Isolate { .. } => "isolate",
+            FaultKind::Bridge { .. } => "bridge",
+            FaultKind::Heal => "heal",
+            FaultKind::Crash { .. } => "crash",
+            FaultKind::Restart { .. } => "restart",
+            FaultKind::Pause { .. } => "pause",
+            FaultKind::Resume { .. } => "resume",
+            FaultKind::ClockJump { .. } => "clock-jump",
+        }
+    }
+
+    /// Whether this entry injects a fault (rather than undoing one).
+    pub fn injects(&self) -> bool {
+        !matches!(self, FaultKind::Heal | FaultKind::Restart { .. } | FaultKind::Resume { .. })
+    }
+}
+
 /// Fault kinds the random nemesis can draw.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]
@@ -235,6 +260,31 @@ pub enum NemesisKind {
     Crash,
     Pause,
     ClockJump,
+}
+
+impl NemesisKind {
+    pub const ALL: [NemesisKind; 7] = [
+        NemesisKind::Partition,
+        NemesisKind::Cut,
+        NemesisKind::Isolate,
+        NemesisKind::Bridge,
+        NemesisKind::Crash,
+        NemesisKind::Pause,
+        NemesisKind::ClockJump,
+    ];
+
+    /// The name of the faults this kind injects (as `FaultKind::name`).
+    pub fn name(self) -> &'static str {
+        match self {
+            NemesisKind::Partition => "partition",
+            NemesisKind::Cut => "cut",
+            NemesisKind::Isolate => "isolate",
+            NemesisKind::Bridge => "bridge",
+            NemesisKind::Crash => "crash",
+            NemesisKind::Pause => "pause",
+            NemesisKind::ClockJump => "clock-jump",
+        }
+    }
 }
 
 /// A seeded random fault schedule.
@@ -277,8 +327,19 @@ pub struct Checks {
     /// After the faults end, some operation must succeed within this bound or the run is
     /// `stuck`. Absent: no liveness check.
     pub liveness_ms: Option<u64>,
-    /// Heal every fault when the fault window ends (default true).
-    pub heal: Option<bool>,
+    /// What heals when the fault window ends: `all` (default), `majority` (faults stop for
+    /// a majority core, the other servers stay cut off), or `none`.
+    #[serde(default)]
+    pub heal: Heal,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Heal {
+    #[default]
+    All,
+    Majority,
+    None,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -345,6 +406,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     Ok(scenario)
 }
 
+/// Virtual time from (possibly fractional) milliseconds, to the nanosecond.
+pub fn time_of(ms: f64) -> Time {
+    (ms * MILLISECOND as f64).round().max(0.0) as Time
+}
+
 /// `family/stem` for `scenarios/family/stem.toml`, or just the stem.
 fn default_name(path: &Path) -> String {
     let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
@@ -360,11 +426,21 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 }
 
 impl Scenario {
-    /// The time the explicit faults and the nemesis are over, in milliseconds.
-    pub fn faults_end_ms(&self) -> u64 {
-        let timeline = self.faults.iter().map(|fault| fault.at_ms + fault.duration_ms.unwrap_or(0)).max();
-        let nemesis = self.nemesis.as_ref().map(|nemesis| nemesis.end_ms.unwrap_or(self.duration_ms));
+    /// The virtual time at which the explicit faults and the nemesis are over.
+    pub fn faults_end(&self) -> Time {
+        let timeline = self.faults.iter().map(|fault| time_of(fault.at_ms + fault.duration_ms.unwrap_or(0.0))).max();
+        let nemesis = self.nemesis.as_ref().map(|nemesis| nemesis.end_ms.unwrap_or(self.duration_ms) * MILLISECOND);
         timeline.into_iter().chain(nemesis).max().unwrap_or(0)
+    }
+
+    /// The names of the fault kinds this scenario can inject, sorted.
+    pub fn fault_kinds(&self) -> Vec<&'static str> {
+        let timeline = self.faults.iter().filter(|fault| fault.kind.injects()).map(|fault| fault.kind.name());
+        let nemesis = self.nemesis.iter().flat_map(|nemesis| nemesis.kinds.iter().map(|kind| kind.name()));
+        let mut kinds: Vec<&'static str> = timeline.chain(nemesis).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        kinds
     }
 
     /// This scenario written back as TOML.
@@ -380,8 +456,8 @@ impl<'de> Deserialize<'de> for Fault {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Timing {
-            at_ms: u64,
-            duration_ms: Option<u64>,
+            at_ms: f64,
+            duration_ms: Option<f64>,
         }
         use serde::de::Error;
         let mut table = toml::Table::deserialize(deserializer)?;

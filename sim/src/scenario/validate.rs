@@ -149,7 +149,11 @@ fn check_network(scenario: &Scenario) -> Checked {
 
 fn check_fault(scenario: &Scenario, index: usize, fault: &Fault) -> Checked {
     let key = |name| [Key("faults"), Index(index), Key(name)];
-    at_most(&key("at_ms"), fault.at_ms as f64, scenario.duration_ms as f64)?;
+    at_least(&key("at_ms"), fault.at_ms, 0.0)?;
+    at_most(&key("at_ms"), fault.at_ms, scenario.duration_ms as f64)?;
+    if let Some(duration) = fault.duration_ms {
+        positive(&key("duration_ms"), duration)?;
+    }
     let nodes = |name, nodes: &[NodeId]| nodes.iter().try_for_each(|&node| node_exists(scenario, &key(name), node));
     match &fault.kind {
         FaultKind::Partition { groups } => {

@@ -1,0 +1,236 @@
+//! The verdict of a sweep, computed from its rows alone (so that the rows of several shards,
+//! merged, give the same summary): verdict counts per scenario, the first failing seed per
+//! scenario and invariant, the "sometimes" counts of fault kinds and milestones, and the
+//! problems that make the sweep fail.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reports::SweepRow;
+
+/// When (wall time since the sweep started) each scenario and invariant first failed.
+#[derive(Clone, Debug, Default)]
+pub struct FirstFound {
+    found: Vec<(String, String, f64)>,
+}
+
+impl FirstFound {
+    pub fn note(&mut self, row: &SweepRow, elapsed: Duration) {
+        let known =
+            self.found.iter().any(|(scenario, invariant, _)| *scenario == row.scenario && *invariant == row.invariant);
+        if row.verdict != "ok" && !known {
+            self.found.push((row.scenario.clone(), row.invariant.clone(), elapsed.as_secs_f64()));
+        }
+    }
+
+    fn seconds(&self, scenario: &str, invariant: &str) -> Option<f64> {
+        self.found.iter().find(|(s, i, _)| s == scenario && i == invariant).map(|(_, _, seconds)| *seconds)
+    }
+}
+
+/// How the summary was produced.
+#[derive(Clone, Debug, Default)]
+pub struct SummaryOptions {
+    /// Seeds run by this process (the rest were resumed or merged).
+    pub seeds_run: usize,
+    pub seconds: f64,
+    pub firsts: FirstFound,
+    pub swarm: bool,
+}
+
+/// A shrunk scenario written for a failure.
+#[derive(Clone, Debug)]
+pub struct ShrunkFile {
+    pub scenario: String,
+    pub invariant: String,
+    pub seed: u64,
+    pub faults_before: usize,
+    pub faults_after: usize,
+    pub path: PathBuf,
+}
+
+/// The first failing seed of one scenario for one invariant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FirstFailure {
+    pub invariant: String,
+    pub verdict: String,
+    pub seed: u64,
+    /// Seeds of the scenario at or below that seed: the seeds it took to find it.
+    pub seeds_to_find: usize,
+    pub seconds_to_find: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ScenarioSummary {
+    pub name: String,
+    pub path: String,
+    pub expect: String,
+    pub runs: usize,
+    pub verdicts: BTreeMap<String, usize>,
+    pub firsts: Vec<FirstFailure>,
+    /// Fault kinds configured in some run, and in how many runs each fired.
+    pub configured: BTreeSet<String>,
+    pub fired: BTreeMap<String, usize>,
+    /// In how many runs each milestone was reached.
+    pub milestones: BTreeMap<String, usize>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    pub seeds: usize,
+    pub options: SummaryOptions,
+    pub scenarios: Vec<ScenarioSummary>,
+    /// Why the sweep fails; empty when it passes.
+    pub problems: Vec<String>,
+    pub shrunk: Vec<ShrunkFile>,
+}
+
+impl Summary {
+    pub fn of(rows: &[SweepRow], options: SummaryOptions) -> Summary {
+        let mut names: Vec<&str> = rows.iter().map(|row| row.scenario.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        let scenarios: Vec<ScenarioSummary> = names
+            .into_iter()
+            .map(|name| scenario_summary(name, rows.iter().filter(|row| row.scenario == name), &options.firsts))
+            .collect();
+        let problems = scenarios.iter().flat_map(problems_of).collect();
+        Summary { seeds: rows.len(), options, scenarios, problems, shrunk: Vec::new() }
+    }
+
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// The replay command for `seed` of the scenario at `path`.
+    pub fn replay(&self, path: &str, seed: u64) -> String {
+        let swarm = if self.options.swarm { " --swarm" } else { "" };
+        format!("cargo run --release -- run {path} --seed {seed}{swarm}")
+    }
+
+    pub fn print(&self) {
+        let rate = if self.options.seconds > 0.0 { self.options.seeds_run as f64 / self.options.seconds } else { 0.0 };
+        println!(
+            "sweep: {} seeds of {} scenarios; ran {} in {:.2} s ({rate:.1} seeds/s)",
+            self.seeds,
+            self.scenarios.len(),
+            self.options.seeds_run,
+            self.options.seconds
+        );
+        for scenario in &self.scenarios {
+            self.print_scenario(scenario);
+        }
+        for shrunk in &self.shrunk {
+            println!(
+                "shrunk {} seed {} ({}): {} faults -> {}: {}\n  replay: cargo run --release -- run {}",
+                shrunk.scenario,
+                shrunk.seed,
+                shrunk.invariant,
+                shrunk.faults_before,
+                shrunk.faults_after,
+                shrunk.path.display(),
+                shrunk.path.display()
+            );
+        }
+        match self.problems.is_empty() {
+            true => println!("sweep passed"),
+            false => println!("sweep FAILED:\n  {}", self.problems.join("\n  ")),
+        }
+    }
+
+    fn print_scenario(&self, scenario: &ScenarioSummary) {
+        let verdicts: Vec<String> =
+            scenario.verdicts.iter().map(|(verdict, count)| format!("{verdict} {count}")).collect();
+        println!("  {:<40} expect {:<9} {}", scenario.name, scenario.expect, verdicts.join(", "));
+        for first in &scenario.firsts {
+            let seconds = first.seconds_to_find.map_or(String::new(), |s| format!(", {s:.2} s"));
+            println!(
+                "    first {} ({}): seed {} after {} seeds{seconds}; replay: {}",
+                first.verdict,
+                first.invariant,
+                first.seed,
+                first.seeds_to_find,
+                self.replay(&scenario.path, first.seed)
+            );
+        }
+        let runs = scenario.runs;
+        let fired: Vec<String> = scenario
+            .configured
+            .iter()
+            .map(|kind| format!("{kind} {}/{runs}", scenario.fired.get(kind).copied().unwrap_or(0)))
+            .collect();
+        if !fired.is_empty() {
+            println!("    faults fired in: {}", fired.join(", "));
+        }
+        let milestones: Vec<String> =
+            scenario.milestones.iter().map(|(name, count)| format!("{name} {count}/{runs}")).collect();
+        if !milestones.is_empty() {
+            println!("    milestones in: {}", milestones.join(", "));
+        }
+    }
+}
+
+fn scenario_summary<'a>(name: &str, rows: impl Iterator<Item = &'a SweepRow>, firsts: &FirstFound) -> ScenarioSummary {
+    let mut rows: Vec<&SweepRow> = rows.collect();
+    rows.sort_by_key(|row| row.seed);
+    let mut summary = ScenarioSummary { name: name.to_string(), runs: rows.len(), ..ScenarioSummary::default() };
+    for (position, row) in rows.iter().enumerate() {
+        summary.path.clone_from(&row.path);
+        summary.expect.clone_from(&row.expect);
+        *summary.verdicts.entry(row.verdict.clone()).or_default() += 1;
+        summary.configured.extend(names(&row.faults_configured));
+        for kind in names(&row.faults_fired) {
+            *summary.fired.entry(kind).or_default() += 1;
+        }
+        for milestone in names(&row.milestones) {
+            *summary.milestones.entry(milestone).or_default() += 1;
+        }
+        let known = summary.firsts.iter().any(|first| first.invariant == row.invariant);
+        if row.verdict != "ok" && !known {
+            summary.firsts.push(FirstFailure {
+                invariant: row.invariant.clone(),
+                verdict: row.verdict.clone(),
+                seed: row.seed,
+                seeds_to_find: position + 1,
+                seconds_to_find: firsts.seconds(name, &row.invariant),
+            });
+        }
+    }
+    summary
+}
+
+/// The names in a `name:count;name:count` or `name;name` list.
+fn names(list: &str) -> impl Iterator<Item = String> + '_ {
+    list.split(';').filter(|item| !item.is_empty()).map(|item| item.split(':').next().unwrap_or(item).to_string())
+}
+
+fn problems_of(scenario: &ScenarioSummary) -> Vec<String> {
+    let mut problems = Vec::new();
+    let count = |verdict: &str| scenario.verdicts.get(verdict).copied().unwrap_or(0);
+    let name = &scenario.name;
+    if scenario.expect == "ok" {
+        let bad = scenario.runs - count("ok");
+        if bad > 0 {
+            problems.push(format!("{name}: {bad} of {} seeds not ok", scenario.runs));
+        }
+    } else if count(&scenario.expect) == 0 {
+        problems.push(format!(
+            "{name}: expected {} on some seed, but none of {} seeds showed it",
+            scenario.expect, scenario.runs
+        ));
+    }
+    if scenario.expect != "ok" && count("error") > 0 {
+        problems.push(format!("{name}: {} seeds ended in error", count("error")));
+    }
+    let silent: Vec<&str> =
+        scenario.configured.iter().filter(|kind| !scenario.fired.contains_key(*kind)).map(String::as_str).collect();
+    if !silent.is_empty() {
+        problems.push(format!(
+            "{name}: fault kinds configured but never fired in {} runs: {} (a vacuous pass)",
+            scenario.runs,
+            silent.join(", ")
+        ));
+    }
+    problems
+}

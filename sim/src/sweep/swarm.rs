@@ -1,0 +1,115 @@
+//! Swarm testing (Groce et al., "Swarm Testing", ISSTA 2012): each seed first draws its own
+//! weather, which fault kinds are on and how hard they blow, so that different seeds explore
+//! very different conditions instead of the same average mix.
+//!
+//! The weather replaces the scenario's network, clocks, explicit timeline and nemesis; the
+//! protocol, variant, cluster, workload and checks stay. It comes from its own stream of the
+//! seed, so the rest of the run draws the same numbers as without swarm mode.
+
+use std::fmt::Write as _;
+
+use rand::seq::SliceRandom;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::engine::stream;
+use crate::scenario::{ClockSpec, Latency, Nemesis, NemesisKind, Scenario};
+
+/// The stream that draws the weather.
+const SWARM_STREAM: u64 = 5;
+
+/// `scenario` under the weather of `seed`, and that weather in words.
+pub fn weather(scenario: &Scenario, seed: u64) -> (Scenario, String) {
+    let mut rng = stream(seed, SWARM_STREAM);
+    let mut out = scenario.clone();
+    out.network.latency = latency(&mut rng);
+    out.network.loss = sometimes(&mut rng, 0.2);
+    out.network.duplicate = sometimes(&mut rng, 0.2);
+    out.clocks = if rng.gen_bool(0.3) { skewed_clocks(&mut rng, scenario.nodes) } else { Vec::new() };
+    out.faults.clear();
+    out.nemesis = Some(nemesis(&mut rng, scenario));
+    let words = describe(&out);
+    (out, words)
+}
+
+/// A probability that is zero half of the time.
+fn sometimes(rng: &mut ChaCha8Rng, max: f64) -> f64 {
+    if rng.gen_bool(0.5) {
+        0.0
+    } else {
+        round(rng.gen_range(0.0..max))
+    }
+}
+
+fn latency(rng: &mut ChaCha8Rng) -> Latency {
+    match rng.gen_range(0..4) {
+        0 => Latency::Constant { ms: round(rng.gen_range(0.5..5.0)) },
+        1 => {
+            let min_ms = round(rng.gen_range(0.1..3.0));
+            Latency::Uniform { min_ms, max_ms: round(min_ms + rng.gen_range(0.0..40.0)) }
+        }
+        2 => Latency::Exponential { mean_ms: round(rng.gen_range(1.0..15.0)), min_ms: round(rng.gen_range(0.0..2.0)) },
+        _ => Latency::Lognormal { median_ms: round(rng.gen_range(1.0..10.0)), sigma: round(rng.gen_range(0.2..1.5)) },
+    }
+}
+
+fn skewed_clocks(rng: &mut ChaCha8Rng, nodes: u32) -> Vec<ClockSpec> {
+    (0..nodes)
+        .map(|node| ClockSpec {
+            node,
+            offset_ms: rng.gen_range(-100..=100),
+            drift_ppm: round(rng.gen_range(-1_000.0..1_000.0)),
+        })
+        .collect()
+}
+
+fn nemesis(rng: &mut ChaCha8Rng, scenario: &Scenario) -> Nemesis {
+    let mut kinds: Vec<NemesisKind> = NemesisKind::ALL.into_iter().filter(|_| rng.gen_bool(0.5)).collect();
+    if kinds.is_empty() {
+        kinds.push(*NemesisKind::ALL.choose(rng).expect("there are nemesis kinds"));
+    }
+    let lose_unsynced = if kinds.contains(&NemesisKind::Crash) { round(rng.gen_range(0.0..1.0)) } else { 0.0 };
+    let end_ms = scenario.duration_ms * rng.gen_range(5..=9) / 10;
+    Nemesis {
+        kinds,
+        interval_ms: round(rng.gen_range(10.0..200.0)),
+        fault_ms: round(rng.gen_range(20.0..500.0)),
+        start_ms: 0,
+        end_ms: Some(end_ms.max(1)),
+        lose_unsynced,
+        max_down: None,
+        clock_jump_ms: rng.gen_range(1..=200),
+    }
+}
+
+/// Two decimals are plenty for weather, and keep scenario files readable.
+fn round(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+/// The weather in one line, for the sweep's table.
+fn describe(scenario: &Scenario) -> String {
+    let network = &scenario.network;
+    let mut words = match network.latency {
+        Latency::Constant { ms } => format!("latency=constant({ms})"),
+        Latency::Uniform { min_ms, max_ms } => format!("latency=uniform({min_ms},{max_ms})"),
+        Latency::Exponential { mean_ms, min_ms } => format!("latency=exponential({mean_ms},{min_ms})"),
+        Latency::Lognormal { median_ms, sigma } => format!("latency=lognormal({median_ms},{sigma})"),
+    };
+    let _ = write!(words, " loss={} duplicate={}", network.loss, network.duplicate);
+    if let Some(nemesis) = &scenario.nemesis {
+        let kinds: Vec<&str> = nemesis.kinds.iter().map(|kind| kind.name()).collect();
+        let _ = write!(
+            words,
+            " faults={} interval={} fault={} lose_unsynced={}",
+            kinds.join(","),
+            nemesis.interval_ms,
+            nemesis.fault_ms,
+            nemesis.lose_unsynced
+        );
+    }
+    if !scenario.clocks.is_empty() {
+        words.push_str(" clocks=skewed");
+    }
+    words
+}

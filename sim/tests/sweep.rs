@@ -1,0 +1,192 @@
+//! Sweeps: shrinking a variant's failing seed into a smaller scenario that fails the same
+//! way on its own, sharding that covers each seed once, resuming an interrupted sweep, and
+//! the guard against faults that never fire.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use sim::engine::RunOptions;
+use sim::run;
+use sim::scenario::{self, Verdict};
+use sim::sweep::{self, shrink, Entry, Seeds, Shard, SweepOptions};
+
+fn bundled(name: &str) -> Entry {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios").join(name);
+    let scenario = scenario::load(&path).expect("bundled scenario loads");
+    Entry { path, scenario }
+}
+
+/// A fresh output directory for one test.
+fn out_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("faultline-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn options(seeds: &str, out: PathBuf) -> SweepOptions {
+    SweepOptions {
+        seeds: seeds.parse().expect("a seed range"),
+        jobs: 2,
+        shard: None,
+        swarm: false,
+        out,
+        shrink: false,
+        recheck: 0,
+    }
+}
+
+fn first_invariant(scenario: &scenario::Scenario, seed: u64) -> (Verdict, String) {
+    let result = run::run(scenario, RunOptions { seed, detailed: false });
+    (result.verdict, result.summary.violations.first().map(|v| v.invariant.clone()).unwrap_or_default())
+}
+
+#[test]
+fn shrinking_a_variant_failure_gives_a_smaller_scenario_that_fails_the_same_invariant() {
+    for (name, seed) in
+        [("paxos/acceptor-forgets.toml", 1), ("paxos/acceptor-forgets.toml", 3), ("paxos/ignore-accepted.toml", 1)]
+    {
+        let entry = bundled(name);
+        let before = first_invariant(&entry.scenario, seed);
+        assert_eq!(before.0, Verdict::Violation, "{name} seed {seed}");
+        let shrunk = shrink::shrink(&entry.scenario, seed).expect("the failure reproduces as a timeline");
+        let after = &shrunk.scenario;
+        assert!(shrunk.faults_after <= shrunk.faults_before);
+        assert!(after.duration_ms < entry.scenario.duration_ms, "{name}: the workload stops after the violation");
+        let total = |s: &scenario::Scenario| s.faults.iter().map(|f| f.duration_ms.unwrap_or(0.0)).sum::<f64>();
+        assert!(total(after) < total(&entry.scenario), "{name}: faults got shorter");
+        // The written file reproduces the failure on its own.
+        let dir = out_dir("shrink");
+        let path = shrink::write(&dir, &entry.scenario, seed, &shrunk).expect("writes");
+        let reloaded = scenario::load(&path).expect("the shrunk file is a valid scenario");
+        assert_eq!(first_invariant(&reloaded, seed), before, "{}", path.display());
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
+
+#[test]
+fn a_nemesis_failure_becomes_an_explicit_timeline_with_fewer_faults() {
+    // A correct-looking nemesis scenario on a flawed variant: the nemesis draws many faults,
+    // the shrunk timeline keeps few.
+    let mut entry = bundled("paxos/nemesis.toml");
+    entry.scenario.variant = "acceptor-forgets".to_string();
+    let seed = (1..200).find(|&seed| first_invariant(&entry.scenario, seed).0 == Verdict::Violation).expect("found");
+    let shrunk = shrink::shrink(&entry.scenario, seed).expect("reproduces");
+    assert!(shrunk.scenario.nemesis.is_none());
+    assert!(shrunk.faults_after < shrunk.faults_before, "{} -> {}", shrunk.faults_before, shrunk.faults_after);
+    assert_eq!(first_invariant(&shrunk.scenario, seed), first_invariant(&entry.scenario, seed));
+}
+
+#[test]
+fn shards_cover_each_seed_exactly_once_and_merge_into_the_whole() {
+    let seeds: Seeds = "5..=41".parse().expect("range");
+    for count in [1, 2, 3, 7] {
+        let mut covered = Vec::new();
+        for index in 1..=count {
+            let shard = Shard { index, count };
+            covered.extend((seeds.start..seeds.end).filter(|&seed| shard.holds(seeds, seed)));
+        }
+        covered.sort_unstable();
+        assert_eq!(covered, (5..=41).collect::<Vec<u64>>(), "{count} shards");
+    }
+    let entry = bundled("paxos/fault-free.toml");
+    let mut rows = Vec::new();
+    for index in 1..=3 {
+        let dir = out_dir(&format!("shard-{index}"));
+        let shard_options = SweepOptions { shard: Some(Shard { index, count: 3 }), ..options("1..31", dir.clone()) };
+        sweep::sweep(std::slice::from_ref(&entry), &shard_options).expect("sweeps");
+        rows.extend(sweep::read_rows(&dir.join("sweep.csv")).expect("rows"));
+        std::fs::remove_dir_all(dir).ok();
+    }
+    let seeds: BTreeSet<u64> = rows.iter().map(|row| row.seed).collect();
+    assert_eq!(rows.len(), 30);
+    assert_eq!(seeds, (1..31).collect());
+}
+
+#[test]
+fn an_interrupted_sweep_resumes_without_rerunning_finished_seeds() {
+    let entry = bundled("paxos/lossy-network.toml");
+    let dir = out_dir("resume");
+    sweep::sweep(std::slice::from_ref(&entry), &options("1..11", dir.clone())).expect("sweeps");
+    let csv = dir.join("sweep.csv");
+    // Interrupt: keep the header and the first four rows only.
+    let text = std::fs::read_to_string(&csv).expect("csv");
+    let kept: Vec<&str> = text.lines().take(5).collect();
+    std::fs::write(&csv, kept.join("\n") + "\n").expect("truncate");
+    let before = sweep::read_rows(&csv).expect("rows");
+    let summary = sweep::sweep(std::slice::from_ref(&entry), &options("1..11", dir.clone())).expect("resumes");
+    assert_eq!(summary.options.seeds_run, 6, "only the six missing seeds run again");
+    let after = sweep::read_rows(&csv).expect("rows");
+    assert_eq!(&after[..4], &before[..], "finished rows are kept as they were");
+    let seeds: BTreeSet<u64> = after.iter().map(|row| row.seed).collect();
+    assert_eq!((after.len(), seeds), (10, (1..11).collect()));
+    assert!(summary.passed(), "{:?}", summary.problems);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_scenario_whose_faults_never_fire_fails_the_sweep() {
+    // Crashes are configured, but at most zero servers may be down: none ever fires.
+    let mut entry = bundled("paxos/fault-free.toml");
+    entry.scenario.nemesis = Some(scenario::Nemesis {
+        kinds: vec![scenario::NemesisKind::Crash],
+        interval_ms: 20.0,
+        fault_ms: 50.0,
+        start_ms: 0,
+        end_ms: None,
+        lose_unsynced: 0.0,
+        max_down: Some(0),
+        clock_jump_ms: 100,
+    });
+    let dir = out_dir("silent-faults");
+    let summary = sweep::sweep(std::slice::from_ref(&entry), &options("1..21", dir.clone())).expect("sweeps");
+    assert!(!summary.passed());
+    assert!(
+        summary.problems.iter().any(|p| p.contains("never fired") && p.contains("crash")),
+        "{:?}",
+        summary.problems
+    );
+    // With crashes allowed, the same sweep passes.
+    entry.scenario.nemesis.as_mut().expect("set above").max_down = Some(1);
+    let dir_allowed = out_dir("firing-faults");
+    let summary = sweep::sweep(std::slice::from_ref(&entry), &options("1..21", dir_allowed.clone())).expect("sweeps");
+    assert!(summary.passed(), "{:?}", summary.problems);
+    std::fs::remove_dir_all(dir).ok();
+    std::fs::remove_dir_all(dir_allowed).ok();
+}
+
+#[test]
+fn a_variant_sweep_fails_only_if_no_seed_finds_the_bug() {
+    let entry = bundled("paxos/ignore-accepted.toml");
+    let dir = out_dir("variant");
+    let summary = sweep::sweep(std::slice::from_ref(&entry), &options("1..21", dir.clone())).expect("sweeps");
+    assert!(summary.passed(), "{:?}", summary.problems);
+    let mut correct = entry.clone();
+    correct.scenario.variant = "correct".to_string();
+    correct.scenario.name = "paxos/ignore-accepted-fixed".to_string();
+    let summary = sweep::sweep(std::slice::from_ref(&correct), &options("1..21", dir.clone())).expect("sweeps");
+    assert!(summary.problems.iter().any(|p| p.contains("none of 20 seeds showed it")), "{:?}", summary.problems);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn swarm_weather_differs_between_seeds_and_is_recorded() {
+    let entry = bundled("paxos/fault-free.toml");
+    let weathers: BTreeSet<String> = (1..=20).map(|seed| sweep::swarm::weather(&entry.scenario, seed).1).collect();
+    assert!(weathers.len() >= 19, "{weathers:?}");
+    let dir = out_dir("swarm");
+    let swarm_options = SweepOptions { swarm: true, ..options("1..21", dir.clone()) };
+    sweep::sweep(std::slice::from_ref(&entry), &swarm_options).expect("sweeps");
+    let rows = sweep::read_rows(&dir.join("sweep.csv")).expect("rows");
+    assert!(rows.iter().all(|row| row.weather.contains("latency=") && !row.faults_configured.is_empty()));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn seed_ranges_and_shards_parse_or_say_what_is_allowed() {
+    assert_eq!("1..4".parse::<Seeds>(), Ok(Seeds { start: 1, end: 4 }));
+    assert_eq!("1..=4".parse::<Seeds>(), Ok(Seeds { start: 1, end: 5 }));
+    assert!("4..4".parse::<Seeds>().unwrap_err().contains("holds no seed"));
+    assert!("x".parse::<Seeds>().unwrap_err().contains("A..B"));
+    assert_eq!("2/4".parse::<Shard>(), Ok(Shard { index: 2, count: 4 }));
+    assert!("0/4".parse::<Shard>().is_err() && "5/4".parse::<Shard>().is_err());
+}
