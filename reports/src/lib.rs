@@ -1,5 +1,5 @@
-//! faultline's report layer: the row schemas of the CSV tables and the run summary
-//! (`summary.json`), with the code that writes them. Plots and HTML build on these rows.
+//! faultline's report layer: the row schemas of the CSV tables, the run summary
+//! (`summary.json`), and the code that reads and writes them.
 
 pub mod rows;
 pub mod summary;

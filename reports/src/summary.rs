@@ -15,6 +15,10 @@ pub struct Summary {
     /// `ok`, `violation`, `stuck` or `error`.
     pub verdict: String,
     pub violations: Vec<ViolationRow>,
+    /// What each after-the-run checker concluded (`linearizability`: `linearizable`,
+    /// `not-linearizable`, `unknown` or `skipped`).
+    #[serde(default)]
+    pub checks: BTreeMap<String, String>,
     #[serde(flatten)]
     pub figures: Figures,
     /// Identifies the run exactly: the same seed gives the same hash.
@@ -37,7 +41,7 @@ pub struct Figures {
     /// Latency of the operations that completed `ok`.
     pub latency_ms: Latency,
     pub messages: MessageCounts,
-    /// Messages sent (all types) per operation completed `ok`.
+    /// Messages the nodes sent (all types, clients' included) per operation completed `ok`.
     pub messages_per_op: f64,
     /// Operations completed `ok` per second of virtual time.
     pub throughput_ops: f64,
@@ -78,6 +82,9 @@ pub struct MessageCounts {
     pub total: u64,
     /// Lost, blocked by a partition, or addressed to a crashed node.
     pub dropped: u64,
+    /// Extra copies made by the network's duplication (not in `total`).
+    #[serde(default)]
+    pub duplicated: u64,
     pub by_type: BTreeMap<String, u64>,
 }
 

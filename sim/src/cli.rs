@@ -1,8 +1,9 @@
-//! The `faultline` command line (clap): `run`, `sweep`, `merge`, `list`.
+//! The `faultline` command line (clap): `run`, `sweep`, `merge`, `check-history`, `list`.
 //!
 //! Exit codes: 0 every verdict as expected, 1 a verdict differs from what was expected,
-//! 2 bad input (scenario, flags). A run prints its seed first and, when its verdict is not
-//! the expected one, the exact command that replays it.
+//! 2 bad input (scenario, flags, history file). A run prints its seed first and, when its
+//! verdict is not the expected one, the exact command that replays it. `check-history`
+//! exits 0 for linearizable, 1 for not linearizable, 3 when its budget ran out first.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +13,7 @@ use crate::engine::RunOptions;
 use crate::registry::PROTOCOLS;
 use crate::run::{self, RunResult};
 use crate::scenario::{self, EngineKind, Scenario};
-use crate::sweep;
+use crate::{linearizability, sweep};
 
 /// Exit code: every verdict as expected.
 pub const EXIT_OK: i32 = 0;
@@ -20,6 +21,8 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_UNEXPECTED: i32 = 1;
 /// Exit code: bad input.
 pub const EXIT_BAD_INPUT: i32 = 2;
+/// Exit code of `check-history`: the search budget ran out before a verdict.
+pub const EXIT_UNKNOWN: i32 = 3;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -88,6 +91,24 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Check a history recorded by another tool for linearizability.
+    CheckHistory {
+        /// The history file.
+        file: PathBuf,
+        /// jepsen-log (Jepsen console log), jepsen-edn (history.edn of Jepsen or Maelstrom),
+        /// or porcupine-kv (Porcupine's key-value test format).
+        #[arg(long)]
+        format: linearizability::Format,
+        /// cas-register or string-kv (default: the one that fits the format and operations).
+        #[arg(long)]
+        model: Option<linearizability::ModelName>,
+        /// Model steps the search may take before it answers unknown.
+        #[arg(long, default_value_t = linearizability::DEFAULT_BUDGET)]
+        budget: u64,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List protocols, their variants, and the bundled scenarios.
     List {
         /// Where the scenario files are.
@@ -123,6 +144,9 @@ pub fn main() -> i32 {
             sweep_command(&scenarios, &options)
         }
         Command::Merge { inputs, out } => merge_command(&inputs, out),
+        Command::CheckHistory { file, format, model, budget, json } => {
+            check_history_command(&file, format, model, budget, json)
+        }
         Command::List { scenarios } => list_command(&scenarios),
     }
 }
@@ -266,13 +290,40 @@ fn print_summary(scenario: &Scenario, result: &RunResult) {
     );
     let by_type: Vec<String> = figures.messages.by_type.iter().map(|(kind, count)| format!("{kind} {count}")).collect();
     println!(
-        "messages {} ({} dropped), {:.2} per ok operation: {}",
+        "messages {} ({} dropped, {} network copies), {:.2} per ok operation: {}",
         figures.messages.total,
         figures.messages.dropped,
+        figures.messages.duplicated,
         figures.messages_per_op,
         by_type.join(", ")
     );
     println!("virtual time {:.3} ms, {} events, trace {}", figures.virtual_time_ms, figures.events, summary.trace_hash);
+}
+
+fn check_history_command(
+    file: &Path,
+    format: linearizability::Format,
+    model: Option<linearizability::ModelName>,
+    budget: u64,
+    json: bool,
+) -> i32 {
+    let report = match linearizability::check_file(file, format, model, budget) {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("a report serialises"));
+    } else {
+        print!("{report}");
+    }
+    match report.verdict {
+        linearizability::Verdict::Linearizable => EXIT_OK,
+        linearizability::Verdict::NotLinearizable => EXIT_UNEXPECTED,
+        linearizability::Verdict::Unknown => EXIT_UNKNOWN,
+    }
 }
 
 fn list_command(scenarios: &Path) -> i32 {

@@ -7,6 +7,7 @@
 pub mod checkers;
 pub mod cli;
 pub mod engine;
+pub mod linearizability;
 pub mod registry;
 pub mod run;
 pub mod scenario;

@@ -4,6 +4,7 @@
 //! A protocol panic (an `assert!` in a node's invariants, say) is caught here and becomes
 //! an `error` verdict with its seed, so a sweep goes on.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -63,11 +64,22 @@ pub fn default_out_dir(scenario: &Scenario, seed: u64) -> PathBuf {
 
 fn judge(scenario: &Scenario, options: RunOptions, record: RunRecord) -> RunResult {
     let mut violations = Vec::new();
+    let mut checks = BTreeMap::new();
+    let history_check = if record.error.is_some() || record.violation.is_some() {
+        Ok(())
+    } else {
+        let (conclusion, result) = checkers::linearizable::check(scenario, &record.recorder.history);
+        checks.insert("linearizability".to_string(), conclusion);
+        result
+    };
     let verdict = if let Some(error) = &record.error {
         violations.push(row("error", record.virtual_time, &[], error));
         Verdict::Error
     } else if let Some((time, violation)) = &record.violation {
         violations.push(violation_row(*time, violation));
+        Verdict::Violation
+    } else if let Err((time, violation)) = history_check {
+        violations.push(violation_row(time, &violation));
         Verdict::Violation
     } else if let Err(stuck) = liveness(scenario, &record) {
         violations.push(violation_row(record.faults_end, &stuck));
@@ -78,6 +90,7 @@ fn judge(scenario: &Scenario, options: RunOptions, record: RunRecord) -> RunResu
     let summary = Summary {
         verdict: verdict.name().to_string(),
         violations,
+        checks,
         figures: figures(&record),
         trace_hash: format!("{:016x}", record.trace_hash),
         ..summary_header(scenario, options)
@@ -113,6 +126,7 @@ fn summary_header(scenario: &Scenario, options: RunOptions) -> Summary {
         expect: scenario.expect.name().to_string(),
         verdict: String::new(),
         violations: Vec::new(),
+        checks: BTreeMap::new(),
         figures: Figures {
             operations: OperationCounts::default(),
             latency_ms: Latency::default(),
@@ -146,7 +160,12 @@ fn figures(record: &RunRecord) -> Figures {
     Figures {
         operations,
         latency_ms: Latency::of(latencies),
-        messages: MessageCounts { total, dropped: record.recorder.dropped, by_type },
+        messages: MessageCounts {
+            total,
+            dropped: record.recorder.dropped,
+            duplicated: record.recorder.duplicated,
+            by_type,
+        },
         messages_per_op: if operations.ok == 0 { 0.0 } else { total as f64 / operations.ok as f64 },
         throughput_ops: if seconds > 0.0 { operations.ok as f64 / seconds } else { 0.0 },
         virtual_time_ms: ms(record.virtual_time),

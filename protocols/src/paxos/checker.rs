@@ -39,7 +39,7 @@ impl PaxosChecker {
                 invariant: "one-value-per-ballot",
                 nodes: vec![node, ballot.proposer],
                 detail: format!(
-                    "acceptor {node} accepted value {value} in ballot {ballot:?}, which already carries value {ballot_value}"
+                    "acceptor {node} accepted value {value} in ballot {ballot}, which already carries value {ballot_value}"
                 ),
             });
         }
@@ -56,7 +56,7 @@ impl PaxosChecker {
             return Err(Violation {
                 invariant: "validity",
                 nodes: acceptors.into_iter().collect(),
-                detail: format!("value {value} was chosen in ballot {ballot:?} but no client proposed it"),
+                detail: format!("value {value} was chosen in ballot {ballot} but no client proposed it"),
             });
         }
         match &self.chosen {
@@ -69,8 +69,8 @@ impl PaxosChecker {
                 invariant: "agreement",
                 nodes: first_acceptors.union(&acceptors).copied().collect(),
                 detail: format!(
-                    "value {first} was chosen in ballot {first_ballot:?} by acceptors {first_acceptors:?}, \
-                     then value {value} in ballot {ballot:?} by acceptors {acceptors:?}"
+                    "value {first} was chosen in ballot {first_ballot} by acceptors {first_acceptors:?}, \
+                     then value {value} in ballot {ballot} by acceptors {acceptors:?}"
                 ),
             }),
         }

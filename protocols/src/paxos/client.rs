@@ -1,15 +1,19 @@
 //! The Paxos client: asks a server to propose a value and waits for the chosen one.
 //!
 //! It sends `Request` to one server; with no `Reply` before its timeout it tries the next
-//! server, and after `ATTEMPTS` tries it completes the operation as `Info`: its value may
-//! yet be chosen.
+//! server, doubling the timeout up to `4 * 4 * timeout` (a slow network must not make it give
+//! up before a round can finish, and a lost reply must not leave it silent for long), and
+//! after `ATTEMPTS` tries it completes the operation as `Info`: its value may yet be chosen.
 
 use super::{Paxos, PaxosMessage, PaxosTimer, RequestId};
 use crate::node::{Client, Context, Node, NodeId, Setup, Time};
 use crate::operation::{Operation, Outcome, Reply, Value};
 
 /// Tries per operation before the client gives up on knowing its outcome.
-pub const ATTEMPTS: u32 = 4;
+pub const ATTEMPTS: u32 = 8;
+
+/// How many times the per-attempt timeout doubles.
+const TIMEOUT_DOUBLINGS: u32 = 2;
 
 #[derive(Clone, Debug)]
 pub struct PaxosClient {
@@ -33,9 +37,9 @@ impl PaxosClient {
         }
     }
 
-    fn send_request(&mut self, ctx: &mut Context<Paxos>, value: Value) {
+    fn send_request(&mut self, ctx: &mut Context<Paxos>, value: Value, attempt: u32) {
         ctx.send(self.target, PaxosMessage::Request { request: self.request, value });
-        ctx.set_timer(self.timeout, PaxosTimer::RequestTimeout);
+        ctx.set_timer(self.timeout << (attempt - 1).min(TIMEOUT_DOUBLINGS), PaxosTimer::RequestTimeout);
     }
 }
 
@@ -47,7 +51,7 @@ impl Client<Paxos> for PaxosClient {
         };
         self.request += 1;
         self.pending = Some((value, 1));
-        self.send_request(ctx, value);
+        self.send_request(ctx, value, 1);
     }
 }
 
@@ -72,6 +76,6 @@ impl Node<Paxos> for PaxosClient {
         }
         self.pending = Some((value, attempts + 1));
         self.target = (self.target + 1) % self.servers;
-        self.send_request(ctx, value);
+        self.send_request(ctx, value, attempts + 1);
     }
 }

@@ -15,7 +15,9 @@
 //!   tells the other learners with `Learn` and answers its clients.
 //!
 //! Competing proposers may duel; after a `Nack` or a timeout a proposer retries with a
-//! higher ballot after a randomised back-off, a liveness measure, never a safety one.
+//! higher ballot after a randomised back-off that doubles with each failed round (up to
+//! `BACKOFF_DOUBLINGS` times), so that proposers whose rounds take longer than the base
+//! timeout still drift apart: a liveness measure, never a safety one.
 //! An acceptor's `Promised` and `Accepted` records are synced before it answers, so a
 //! restarted acceptor keeps its promises (section 2.2, last paragraph). A learner's
 //! knowledge is volatile: a restarted server learns the value again by running a round.
@@ -51,6 +53,13 @@ pub struct Paxos;
 pub struct Ballot {
     pub round: u64,
     pub proposer: NodeId,
+}
+
+impl std::fmt::Display for Ballot {
+    /// `round.proposer`, as in "ballot 3.1".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.round, self.proposer)
+    }
 }
 
 /// A client's request id: the client's own sequence number.
@@ -135,6 +144,11 @@ pub enum PaxosObservation {
     /// A learner learned that `value` was chosen.
     Learned { value: Value },
 }
+
+/// How many times a proposer's back-off doubles after failed rounds in a row.
+/// Bounded so that, once the faults heal, a proposer retries within a few hundred base
+/// timeouts at worst.
+pub const BACKOFF_DOUBLINGS: u32 = 4;
 
 pub const ACCEPTOR_FORGETS: &str = "acceptor-forgets";
 pub const IGNORE_ACCEPTED: &str = "ignore-accepted";
@@ -245,6 +259,8 @@ pub struct PaxosServer {
     /// Clients waiting for the decision.
     waiting: Vec<(NodeId, RequestId)>,
     learned: Option<Value>,
+    /// Rounds failed in a row (timed out or refused), which lengthen the back-off.
+    failed_rounds: u32,
 }
 
 impl Node<Paxos> for PaxosServer {
@@ -301,6 +317,7 @@ impl PaxosServer {
             proposal: None,
             waiting: Vec::new(),
             learned: None,
+            failed_rounds: 0,
         }
     }
 
@@ -431,11 +448,15 @@ impl PaxosServer {
             return;
         }
         self.phase = Phase::Idle;
-        let backoff = ctx.rng().gen_range(0..=self.setup.timeout);
+        self.failed_rounds += 1;
+        let backoff = ctx.rng().gen_range(0..=self.backoff());
         self.set_retry_timer(ctx, backoff);
     }
 
     fn on_retry(&mut self, ctx: &mut Context<Paxos>) {
+        if self.phase != Phase::Idle {
+            self.failed_rounds += 1;
+        }
         if self.learned.is_none() && !self.waiting.is_empty() {
             self.start_phase1(ctx);
         } else {
@@ -450,6 +471,7 @@ impl PaxosServer {
         }
         self.learned = Some(value);
         self.phase = Phase::Idle;
+        self.failed_rounds = 0;
         ctx.cancel_timer(PaxosTimer::Retry);
         for (client, request) in self.waiting.drain(..) {
             ctx.send(client, PaxosMessage::Reply { request, value });
@@ -458,8 +480,13 @@ impl PaxosServer {
 
     /// A round timeout with a random part, so that duelling proposers drift apart.
     fn set_retry_timer(&mut self, ctx: &mut Context<Paxos>, base: u64) {
-        let jitter = ctx.rng().gen_range(0..=self.setup.timeout);
+        let jitter = ctx.rng().gen_range(0..=self.backoff());
         ctx.set_timer(base + jitter, PaxosTimer::Retry);
+    }
+
+    /// The base timeout, doubled for each round failed in a row (up to a bound).
+    fn backoff(&self) -> u64 {
+        self.setup.timeout << self.failed_rounds.min(BACKOFF_DOUBLINGS)
     }
 
     fn note_round(&mut self, ballot: Ballot) {

@@ -86,6 +86,8 @@ pub struct Recorder {
     pub faults: Vec<FaultPeriod>,
     /// Messages sent, by type, in first-seen order.
     pub sent_by_kind: Vec<(&'static str, u64)>,
+    /// Extra copies the network made (not counted as sent: the protocol sent one).
+    pub duplicated: u64,
     /// Protocol milestones reached (`Protocol::milestone`), in first-seen order.
     pub milestones: Vec<(&'static str, u64)>,
     pub dropped: u64,
@@ -97,9 +99,13 @@ impl Recorder {
         Recorder { detailed, ..Recorder::default() }
     }
 
-    /// Counts a message of `kind`; returns its id.
+    /// Counts a message of `kind` (or a network copy of one); returns its id.
     pub fn sent(&mut self, record: MessageRecord) -> u64 {
-        count(&mut self.sent_by_kind, record.kind);
+        if record.copy {
+            self.duplicated += 1;
+        } else {
+            count(&mut self.sent_by_kind, record.kind);
+        }
         let id = self.messages.len() as u64;
         if self.detailed {
             self.messages.push(record);

@@ -98,7 +98,9 @@ impl fmt::Display for Verdict {
 pub struct Workload {
     #[serde(default = "one_u32")]
     pub clients: u32,
-    /// Operations per second over all clients; each client has one operation in flight.
+    /// Operations per second over all clients, offered: each client has one operation in
+    /// flight and waits an exponential think time with mean `clients / rate` between
+    /// operations, so slow operations lower the rate reached.
     #[serde(default = "default_rate")]
     pub rate: f64,
     /// A cap on the operations of the whole run.
@@ -321,9 +323,16 @@ pub struct ClockSpec {
     pub drift_ppm: f64,
 }
 
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Checks {
+    /// Check the client history for linearizability after the run (default true; only
+    /// histories of the key-value and consensus operations are checked).
+    #[serde(default = "yes")]
+    pub linearizability: bool,
+    /// Model steps the linearizability search may take before it answers `unknown`.
+    #[serde(default = "default_linearizability_budget")]
+    pub linearizability_budget: u64,
     /// After the faults end, some operation must succeed within this bound or the run is
     /// `stuck`. Absent: no liveness check.
     pub liveness_ms: Option<u64>,
@@ -474,6 +483,23 @@ impl<'de> Deserialize<'de> for Fault {
     }
 }
 
+impl Default for Checks {
+    fn default() -> Self {
+        Checks {
+            linearizability: true,
+            linearizability_budget: default_linearizability_budget(),
+            liveness_ms: None,
+            heal: Heal::default(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_linearizability_budget() -> u64 {
+    crate::linearizability::DEFAULT_BUDGET
+}
 fn correct() -> String {
     protocols::node::CORRECT.to_string()
 }

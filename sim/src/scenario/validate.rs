@@ -101,7 +101,7 @@ fn check_protocol(scenario: &Scenario) -> Checked {
 fn check_workload(scenario: &Scenario) -> Checked {
     let workload = &scenario.workload;
     at_least(&[Key("workload"), Key("clients")], workload.clients as f64, 1.0)?;
-    at_most(&[Key("workload"), Key("clients")], workload.clients as f64, 10_000.0)?;
+    at_most(&[Key("workload"), Key("clients")], workload.clients as f64, 1_000.0)?;
     positive(&[Key("workload"), Key("rate")], workload.rate)?;
     at_least(&[Key("workload"), Key("keys")], workload.keys as f64, 1.0)?;
     for weight in workload.mix.values() {

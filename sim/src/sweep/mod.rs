@@ -305,19 +305,17 @@ impl Progress {
 
     fn tick(&mut self, row: &SweepRow) {
         self.done += 1;
-        self.failures += u64::from(row.verdict != row.expect);
+        // A failure: an `ok` scenario that is not ok, or any error (a variant's ok seeds are not).
+        self.failures += u64::from((row.expect == "ok" && row.verdict != "ok") || row.verdict == "error");
         match &self.bar {
             Some(bar) => {
-                bar.set_message(format!("{} unexpected verdicts", self.failures));
+                bar.set_message(format!("{} failures", self.failures));
                 bar.inc(1);
             }
             None if self.last_line.elapsed().as_secs() >= 5 => {
                 self.last_line = Instant::now();
                 let rate = self.done as f64 / self.started.elapsed().as_secs_f64();
-                println!(
-                    "sweep: {}/{} seeds, {rate:.1} seeds/s, {} unexpected verdicts",
-                    self.done, self.total, self.failures
-                );
+                println!("sweep: {}/{} seeds, {rate:.1} seeds/s, {} failures", self.done, self.total, self.failures);
             }
             None => {}
         }

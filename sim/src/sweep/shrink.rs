@@ -50,6 +50,7 @@ pub fn shrink(scenario: &Scenario, seed: u64) -> Option<Shrunk> {
     best = shrinker.fewer_clients(best);
     best = shrinker.fewer_operations(best);
     best.name = format!("{}/shrunk-seed-{seed}", scenario.name);
+    best.seed = seed;
     let faults_after = best.faults.len();
     Some(Shrunk { scenario: best, faults_before, faults_after, runs: shrinker.runs })
 }
