@@ -5,6 +5,8 @@
 //! time and randomness come in through the [`node::Context`], so a protocol behaves the
 //! same on every engine and in every replay.
 
+pub mod kv;
 pub mod node;
 pub mod operation;
 pub mod paxos;
+pub mod raft;

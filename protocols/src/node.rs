@@ -174,6 +174,12 @@ pub trait Checker<P: Protocol> {
 
     /// Whether the engine calls `inspect` after every event.
     const INSPECTS: bool = false;
+
+    /// Figures only this protocol can measure (for 2PC: transactions blocked, time blocked),
+    /// as (name, value) pairs, asked for once when the run ends and reported in its summary.
+    fn figures(&self, _end: Time) -> Vec<(&'static str, f64)> {
+        Vec::new()
+    }
 }
 
 /// A timer command.

@@ -24,6 +24,11 @@ pub enum Operation {
     Append { key: Key, value: Value },
     /// Set `key` to `to` if it holds `from`.
     Cas { key: Key, from: Value, to: Value },
+    /// An atomic transaction, identified by `value`, that writes `value` to every key in
+    /// `keys`; the participant holding a key in `vetoes` votes no (as the workload drew),
+    /// and a participant may also vote no on its own (a conflict). `Ok(Done)`: committed;
+    /// `Fail`: aborted; `Info`: the client cannot know (blocked).
+    Transaction { value: Value, keys: Vec<Key>, vetoes: Vec<Key> },
 }
 
 /// The kinds of operation, as named in a scenario's operation mix.
@@ -35,12 +40,19 @@ pub enum OperationKind {
     Write,
     Append,
     Cas,
+    Transaction,
 }
 
 impl OperationKind {
     /// Every kind, in the order above.
-    pub const ALL: [OperationKind; 5] =
-        [OperationKind::Propose, OperationKind::Read, OperationKind::Write, OperationKind::Append, OperationKind::Cas];
+    pub const ALL: [OperationKind; 6] = [
+        OperationKind::Propose,
+        OperationKind::Read,
+        OperationKind::Write,
+        OperationKind::Append,
+        OperationKind::Cas,
+        OperationKind::Transaction,
+    ];
 
     /// The name used in scenario files and tables.
     pub fn name(self) -> &'static str {
@@ -50,6 +62,7 @@ impl OperationKind {
             OperationKind::Write => "write",
             OperationKind::Append => "append",
             OperationKind::Cas => "cas",
+            OperationKind::Transaction => "transaction",
         }
     }
 }
@@ -63,13 +76,14 @@ impl Operation {
             Operation::Write { .. } => OperationKind::Write,
             Operation::Append { .. } => OperationKind::Append,
             Operation::Cas { .. } => OperationKind::Cas,
+            Operation::Transaction { .. } => OperationKind::Transaction,
         }
     }
 
-    /// The key the operation touches (`None` for a proposal).
+    /// The key the operation touches (`None` for a proposal or a transaction).
     pub fn key(&self) -> Option<Key> {
         match self {
-            Operation::Propose { .. } => None,
+            Operation::Propose { .. } | Operation::Transaction { .. } => None,
             Operation::Read { key }
             | Operation::Write { key, .. }
             | Operation::Append { key, .. }

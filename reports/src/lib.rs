@@ -1,11 +1,13 @@
-//! faultline's report layer: the row schemas of the CSV tables, the run summary
-//! (`summary.json`), and the code that reads and writes them.
+//! faultline's report layer: the row schemas of the CSV tables and the run summary
+//! (`summary.json`), with the code that writes them; and the reports rendered from a run
+//! directory: PNG plots, a self-contained HTML page, a space-time diagram of a failing run,
+//! a Chrome trace-event export, and comparisons of several protocols side by side.
 
 pub mod rows;
 pub mod summary;
 
 pub use rows::{EventRow, FaultRow, HistoryRow, MessageRow, SweepRow};
-pub use summary::{Figures, Latency, MessageCounts, OperationCounts, Summary, ViolationRow};
+pub use summary::{Figures, Latency, MessageCounts, OperationCounts, Summary, TransactionFigures, ViolationRow};
 
 use std::io;
 use std::path::Path;

@@ -47,6 +47,25 @@ pub struct Figures {
     pub throughput_ops: f64,
     pub virtual_time_ms: f64,
     pub events: u64,
+    /// For runs of transactions: outcomes, commit latency and messages per transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transactions: Option<TransactionFigures>,
+    /// Figures only the protocol can measure (such as time blocked), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub protocol: BTreeMap<String, f64>,
+}
+
+/// Transactions of a run, by outcome as the clients saw it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TransactionFigures {
+    pub committed: u64,
+    pub aborted: u64,
+    /// The client could not learn the outcome (blocked, or timed out).
+    pub unknown: u64,
+    /// Latency of committed transactions.
+    pub commit_latency_ms: Latency,
+    /// Messages per transaction invoked, by type.
+    pub messages_per_transaction: BTreeMap<String, f64>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

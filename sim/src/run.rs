@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use protocols::node::{Time, Violation, MILLISECOND};
 use protocols::operation::{Operation, Outcome, Reply};
 use reports::{
-    EventRow, FaultRow, Figures, HistoryRow, Latency, MessageCounts, MessageRow, OperationCounts, Summary, ViolationRow,
+    EventRow, FaultRow, Figures, HistoryRow, Latency, MessageCounts, MessageRow, OperationCounts, Summary,
+    TransactionFigures, ViolationRow,
 };
 
 use crate::checkers;
@@ -135,6 +136,8 @@ fn summary_header(scenario: &Scenario, options: RunOptions) -> Summary {
             throughput_ops: 0.0,
             virtual_time_ms: 0.0,
             events: 0,
+            transactions: None,
+            protocol: BTreeMap::new(),
         },
         trace_hash: String::new(),
     }
@@ -170,7 +173,38 @@ fn figures(record: &RunRecord) -> Figures {
         throughput_ops: if seconds > 0.0 { operations.ok as f64 / seconds } else { 0.0 },
         virtual_time_ms: ms(record.virtual_time),
         events: record.events,
+        transactions: transaction_figures(record),
+        protocol: record.protocol_figures.iter().map(|(name, value)| (name.to_string(), *value)).collect(),
     }
+}
+
+/// Transaction outcomes and costs, if the run's operations are transactions.
+fn transaction_figures(record: &RunRecord) -> Option<TransactionFigures> {
+    let history = &record.recorder.history;
+    if history.is_empty() || !history.iter().all(|op| matches!(op.operation, Operation::Transaction { .. })) {
+        return None;
+    }
+    let mut figures = TransactionFigures::default();
+    let mut latencies = Vec::new();
+    for op in history {
+        match (&op.outcome, op.completed) {
+            (Some(Outcome::Ok(_)), Some(completed)) => {
+                figures.committed += 1;
+                latencies.push(ms(completed - op.invoked));
+            }
+            (Some(Outcome::Fail), _) => figures.aborted += 1,
+            _ => figures.unknown += 1,
+        }
+    }
+    figures.commit_latency_ms = Latency::of(latencies);
+    let transactions = history.len() as f64;
+    figures.messages_per_transaction = record
+        .recorder
+        .sent_by_kind
+        .iter()
+        .map(|(kind, count)| (kind.to_string(), *count as f64 / transactions))
+        .collect();
+    Some(figures)
 }
 
 fn violation_row(time: Time, violation: &Violation) -> ViolationRow {
@@ -243,12 +277,13 @@ fn history_row(op: &OperationRecord) -> HistoryRow {
         Some(Outcome::Fail) => ("fail", String::new()),
         Some(Outcome::Info) | None => ("info", String::new()),
     };
-    let value = match op.operation {
+    let value = match &op.operation {
         Operation::Read { .. } => String::new(),
         Operation::Propose { value } | Operation::Write { value, .. } | Operation::Append { value, .. } => {
             value.to_string()
         }
         Operation::Cas { from, to, .. } => format!("{from} {to}"),
+        Operation::Transaction { value, keys, vetoes } => format!("{value} keys {keys:?} vetoes {vetoes:?}"),
     };
     HistoryRow {
         process: op.client,

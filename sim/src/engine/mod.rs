@@ -67,6 +67,8 @@ pub struct RunRecord {
     pub virtual_time: Time,
     pub events: u64,
     pub servers: u32,
+    /// The protocol checker's own figures (`Checker::figures`).
+    pub protocol_figures: Vec<(&'static str, f64)>,
     /// When the fault window ended (and everything healed, if the scenario heals).
     pub faults_end: Time,
     pub trace_hash: u64,
@@ -475,6 +477,7 @@ impl<P: Protocol> Engine<P> {
 
     fn finish(self) -> RunRecord {
         RunRecord {
+            protocol_figures: self.checker.figures(self.now),
             trace_hash: std::hash::Hasher::finish(&self.recorder.trace),
             recorder: self.recorder,
             violation: self.violation,
@@ -524,5 +527,8 @@ pub fn describe(operation: &Operation) -> String {
         Operation::Write { key, value } => format!("write {key} {value}"),
         Operation::Append { key, value } => format!("append {key} {value}"),
         Operation::Cas { key, from, to } => format!("cas {key} {from}->{to}"),
+        Operation::Transaction { value, keys, vetoes } => {
+            format!("transaction {value} on keys {keys:?} vetoes {vetoes:?}")
+        }
     }
 }

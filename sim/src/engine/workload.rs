@@ -7,6 +7,7 @@
 
 use protocols::node::{Time, MILLISECOND};
 use protocols::operation::{Key, Operation, OperationKind, Value};
+use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -19,6 +20,8 @@ pub struct Workload {
     mix: Vec<(OperationKind, f64)>,
     keys: u64,
     mean_think_ms: f64,
+    transaction_keys: usize,
+    no_vote: f64,
     /// No invocation at or after this time.
     end: Time,
     remaining: Option<u64>,
@@ -47,6 +50,8 @@ impl Workload {
             mix,
             keys: config.keys as u64,
             mean_think_ms: config.clients as f64 * 1_000.0 / config.rate,
+            transaction_keys: config.transaction_keys as usize,
+            no_vote: config.no_vote,
             end,
             remaining: config.operations,
             next_value: 0,
@@ -90,6 +95,17 @@ impl Workload {
                 self.last_written[key as usize] = Some(value);
                 Operation::Cas { key, from, to: value }
             }
+            OperationKind::Transaction => self.transaction(value),
         }
+    }
+
+    /// A transaction on distinct random keys, each vetoed with probability `no_vote`.
+    fn transaction(&mut self, value: Value) -> Operation {
+        let mut all: Vec<Key> = (0..self.keys).collect();
+        let (chosen, _) = all.partial_shuffle(&mut self.rng, self.transaction_keys);
+        let mut keys = chosen.to_vec();
+        keys.sort_unstable();
+        let vetoes = keys.iter().copied().filter(|_| self.no_vote > 0.0 && self.rng.gen_bool(self.no_vote)).collect();
+        Operation::Transaction { value, keys, vetoes }
     }
 }

@@ -416,6 +416,26 @@ fn kv_consensus_needs_one_decision_that_was_proposed() {
     assert_eq!(check_history(&late, DEFAULT_BUDGET).verdict, Verdict::Linearizable);
 }
 
+#[test]
+fn kv_many_unobserved_timed_out_appends_are_decided_within_a_small_budget() {
+    // Forty appends time out and no read ever shows them: without pruning, each could take
+    // effect at any point, and the search explodes; with it, a tiny budget decides both ways.
+    let history = |stale: bool| {
+        let mut ops: Vec<_> = (0..40)
+            .map(|i| sim(i, 10 + i, None, Operation::Append { key: 0, value: 100 + i }, Outcome::Info))
+            .collect();
+        ops.push(sim(50, 100, Some(110), Operation::Append { key: 0, value: 7 }, done()));
+        ops.push(sim(51, 120, Some(130), Operation::Read { key: 0 }, values(if stale { &[] } else { &[7] })));
+        ops
+    };
+    assert_eq!(check_history(&history(false), 1_000).verdict, Verdict::Linearizable);
+    assert_eq!(check_history(&history(true), 1_000).verdict, Verdict::NotLinearizable);
+    // An observed timed-out append is kept: the read may see it.
+    let mut seen = history(false);
+    seen.push(sim(52, 140, Some(150), Operation::Read { key: 0 }, values(&[7, 100])));
+    assert_eq!(check_history(&seen, 1_000).verdict, Verdict::Linearizable);
+}
+
 // The budget.
 
 #[test]

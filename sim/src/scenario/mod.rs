@@ -107,6 +107,12 @@ pub struct Workload {
     pub operations: Option<u64>,
     #[serde(default = "one_u32")]
     pub keys: u32,
+    /// Distinct keys each transaction writes.
+    #[serde(default = "two_u32")]
+    pub transaction_keys: u32,
+    /// Probability that the participant holding a transaction's key votes no.
+    #[serde(default)]
+    pub no_vote: f64,
     /// Weights of each operation kind; empty means the protocol's kinds, equally.
     #[serde(default)]
     pub mix: BTreeMap<OperationKind, f64>,
@@ -114,7 +120,15 @@ pub struct Workload {
 
 impl Default for Workload {
     fn default() -> Self {
-        Workload { clients: 1, rate: default_rate(), operations: None, keys: 1, mix: BTreeMap::new() }
+        Workload {
+            clients: 1,
+            rate: default_rate(),
+            operations: None,
+            keys: 1,
+            transaction_keys: two_u32(),
+            no_vote: 0.0,
+            mix: BTreeMap::new(),
+        }
     }
 }
 
@@ -508,6 +522,9 @@ fn one() -> u64 {
 }
 fn one_u32() -> u32 {
     1
+}
+fn two_u32() -> u32 {
+    2
 }
 fn default_rate() -> f64 {
     100.0

@@ -104,6 +104,14 @@ fn check_workload(scenario: &Scenario) -> Checked {
     at_most(&[Key("workload"), Key("clients")], workload.clients as f64, 1_000.0)?;
     positive(&[Key("workload"), Key("rate")], workload.rate)?;
     at_least(&[Key("workload"), Key("keys")], workload.keys as f64, 1.0)?;
+    at_least(&[Key("workload"), Key("transaction_keys")], workload.transaction_keys as f64, 1.0)?;
+    let transactional = registry::find(&scenario.protocol)
+        .is_some_and(|entry| entry.operations.contains(&protocols::operation::OperationKind::Transaction));
+    if transactional && workload.transaction_keys > workload.keys {
+        let message = format!("{} keys per transaction, but only {} keys", workload.transaction_keys, workload.keys);
+        return Err(problem(&[Key("workload"), Key("transaction_keys")], message + "; need at most `keys`"));
+    }
+    probability(&[Key("workload"), Key("no_vote")], workload.no_vote)?;
     for weight in workload.mix.values() {
         at_least(&[Key("workload"), Key("mix")], *weight, 0.0)?;
     }

@@ -1,0 +1,88 @@
+//! Log matching (Figure 3, section 5.3): if two logs contain an entry with the same index
+//! and term, the logs are identical in all entries up through that index.
+//!
+//! The checker keeps, for every (index, term) ever seen in any log, the entry's payload
+//! and the term of the entry before it. Two logs that agree on those for every entry agree
+//! on whole prefixes, by induction on the index; so the property holds for every pair of
+//! logs, now and at any earlier time, exactly when no log ever shows an (index, term) with
+//! a different payload or predecessor. Per server the checker remembers how much of its
+//! log it has seen and its truncation count, and re-examines only new entries, or the whole
+//! log after a truncation or a restart.
+
+use std::collections::BTreeMap;
+
+use super::ms;
+use crate::node::{NodeId, Time, Violation};
+use crate::raft::{Index, Payload, RaftServer, Term};
+
+#[derive(Debug, Default)]
+pub(super) struct LogMatching {
+    entries: BTreeMap<(Index, Term), Seen>,
+    /// Per live server: its last index and truncation count when last inspected.
+    checked: BTreeMap<NodeId, (Index, u64)>,
+}
+
+/// An entry as first seen.
+#[derive(Debug)]
+struct Seen {
+    previous_term: Term,
+    payload: Payload,
+    node: NodeId,
+    at: Time,
+}
+
+impl LogMatching {
+    pub(super) fn inspect(&mut self, at: Time, id: NodeId, server: Option<&RaftServer>) -> Result<(), Violation> {
+        let Some(server) = server else {
+            self.checked.remove(&id);
+            return Ok(());
+        };
+        let log = server.log();
+        let first_new = match self.checked.get(&id) {
+            Some(&(last_index, truncations)) if truncations == log.truncations() && last_index <= log.last_index() => {
+                last_index + 1
+            }
+            _ => 1,
+        };
+        self.checked.insert(id, (log.last_index(), log.truncations()));
+        for index in first_new..=log.last_index() {
+            let (Some(entry), Some(previous_term)) = (log.entry(index), log.term_at(index - 1)) else {
+                break;
+            };
+            self.check(at, id, index, entry.term, previous_term, &entry.payload)?;
+        }
+        Ok(())
+    }
+
+    fn check(
+        &mut self,
+        at: Time,
+        id: NodeId,
+        index: Index,
+        term: Term,
+        previous_term: Term,
+        payload: &Payload,
+    ) -> Result<(), Violation> {
+        let Some(seen) = self.entries.get(&(index, term)) else {
+            let seen = Seen { previous_term, payload: payload.clone(), node: id, at };
+            self.entries.insert((index, term), seen);
+            return Ok(());
+        };
+        if seen.previous_term == previous_term && seen.payload == *payload {
+            return Ok(());
+        }
+        Err(Violation {
+            invariant: "log-matching",
+            nodes: vec![seen.node, id],
+            detail: format!(
+                "entry ({index}, term {term}) in server {}'s log at {} follows term {} and holds {:?}; \
+                 in server {id}'s log at {} it follows term {previous_term} and holds {payload:?}",
+                seen.node,
+                ms(seen.at),
+                seen.previous_term,
+                seen.payload,
+                ms(at)
+            ),
+        })
+    }
+}

@@ -1,0 +1,79 @@
+//! The Raft safety checker: the five properties of the paper's Figure 3, checked online,
+//! one file per property.
+//!
+//! - Election safety: at most one leader is elected in a term (from `LeaderElected`).
+//! - Leader append-only: a leader never deletes or overwrites entries of its log during its
+//!   term (from every leader's log after each event).
+//! - Log matching: two logs with an entry of the same index and term are identical up to
+//!   it (from every log after each event, checked on the entries that changed).
+//! - Leader completeness: an entry committed in a term is in the log of every leader of a
+//!   later term (from `Committed`, checked against every leader's log).
+//! - State machine safety: no two servers apply different entries at one index, and no two
+//!   entries are committed at one index (from `Applied` and `Committed`).
+//!
+//! `inspect` runs after every event, so it does constant work per server plus work on what
+//! changed: new log entries, new commits for a leader to hold.
+
+mod election_safety;
+mod leader_append_only;
+mod leader_completeness;
+mod log_matching;
+mod state_machine_safety;
+
+use election_safety::ElectionSafety;
+use leader_append_only::LeaderAppendOnly;
+use leader_completeness::LeaderCompleteness;
+use log_matching::LogMatching;
+use state_machine_safety::StateMachineSafety;
+
+use super::{Raft, RaftObservation, RaftServer};
+use crate::node::{Checker, NodeId, Setup, Time, Violation};
+
+/// Raft's online checker of Figure 3's properties.
+#[derive(Debug, Default)]
+pub struct RaftChecker {
+    election_safety: ElectionSafety,
+    leader_append_only: LeaderAppendOnly,
+    log_matching: LogMatching,
+    leader_completeness: LeaderCompleteness,
+    state_machine_safety: StateMachineSafety,
+}
+
+impl RaftChecker {
+    pub fn new(_setup: &Setup) -> RaftChecker {
+        RaftChecker::default()
+    }
+}
+
+impl Checker<Raft> for RaftChecker {
+    const INSPECTS: bool = true;
+
+    fn observe(&mut self, at: Time, node: NodeId, observation: &RaftObservation) -> Result<(), Violation> {
+        match observation {
+            RaftObservation::LeaderElected { term } => self.election_safety.on_leader_elected(at, node, *term),
+            RaftObservation::Committed { index, term, leader_term } => {
+                self.state_machine_safety.on_committed(at, node, *index, *term)?;
+                self.leader_completeness.on_committed(at, node, *index, *term, *leader_term);
+                Ok(())
+            }
+            RaftObservation::Applied { index, term, payload } => {
+                self.state_machine_safety.on_applied(at, node, *index, *term, payload)
+            }
+        }
+    }
+
+    fn inspect(&mut self, at: Time, servers: &[Option<RaftServer>]) -> Result<(), Violation> {
+        for (id, server) in (0..).zip(servers) {
+            let server = server.as_ref();
+            self.leader_append_only.inspect(at, id, server)?;
+            self.log_matching.inspect(at, id, server)?;
+            self.leader_completeness.inspect(at, id, server)?;
+        }
+        Ok(())
+    }
+}
+
+/// A time for a violation's text, in milliseconds.
+fn ms(at: Time) -> String {
+    format!("{:.3} ms", at as f64 / crate::node::MILLISECOND as f64)
+}

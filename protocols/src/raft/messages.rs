@@ -1,0 +1,108 @@
+//! Raft's messages, named as in the paper's Figure 2: the `RequestVote` and
+//! `AppendEntries` RPCs and their responses, plus the client's request and reply (thesis
+//! chapter 6). The sender's id travels with every message, so the paper's `candidateId`
+//! and `leaderId` fields are left out.
+//!
+//! `AppendEntries` without entries is a heartbeat, and its kind says so, so that reports
+//! count heartbeats apart from the 2(N-1) messages each entry costs. `round` numbers the
+//! leader's rounds of `AppendEntries` in its term; a response echoes it, so the leader
+//! knows which round a follower acknowledged, which is how a ReadIndex read confirms that
+//! the leader still leads (thesis 6.4, LogCabin's heartbeat epochs).
+
+use std::mem::size_of;
+
+use super::{Index, Term};
+use crate::kv::{Command, Response};
+use crate::node::Message;
+
+/// A log entry: a client command, or the no-op a leader appends when its term starts.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Entry {
+    /// The term of the leader that created the entry.
+    pub term: Term,
+    pub payload: Payload,
+}
+
+/// What an entry asks the state machine to do.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Payload {
+    /// Nothing: the entry a new leader commits to learn the commit index (section 8).
+    Noop,
+    Command(Command),
+}
+
+/// A candidate asks for a vote (section 5.2).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RequestVote {
+    pub term: Term,
+    pub last_log_index: Index,
+    pub last_log_term: Term,
+}
+
+/// The answer to `RequestVote` (the paper's RequestVote results).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Vote {
+    pub term: Term,
+    pub granted: bool,
+}
+
+/// The leader replicates entries and asserts its leadership (sections 5.2 and 5.3).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AppendEntries {
+    pub term: Term,
+    pub prev_log_index: Index,
+    pub prev_log_term: Term,
+    pub entries: Vec<Entry>,
+    pub leader_commit: Index,
+    /// The leader's round when it sent this (for ReadIndex).
+    pub round: u64,
+}
+
+/// The answer to `AppendEntries` (the paper's AppendEntries results).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct AppendEntriesResponse {
+    pub term: Term,
+    pub success: bool,
+    /// On success, the index up to which the follower's log matches the leader's; on a
+    /// refusal, the index after which the leader should retry.
+    pub match_index: Index,
+    /// The round of the request answered.
+    pub round: u64,
+    /// Whether the request answered was a heartbeat (carried no entries).
+    pub heartbeat: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RaftMessage {
+    RequestVote(RequestVote),
+    RequestVoteResponse(Vote),
+    AppendEntries(AppendEntries),
+    AppendEntriesResponse(AppendEntriesResponse),
+    /// A client's command (thesis chapter 6).
+    ClientRequest(Command),
+    /// A server's answer to a client.
+    ClientReply(Response),
+}
+
+impl Message for RaftMessage {
+    fn kind(&self) -> &'static str {
+        match self {
+            RaftMessage::RequestVote(_) => "RequestVote",
+            RaftMessage::RequestVoteResponse(_) => "RequestVoteResponse",
+            RaftMessage::AppendEntries(request) if request.entries.is_empty() => "Heartbeat",
+            RaftMessage::AppendEntries(_) => "AppendEntries",
+            RaftMessage::AppendEntriesResponse(response) if response.heartbeat => "HeartbeatResponse",
+            RaftMessage::AppendEntriesResponse(_) => "AppendEntriesResponse",
+            RaftMessage::ClientRequest(_) => "ClientRequest",
+            RaftMessage::ClientReply(_) => "ClientReply",
+        }
+    }
+
+    fn size_bytes(&self) -> usize {
+        let entries = match self {
+            RaftMessage::AppendEntries(request) => request.entries.len(),
+            _ => 0,
+        };
+        size_of::<RaftMessage>() + entries * size_of::<Entry>()
+    }
+}

@@ -1,0 +1,303 @@
+//! A Raft server: Figure 2's state, the dispatch of inputs to one handler each, and what
+//! every role shares: adopting a newer term, persisting, applying committed entries, and
+//! the server's own invariants.
+//!
+//! The handlers live by topic: `election.rs` (section 5.2), `replication.rs` (sections 5.3
+//! and 5.4.2) and `requests.rs` (clients and ReadIndex, thesis chapter 6).
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use rand::Rng;
+
+use super::{Flaw, Index, Log, Payload, Raft, RaftMessage, RaftObservation, RaftRecord, RaftTimer, Term};
+use crate::kv::{Response, Sequence, Store};
+use crate::node::{Context, Node, NodeId, Setup, Time};
+use crate::operation::Key;
+
+/// A Raft server.
+#[derive(Clone, Debug)]
+pub struct RaftServer {
+    pub(super) id: NodeId,
+    pub(super) servers: u32,
+    pub(super) majority: usize,
+    pub(super) timeout: Time,
+    pub(super) flaw: Flaw,
+    // Persistent state (Figure 2), synced before any message that depends on it.
+    pub(super) current_term: Term,
+    pub(super) voted_for: Option<NodeId>,
+    pub(super) log: Log,
+    // Volatile state.
+    pub(super) commit_index: Index,
+    pub(super) last_applied: Index,
+    pub(super) store: Store,
+    pub(super) state: State,
+    /// The leader of the current term, when known: the hint for redirected clients.
+    pub(super) leader: Option<NodeId>,
+}
+
+/// A server's role (section 5.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    Follower,
+    Candidate,
+    Leader,
+}
+
+/// The role with the volatile state that only it has.
+#[derive(Clone, Debug)]
+pub(super) enum State {
+    Follower,
+    Candidate { votes: BTreeSet<NodeId> },
+    Leader(Leadership),
+}
+
+/// Volatile state on leaders (Figure 2), reinitialised after each election.
+#[derive(Clone, Debug)]
+pub(super) struct Leadership {
+    pub(super) peers: BTreeMap<NodeId, Progress>,
+    /// The index of the no-op that opened this term.
+    pub(super) term_start: Index,
+    /// The latest round of `AppendEntries`; a read waits for a majority to acknowledge it.
+    pub(super) round: u64,
+    /// Per client, the sequence number of the command it waits for.
+    pub(super) requests: BTreeMap<NodeId, Sequence>,
+    /// Reads waiting for their round and read index, oldest first.
+    pub(super) reads: VecDeque<PendingRead>,
+}
+
+/// What the leader knows of one follower.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Progress {
+    pub(super) next_index: Index,
+    pub(super) match_index: Index,
+    /// The latest round this follower acknowledged.
+    pub(super) round_acked: u64,
+}
+
+/// A read waiting to be served (thesis 6.4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct PendingRead {
+    pub(super) client: NodeId,
+    pub(super) sequence: Sequence,
+    pub(super) key: Key,
+    pub(super) read_index: Index,
+    pub(super) round: u64,
+}
+
+impl RaftServer {
+    /// A server at first boot: a follower of term 0 with an empty log.
+    pub fn new(setup: &Setup, id: NodeId) -> Self {
+        RaftServer {
+            id,
+            servers: setup.servers,
+            majority: setup.majority(),
+            timeout: setup.timeout,
+            flaw: Flaw::of(setup),
+            current_term: 0,
+            voted_for: None,
+            log: Log::default(),
+            commit_index: 0,
+            last_applied: 0,
+            store: Store::default(),
+            state: State::Follower,
+            leader: None,
+        }
+    }
+
+    /// A server restarted from its durable records: term, vote and log as recorded, the
+    /// rest as at first boot; the store is rebuilt as entries commit again.
+    pub fn recover(setup: &Setup, id: NodeId, records: &[RaftRecord]) -> Self {
+        let mut server = RaftServer::new(setup, id);
+        for record in records {
+            match record {
+                RaftRecord::Term { current_term, voted_for } => {
+                    server.current_term = *current_term;
+                    server.voted_for = *voted_for;
+                }
+                RaftRecord::Entries { from, entries } => server.log.replace_from(*from, entries),
+            }
+        }
+        if server.log.last_term() > server.current_term {
+            // Only without term records (`volatile-vote`): the log shows the term reached.
+            server.current_term = server.log.last_term();
+            server.voted_for = None;
+        }
+        server
+    }
+
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    pub fn role(&self) -> Role {
+        match self.state {
+            State::Follower => Role::Follower,
+            State::Candidate { .. } => Role::Candidate,
+            State::Leader(_) => Role::Leader,
+        }
+    }
+
+    pub fn current_term(&self) -> Term {
+        self.current_term
+    }
+
+    pub fn voted_for(&self) -> Option<NodeId> {
+        self.voted_for
+    }
+
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    pub fn commit_index(&self) -> Index {
+        self.commit_index
+    }
+
+    pub fn last_applied(&self) -> Index {
+        self.last_applied
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The leader of the current term, when known.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
+    }
+
+    pub(super) fn peers(&self) -> impl Iterator<Item = NodeId> {
+        let id = self.id;
+        (0..self.servers).filter(move |&peer| peer != id)
+    }
+
+    pub(super) fn heartbeat_interval(&self) -> Time {
+        (self.timeout / 3).max(1)
+    }
+
+    pub(super) fn reset_election_timer(&mut self, ctx: &mut Context<Raft>) {
+        let after = ctx.rng().gen_range(self.timeout..=2 * self.timeout);
+        ctx.set_timer(after.max(1), RaftTimer::Election);
+    }
+
+    /// Writes `currentTerm` and `votedFor` and syncs them, except in `volatile-vote`.
+    pub(super) fn persist_term(&self, ctx: &mut Context<Raft>) {
+        if self.flaw == Flaw::VolatileVote {
+            return;
+        }
+        ctx.write(RaftRecord::Term { current_term: self.current_term, voted_for: self.voted_for });
+        ctx.sync();
+    }
+
+    /// Writes the log from `from` on and syncs it.
+    pub(super) fn persist_entries(&self, ctx: &mut Context<Raft>, from: Index) {
+        let entries = self.log.entries_from(from).to_vec();
+        ctx.write(RaftRecord::Entries { from, entries });
+        ctx.sync();
+    }
+
+    /// Figure 2, rules for all servers: a term newer than ours is adopted, with no vote
+    /// cast in it yet, and makes this server a follower of `leader` (if the message came
+    /// from that term's leader). Returns whether the term was newer; the caller persists it
+    /// before answering.
+    pub(super) fn adopt_term(&mut self, ctx: &mut Context<Raft>, term: Term, leader: Option<NodeId>) -> bool {
+        if term <= self.current_term {
+            return false;
+        }
+        self.current_term = term;
+        self.voted_for = None;
+        self.leader = leader;
+        self.become_follower(ctx);
+        true
+    }
+
+    /// Becomes a follower; a leader that steps down redirects the clients it kept waiting.
+    pub(super) fn become_follower(&mut self, ctx: &mut Context<Raft>) {
+        let State::Leader(leadership) = std::mem::replace(&mut self.state, State::Follower) else {
+            return;
+        };
+        ctx.cancel_timer(RaftTimer::Heartbeat);
+        self.reset_election_timer(ctx);
+        let waiting = leadership
+            .requests
+            .into_iter()
+            .chain(leadership.reads.into_iter().map(|read| (read.client, read.sequence)));
+        for (client, sequence) in waiting {
+            let response = Response::NotLeader { sequence, leader: self.leader };
+            ctx.send(client, RaftMessage::ClientReply(response));
+        }
+    }
+
+    /// Applies the entries up to the commit index, in order, and answers the clients that
+    /// wait for them (Figure 2: "If commitIndex > lastApplied ...").
+    pub(super) fn apply_committed(&mut self, ctx: &mut Context<Raft>) {
+        while self.last_applied < self.commit_index {
+            self.last_applied += 1;
+            let index = self.last_applied;
+            let entry = self.log.entry(index).cloned().expect("commit_index <= last log index");
+            ctx.observe(RaftObservation::Applied { index, term: entry.term, payload: entry.payload.clone() });
+            if let Payload::Command(command) = entry.payload {
+                if let Some(outcome) = self.store.apply(&command) {
+                    self.answer_waiting_client(ctx, command.client, command.sequence, outcome);
+                }
+            }
+        }
+        self.serve_reads(ctx);
+    }
+}
+
+impl Node<Raft> for RaftServer {
+    fn on_start(&mut self, ctx: &mut Context<Raft>) {
+        self.reset_election_timer(ctx);
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<Raft>, from: NodeId, message: RaftMessage) {
+        match message {
+            RaftMessage::RequestVote(request) => self.on_request_vote(ctx, from, request),
+            RaftMessage::RequestVoteResponse(vote) => self.on_vote(ctx, from, vote),
+            RaftMessage::AppendEntries(request) => self.on_append_entries(ctx, from, request),
+            RaftMessage::AppendEntriesResponse(response) => self.on_append_entries_response(ctx, from, response),
+            RaftMessage::ClientRequest(command) => self.on_client_request(ctx, command),
+            RaftMessage::ClientReply(_) => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<Raft>, timer: RaftTimer) {
+        match timer {
+            RaftTimer::Election => self.on_election_timeout(ctx),
+            RaftTimer::Heartbeat => self.on_heartbeat_timeout(ctx),
+            RaftTimer::Client(_) => {}
+        }
+    }
+
+    fn invariants(&self) {
+        let id = self.id;
+        assert!(self.last_applied <= self.commit_index, "server {id}: applied past the commit index");
+        assert!(self.commit_index <= self.log.last_index(), "server {id}: committed past the log's end");
+        assert!(self.log.last_term() <= self.current_term, "server {id}: log entry from a future term");
+        match &self.state {
+            State::Follower => {}
+            State::Candidate { votes } => {
+                assert_eq!(self.voted_for, Some(id), "server {id}: candidate that did not vote for itself");
+                assert!(votes.len() < self.majority, "server {id}: candidate with a majority of votes");
+            }
+            State::Leader(leadership) => self.leader_invariants(leadership),
+        }
+    }
+}
+
+impl RaftServer {
+    fn leader_invariants(&self, leadership: &Leadership) {
+        let id = self.id;
+        assert_eq!(self.leader, Some(id), "server {id}: leader that does not know it leads");
+        assert_eq!(self.voted_for, Some(id), "server {id}: leader that did not vote for itself");
+        assert_eq!(self.log.term_at(leadership.term_start), Some(self.current_term), "server {id}: lost its no-op");
+        for (peer, progress) in &leadership.peers {
+            assert!(
+                progress.match_index < progress.next_index && progress.next_index <= self.log.last_index() + 1,
+                "server {id}: progress of {peer} out of range: {progress:?}"
+            );
+            assert!(progress.round_acked <= leadership.round, "server {id}: {peer} acked a future round");
+        }
+    }
+}
