@@ -5,8 +5,12 @@
 //! time and randomness come in through the [`node::Context`], so a protocol behaves the
 //! same on every engine and in every replay.
 
+pub mod commit;
 pub mod kv;
+pub mod multipaxos;
 pub mod node;
 pub mod operation;
 pub mod paxos;
 pub mod raft;
+pub mod threepc;
+pub mod twopc;

@@ -3,10 +3,23 @@
 //! directory: PNG plots, a self-contained HTML page, a space-time diagram of a failing run,
 //! a Chrome trace-event export, and comparisons of several protocols side by side.
 
+mod chart;
+pub mod compare;
+mod font;
+pub mod html;
+pub mod plots;
 pub mod rows;
+pub mod run_data;
+pub mod run_report;
+pub mod spacetime;
 pub mod summary;
+pub mod trace;
 
+pub use chart::{HEIGHT as PLOT_HEIGHT, WIDTH as PLOT_WIDTH};
+pub use compare::{render_comparison, Comparison, Entrant, RunOutcome};
 pub use rows::{EventRow, FaultRow, HistoryRow, MessageRow, SweepRow};
+pub use run_data::RunData;
+pub use run_report::{render_run, render_run_into, replay_command, REPORT_FILE, TRACE_FILE};
 pub use summary::{Figures, Latency, MessageCounts, OperationCounts, Summary, TransactionFigures, ViolationRow};
 
 use std::io;

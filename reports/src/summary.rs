@@ -52,7 +52,7 @@ pub struct Figures {
     pub transactions: Option<TransactionFigures>,
     /// Figures only the protocol can measure (such as time blocked), by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub protocol: BTreeMap<String, f64>,
+    pub protocol_figures: BTreeMap<String, f64>,
 }
 
 /// Transactions of a run, by outcome as the clients saw it.

@@ -53,7 +53,12 @@ enum Command {
         /// Run under the swarm weather this seed draws (as `sweep --swarm` did).
         #[arg(long)]
         swarm: bool,
+        /// Write only the summary and tables, not the plots and report.html.
+        #[arg(long)]
+        no_report: bool,
     },
+    /// Render the report of run directories, or run a comparison of protocols side by side.
+    Report(crate::report::ReportArgs),
     /// Run many seeds of many scenarios in parallel; shrink the failures.
     Sweep {
         /// Scenario files, or folders of them.
@@ -134,7 +139,10 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Run { scenario, seed, engine, out, swarm } => run_command(&scenario, seed, engine, out, swarm),
+        Command::Run { scenario, seed, engine, out, swarm, no_report } => {
+            run_command(&scenario, seed, engine, out, RunFlags { swarm, report: !no_report })
+        }
+        Command::Report(args) => crate::report::main(args),
         Command::Sweep { scenarios, seeds, jobs, shard, swarm, out, no_shrink, recheck } => {
             let out = out.unwrap_or_else(|| {
                 PathBuf::from(if swarm { "target/faultline/swarm" } else { "target/faultline/sweep" })
@@ -151,7 +159,20 @@ pub fn main() -> i32 {
     }
 }
 
-fn run_command(path: &Path, seed: Option<u64>, engine: Option<EngineArg>, out: Option<PathBuf>, swarm: bool) -> i32 {
+/// `run`'s switches.
+struct RunFlags {
+    swarm: bool,
+    report: bool,
+}
+
+fn run_command(
+    path: &Path,
+    seed: Option<u64>,
+    engine: Option<EngineArg>,
+    out: Option<PathBuf>,
+    flags: RunFlags,
+) -> i32 {
+    let RunFlags { swarm, report } = flags;
     let scenario = match load(path, engine) {
         Ok(scenario) => scenario,
         Err(code) => return code,
@@ -169,6 +190,12 @@ fn run_command(path: &Path, seed: Option<u64>, engine: Option<EngineArg>, out: O
     if let Err(error) = run::write_outputs(&dir, &result) {
         eprintln!("error: cannot write {}: {error}", dir.display());
         return EXIT_BAD_INPUT;
+    }
+    if report {
+        if let Err(error) = reports::render_run(&dir, Some(path)) {
+            eprintln!("error: cannot render the report in {}: {error}", dir.display());
+            return EXIT_BAD_INPUT;
+        }
     }
     println!("wrote {}", dir.display());
     if result.as_expected(&scenario) {
@@ -352,6 +379,10 @@ pub fn scenario_files(dir: &Path) -> Vec<PathBuf> {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         for entry in entries.flatten() {
             let path = entry.path();
+            // scenarios/compare/ holds comparison files (`faultline report --compare`).
+            if path.is_dir() && path.file_name().is_some_and(|name| name == "compare") {
+                continue;
+            }
             if path.is_dir() {
                 pending.push(path);
             } else if path.extension().is_some_and(|extension| extension == "toml") {

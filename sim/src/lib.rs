@@ -9,6 +9,7 @@ pub mod cli;
 pub mod engine;
 pub mod linearizability;
 pub mod registry;
+pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod sweep;

@@ -2,9 +2,13 @@
 //! operations its clients perform, and its run function on the native engine. Adding a
 //! protocol means adding one line here.
 
+use protocols::multipaxos::MultiPaxos;
 use protocols::node::{Protocol, Variant};
 use protocols::operation::OperationKind;
 use protocols::paxos::Paxos;
+use protocols::raft::Raft;
+use protocols::threepc::ThreePhaseCommit;
+use protocols::twopc::TwoPhaseCommit;
 
 use crate::engine::{self, RunOptions, RunRecord};
 use crate::scenario::Scenario;
@@ -33,7 +37,8 @@ const fn entry<P: Protocol>() -> ProtocolEntry {
     }
 }
 
-pub static PROTOCOLS: &[ProtocolEntry] = &[entry::<Paxos>()];
+pub static PROTOCOLS: &[ProtocolEntry] =
+    &[entry::<Paxos>(), entry::<Raft>(), entry::<MultiPaxos>(), entry::<TwoPhaseCommit>(), entry::<ThreePhaseCommit>()];
 
 pub fn find(name: &str) -> Option<&'static ProtocolEntry> {
     PROTOCOLS.iter().find(|entry| entry.name == name)

@@ -137,7 +137,7 @@ fn summary_header(scenario: &Scenario, options: RunOptions) -> Summary {
             virtual_time_ms: 0.0,
             events: 0,
             transactions: None,
-            protocol: BTreeMap::new(),
+            protocol_figures: BTreeMap::new(),
         },
         trace_hash: String::new(),
     }
@@ -174,7 +174,7 @@ fn figures(record: &RunRecord) -> Figures {
         virtual_time_ms: ms(record.virtual_time),
         events: record.events,
         transactions: transaction_figures(record),
-        protocol: record.protocol_figures.iter().map(|(name, value)| (name.to_string(), *value)).collect(),
+        protocol_figures: record.protocol_figures.iter().map(|(name, value)| (name.to_string(), *value)).collect(),
     }
 }
 

@@ -5,6 +5,8 @@
 //!   hashes agree; ends with the plain line `N passed, N failed` for the tests;
 //! - `cargo xtask fuzz [--seeds N]`: every bundled scenario in swarm mode, in release mode,
 //!   with the seeds and wall time to the first violation of each flawed variant;
+//! - `cargo xtask reports`: regenerates the bundled comparisons of `scenarios/compare/`
+//!   into `target/faultline/compare/<name>/`;
 //! - `cargo xtask bench`: the engine's throughput against a bare event loop.
 
 use std::io::{BufRead, BufReader};
@@ -18,11 +20,13 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("fuzz") => fuzz(&args[1..]),
+        Some("reports") => reports(),
         Some("bench") => cargo(&["bench", "--package", "sim", "--bench", "engine"]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\ntasks:\n  ci                  fmt check, clippy -D warnings, tests, a short sweep\n  \
                  fuzz [--seeds N]    every bundled scenario in swarm mode (default 1000 seeds)\n  \
+                 reports             regenerate the bundled comparisons (scenarios/compare/)\n  \
                  bench               engine throughput against a bare event loop"
             );
             return ExitCode::from(2);
@@ -58,6 +62,21 @@ fn fuzz(args: &[String]) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(out);
     let range = format!("1..={seeds}");
     cargo(&["run", "--release", "--", "sweep", "scenarios", "--swarm", "--seeds", &range, "--out", out])
+}
+
+fn reports() -> Result<(), String> {
+    let mut files: Vec<_> = std::fs::read_dir("scenarios/compare")
+        .map_err(|error| format!("scenarios/compare: {error}"))?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|extension| extension == "toml"))
+        .collect();
+    files.sort();
+    for file in files {
+        let name = file.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default();
+        let out = format!("target/faultline/compare/{name}");
+        cargo(&["run", "--release", "--", "report", "--compare", &file.to_string_lossy(), "--out", &out])?;
+    }
+    Ok(())
 }
 
 /// Runs `cargo ARGS`, streaming its output.

@@ -4,7 +4,8 @@
 //! term, votes for itself, persists both and asks every other server for its vote. A server
 //! grants one vote per term, persisted before it answers, and only to a candidate whose log
 //! is at least as up to date as its own. Votes from a majority make the candidate leader:
-//! it stops its election timer, appends the no-op of its term and starts replicating.
+//! it stops its election timer, appends the no-op of its term (except in `commit-old-term`,
+//! whose leaders, as in Figure 8, append none) and starts replicating.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -78,12 +79,15 @@ impl RaftServer {
         ctx.observe(RaftObservation::LeaderElected { term: self.current_term });
         ctx.cancel_timer(RaftTimer::Election);
         self.leader = Some(self.id);
-        // Followers are first probed just past the old log, so the no-op goes out alone.
+        // Followers are first probed just past the old log, so the no-op goes out alone (and
+        // without one, the probe is a heartbeat).
         let next_index = self.log.last_index() + 1;
         let progress = Progress { next_index, match_index: 0, round_acked: 0 };
         let peers = self.peers().map(|peer| (peer, progress.clone())).collect();
-        self.log.append(Entry { term: self.current_term, payload: Payload::Noop });
-        self.persist_entries(ctx, next_index);
+        if self.opens_term_with_noop() {
+            self.log.append(Entry { term: self.current_term, payload: Payload::Noop });
+            self.persist_entries(ctx, next_index);
+        }
         self.state = State::Leader(Leadership {
             peers,
             term_start: next_index,

@@ -11,9 +11,9 @@
 //!   candidate of the next term, votes for itself and sends `RequestVote`. A server grants
 //!   at most one vote per term, and only to a candidate whose log is at least as up to date
 //!   as its own (last term, then last index: section 5.4.1). A majority of votes makes the
-//!   candidate leader; it appends a no-op entry of its term (section 8), so that it learns
-//!   which entries are committed and reads can be served, and sends heartbeats (empty
-//!   `AppendEntries`) every `timeout / 3`.
+//!   candidate leader; it appends a no-op entry of its term (section 8; thesis 6.4), so that
+//!   it learns which entries are committed and reads can be served, and sends heartbeats
+//!   (empty `AppendEntries`) every `timeout / 3`.
 //! - Replication (section 5.3): the leader appends each client command to its log and sends
 //!   it in `AppendEntries` with the index and term of the entry before it. A follower
 //!   accepts only if its log holds that entry (the consistency check), then deletes any
@@ -30,14 +30,18 @@
 //! - Clients (thesis chapter 6): a server that does not lead answers `NotLeader` with the
 //!   leader it knows; the leader answers a command once it applied it, and the store's
 //!   sessions apply a retried command once (thesis 6.3). Reads use ReadIndex (thesis 6.4):
-//!   the leader notes its commit index (at least its no-op's index), confirms it still
-//!   leads through a round of `AppendEntries` acknowledged by a majority, waits until it has
-//!   applied that index and answers from its store. Reads never enter the log.
+//!   the leader notes its commit index (at least the first index of its term, its no-op),
+//!   confirms it still leads through a round of `AppendEntries` acknowledged by a majority,
+//!   waits until it has applied that index and answers from its store. Reads never enter
+//!   the log.
 //!
 //! Variants, each a mistake the paper warns about:
 //! - `commit-old-term`: the leader commits an entry of an earlier term by counting replicas
-//!   (Figure 8). The no-op of each new term hides this unless a lagging follower's catch-up
-//!   is split across messages, as it is beyond `ENTRIES_PER_MESSAGE_MAX` entries.
+//!   (Figure 8). As in Figure 8, which has no no-op, its leaders append no no-op when their
+//!   term starts: the no-op would travel with the older entries a follower lacks and reach a
+//!   majority with them, so the flawed rule would commit nothing the correct rule does not.
+//!   Without it, a leader's first entry is a client's command, and its ReadIndex reads wait
+//!   until such an entry commits (thesis 6.4).
 //! - `volatile-vote`: `currentTerm` and `votedFor` are not persisted, so a restarted server
 //!   can vote twice in one term and two leaders can be elected in it.
 //! - `vote-without-log-check`: votes skip the up-to-date check of section 5.4.1, so a
@@ -121,7 +125,8 @@ impl Protocol for Raft {
         Variant { name: CORRECT, about: "Raft as in the extended paper, with ReadIndex reads (thesis 6.4)" },
         Variant {
             name: COMMIT_OLD_TERM,
-            about: "the leader commits entries of earlier terms by counting replicas (Figure 8, section 5.4.2)",
+            about: "the leader commits entries of earlier terms by counting replicas, and appends no no-op when \
+                    its term starts, as in Figure 8 (section 5.4.2)",
         },
         Variant {
             name: VOLATILE_VOTE,

@@ -7,11 +7,15 @@
 //! there already, not yet applied) and answers once it applies it (thesis 6.3).
 //!
 //! Reads follow ReadIndex (thesis 6.4): the read index is the commit index, raised to the
-//! index of the term's no-op so that it covers everything earlier leaders committed. The
-//! leader starts a new round of `AppendEntries`; once a majority (itself included) has
-//! acknowledged that round or a later one, no other leader had been elected when the read
-//! arrived, and once the leader has applied the read index its store reflects every write
-//! that completed before the read began. The `stale-read` variant skips all of this.
+//! first index of the leader's term (its no-op) so that it covers everything earlier
+//! leaders committed. The leader starts a new round of `AppendEntries`; once a majority
+//! (itself included) has acknowledged that round or a later one, no other leader had been
+//! elected when the read arrived, and once the leader has applied the read index its store
+//! reflects every write that completed before the read began. In `commit-old-term`, whose
+//! leaders append no no-op, that first index holds the term's first command, or nothing
+//! yet: the read then waits, as the thesis prescribes, until an entry of the leader's term
+//! commits (or the leader steps down and redirects it). The `stale-read` variant skips all
+//! of this.
 
 use super::server::{PendingRead, State};
 use super::{Entry, Flaw, Payload, Raft, RaftMessage, RaftServer};

@@ -55,7 +55,8 @@ pub(super) enum State {
 #[derive(Clone, Debug)]
 pub(super) struct Leadership {
     pub(super) peers: BTreeMap<NodeId, Progress>,
-    /// The index of the no-op that opened this term.
+    /// The first index of this term: its no-op, or, in `commit-old-term`, which appends
+    /// none, where its first command goes.
     pub(super) term_start: Index,
     /// The latest round of `AppendEntries`; a read waits for a majority to acknowledge it.
     pub(super) round: u64,
@@ -175,6 +176,12 @@ impl RaftServer {
         (self.timeout / 3).max(1)
     }
 
+    /// Whether a new leader appends a no-op of its term (section 8; not in `commit-old-term`,
+    /// which follows Figure 8).
+    pub(super) fn opens_term_with_noop(&self) -> bool {
+        self.flaw != Flaw::CommitOldTerm
+    }
+
     pub(super) fn reset_election_timer(&mut self, ctx: &mut Context<Raft>) {
         let after = ctx.rng().gen_range(self.timeout..=2 * self.timeout);
         ctx.set_timer(after.max(1), RaftTimer::Election);
@@ -291,7 +298,15 @@ impl RaftServer {
         let id = self.id;
         assert_eq!(self.leader, Some(id), "server {id}: leader that does not know it leads");
         assert_eq!(self.voted_for, Some(id), "server {id}: leader that did not vote for itself");
-        assert_eq!(self.log.term_at(leadership.term_start), Some(self.current_term), "server {id}: lost its no-op");
+        let (term, start) = (self.current_term, leadership.term_start);
+        assert!(
+            self.log.term_at(start - 1).is_some_and(|before| before < term),
+            "server {id}: term {term} starts at {start}, not right after the entries of earlier terms"
+        );
+        match self.log.term_at(start) {
+            Some(first) => assert_eq!(first, term, "server {id}: term {term} starts with an entry of term {first}"),
+            None => assert!(!self.opens_term_with_noop(), "server {id}: lost its no-op"),
+        }
         for (peer, progress) in &leadership.peers {
             assert!(
                 progress.match_index < progress.next_index && progress.next_index <= self.log.last_index() + 1,

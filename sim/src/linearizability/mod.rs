@@ -34,7 +34,7 @@ use std::path::Path;
 
 use std::collections::BTreeSet;
 
-use protocols::operation::{Operation, Outcome, Reply, Value};
+use protocols::operation::{Key, Operation, Outcome, Reply, Value};
 
 pub use check::check;
 pub use error::InputError;
@@ -77,7 +77,16 @@ pub fn check_file(path: &Path, format: Format, model: Option<ModelName>, budget:
 /// If an operation returns before it is invoked: the engine recorded an impossible history.
 pub fn check_history(ops: &[Op<Operation, Outcome>], budget: u64) -> Report {
     let observed = observed_values(ops);
-    let ops = ops.iter().filter_map(simulated_op).filter(|op| !unobserved_open_update(op, &observed)).collect();
+    let failed_cas_keys: BTreeSet<Key> = ops
+        .iter()
+        .filter(|op| matches!((&op.input, &op.output), (Operation::Cas { .. }, Outcome::Fail)))
+        .filter_map(|op| op.input.key())
+        .collect();
+    let ops = ops
+        .iter()
+        .filter_map(simulated_op)
+        .filter(|op| !unobserved_open_update(op, &observed, &failed_cas_keys))
+        .collect();
     check(&Kv, ops, budget, TimeUnit::Nanosecond)
 }
 
@@ -100,16 +109,24 @@ fn observed_values(ops: &[Op<Operation, Outcome>]) -> BTreeSet<Value> {
     observed
 }
 
-/// An open write, append or proposal whose value nothing observed. Values are unique, so
-/// letting it take effect could only put an unseen value into some later state: treating it
-/// as never applied is always at least as good, and dropping it keeps the search from
-/// trying it at every point (which made histories with many timed-out writes explode).
-fn unobserved_open_update(op: &Op<Operation, Outcome>, observed: &BTreeSet<Value>) -> bool {
+/// An open write, append or proposal whose value nothing observed, on a key with no failed
+/// compare-and-set. Values are unique, so letting it take effect could only put an unseen
+/// value into some later state, which no read shows and no successful compare-and-set
+/// expects: treating it as never applied is always at least as good, and dropping it keeps
+/// the search from trying it at every point (which made histories with many timed-out
+/// writes explode). A failed compare-and-set is the exception: it may need exactly such an
+/// unseen value to explain why the key did not hold what it expected.
+fn unobserved_open_update(
+    op: &Op<Operation, Outcome>,
+    observed: &BTreeSet<Value>,
+    failed_cas_keys: &BTreeSet<Key>,
+) -> bool {
     let value = match op.input {
         Operation::Write { value, .. } | Operation::Append { value, .. } | Operation::Propose { value } => value,
         _ => return false,
     };
-    op.ret.is_none() && !observed.contains(&value)
+    let key_has_failed_cas = op.input.key().is_some_and(|key| failed_cas_keys.contains(&key));
+    op.ret.is_none() && !observed.contains(&value) && !key_has_failed_cas
 }
 
 fn simulated_op(op: &Op<Operation, Outcome>) -> Option<Op<Operation, Outcome>> {

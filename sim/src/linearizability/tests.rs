@@ -430,6 +430,13 @@ fn kv_many_unobserved_timed_out_appends_are_decided_within_a_small_budget() {
     };
     assert_eq!(check_history(&history(false), 1_000).verdict, Verdict::Linearizable);
     assert_eq!(check_history(&history(true), 1_000).verdict, Verdict::NotLinearizable);
+    // An unseen timed-out append may be what made a compare-and-set fail: it is kept.
+    let failed_cas = vec![
+        sim(0, 0, Some(10), Operation::Write { key: 0, value: 28 }, done()),
+        sim(1, 5, None, Operation::Append { key: 0, value: 33 }, Outcome::Info),
+        sim(2, 20, Some(30), Operation::Cas { key: 0, from: 28, to: 35 }, Outcome::Fail),
+    ];
+    assert_eq!(check_history(&failed_cas, 1_000).verdict, Verdict::Linearizable);
     // An observed timed-out append is kept: the read may see it.
     let mut seen = history(false);
     seen.push(sim(52, 140, Some(150), Operation::Read { key: 0 }, values(&[7, 100])));

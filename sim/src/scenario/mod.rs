@@ -56,6 +56,21 @@ pub struct Scenario {
     pub checks: Checks,
     #[serde(default)]
     pub limits: Limits,
+    /// The failure model swarm mode must respect (default: every fault kind, any network).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<SwarmLimits>,
+}
+
+/// What swarm mode may draw for a scenario whose protocol is only safe under some faults
+/// (three-phase commit is not safe under partitions, pauses or unbounded delays).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SwarmLimits {
+    /// The fault kinds the nemesis may draw from.
+    pub kinds: Vec<NemesisKind>,
+    /// Keep the scenario's network (latency, loss, duplication) instead of drawing one.
+    #[serde(default)]
+    pub keep_network: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]

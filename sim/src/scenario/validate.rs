@@ -63,6 +63,9 @@ pub fn check(scenario: &Scenario) -> Checked {
         check_fault(scenario, index, fault)?;
     }
     check_nemesis(scenario)?;
+    if scenario.swarm.as_ref().is_some_and(|swarm| swarm.kinds.is_empty()) {
+        return Err(problem(&[Key("swarm"), Key("kinds")], "name at least one fault kind swarm mode may draw"));
+    }
     for (index, clock) in scenario.clocks.iter().enumerate() {
         node_exists(scenario, &[Key("clocks"), Index(index), Key("node")], clock.node)?;
         at_least(&[Key("clocks"), Index(index), Key("drift_ppm")], clock.drift_ppm, -100_000.0)?;

@@ -3,8 +3,10 @@
 //! very different conditions instead of the same average mix.
 //!
 //! The weather replaces the scenario's network, clocks, explicit timeline and nemesis; the
-//! protocol, variant, cluster, workload and checks stay. It comes from its own stream of the
-//! seed, so the rest of the run draws the same numbers as without swarm mode.
+//! protocol, variant, cluster, workload and checks stay. A scenario whose protocol is only
+//! safe under some faults says so in `[swarm]`: the fault kinds drawn come from its list,
+//! and `keep_network` keeps its network. The weather comes from its own stream of the seed,
+//! so the rest of the run draws the same numbers as without swarm mode.
 
 use std::fmt::Write as _;
 
@@ -22,9 +24,11 @@ const SWARM_STREAM: u64 = 5;
 pub fn weather(scenario: &Scenario, seed: u64) -> (Scenario, String) {
     let mut rng = stream(seed, SWARM_STREAM);
     let mut out = scenario.clone();
-    out.network.latency = latency(&mut rng);
-    out.network.loss = sometimes(&mut rng, 0.2);
-    out.network.duplicate = sometimes(&mut rng, 0.2);
+    let keep_network = scenario.swarm.as_ref().is_some_and(|limits| limits.keep_network);
+    let drawn = (latency(&mut rng), sometimes(&mut rng, 0.2), sometimes(&mut rng, 0.2));
+    if !keep_network {
+        (out.network.latency, out.network.loss, out.network.duplicate) = drawn;
+    }
     out.clocks = if rng.gen_bool(0.3) { skewed_clocks(&mut rng, scenario.nodes) } else { Vec::new() };
     out.faults.clear();
     out.nemesis = Some(nemesis(&mut rng, scenario));
@@ -64,9 +68,11 @@ fn skewed_clocks(rng: &mut ChaCha8Rng, nodes: u32) -> Vec<ClockSpec> {
 }
 
 fn nemesis(rng: &mut ChaCha8Rng, scenario: &Scenario) -> Nemesis {
-    let mut kinds: Vec<NemesisKind> = NemesisKind::ALL.into_iter().filter(|_| rng.gen_bool(0.5)).collect();
+    let allowed: Vec<NemesisKind> =
+        scenario.swarm.as_ref().map_or(NemesisKind::ALL.to_vec(), |limits| limits.kinds.clone());
+    let mut kinds: Vec<NemesisKind> = allowed.iter().copied().filter(|_| rng.gen_bool(0.5)).collect();
     if kinds.is_empty() {
-        kinds.push(*NemesisKind::ALL.choose(rng).expect("there are nemesis kinds"));
+        kinds.push(*allowed.choose(rng).expect("validation requires at least one kind"));
     }
     let lose_unsynced = if kinds.contains(&NemesisKind::Crash) { round(rng.gen_range(0.0..1.0)) } else { 0.0 };
     let end_ms = scenario.duration_ms * rng.gen_range(5..=9) / 10;

@@ -160,6 +160,27 @@ fn candidate_with_a_majority_leads_appends_a_noop_and_replicates_it_section_5_2_
 }
 
 #[test]
+fn commit_old_term_leader_appends_no_noop_and_probes_with_a_heartbeat_figure_8() {
+    let mut server = recovered(COMMIT_OLD_TERM, 0, 1, None, log_of(&[1]));
+    let effects = elect(&mut server);
+    server.invariants();
+    assert_eq!(effects.observations, vec![RaftObservation::LeaderElected { term: 2 }]);
+    assert!(effects.writes.is_empty() && effects.synced.is_none(), "no entry to persist");
+    let expected: Vec<_> = (1..SERVERS).map(|peer| (peer, append_entries(2, 1, 1, vec![], 0))).collect();
+    assert_eq!(effects.sends, expected);
+    assert_eq!(server.log().entries(), log_of(&[1]).as_slice());
+}
+
+#[test]
+#[should_panic(expected = "server 0: lost its no-op")]
+fn leader_invariants_catch_a_correct_leader_without_its_noop_section_8() {
+    let mut server = RaftServer::new(&setup(CORRECT), 0);
+    elect(&mut server);
+    server.log.replace_from(1, &[]);
+    server.invariants();
+}
+
+#[test]
 fn leader_ignores_a_stale_election_timer_section_5_2() {
     let mut server = RaftServer::new(&setup(CORRECT), 0);
     elect(&mut server);

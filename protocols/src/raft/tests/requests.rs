@@ -126,6 +126,28 @@ fn read_index_read_waits_for_the_noop_of_the_leaders_term_thesis_6_4() {
 }
 
 #[test]
+fn commit_old_term_read_waits_for_the_first_entry_of_the_leaders_term_thesis_6_4() {
+    let mut server = recovered(COMMIT_OLD_TERM, 0, 1, None, log_of(&[1]));
+    elect(&mut server);
+    deliver(&mut server, 0, 1, heartbeat_ack(2, 1, 0));
+    deliver(&mut server, 0, 2, heartbeat_ack(2, 1, 0));
+    assert_eq!(server.commit_index(), 1, "committed by counting");
+    deliver(&mut server, 0, CLIENT, read(1));
+    deliver(&mut server, 0, 1, heartbeat_ack(2, 1, 1));
+    let effects = deliver(&mut server, 0, 2, heartbeat_ack(2, 1, 1));
+    assert!(effects.sends.is_empty(), "leadership confirmed, but no entry of term 2 is committed");
+    server.invariants();
+
+    let writer = CLIENT + 1;
+    deliver(&mut server, 0, writer, RaftMessage::ClientRequest(command(writer, 1, append(10))));
+    assert_eq!(server.log().entry(2).map(|entry| entry.term), Some(2), "the term's first entry is a command");
+    deliver(&mut server, 0, 1, accepted(2, 2, 1));
+    let effects = deliver(&mut server, 0, 2, accepted(2, 2, 1));
+    let values = Outcome::Ok(Reply::Values(vec![10]));
+    assert_eq!(effects.sends, vec![(writer, client_reply(1, done())), (CLIENT, client_reply(1, values))]);
+}
+
+#[test]
 fn stale_read_variant_answers_from_the_leaders_store_at_once() {
     let mut server = RaftServer::new(&setup(STALE_READ), 0);
     elect(&mut server);

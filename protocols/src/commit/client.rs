@@ -1,0 +1,107 @@
+//! The transaction client of both commit protocols.
+//!
+//! It sends its transaction to the coordinator as a `Request` and waits for the `Reply`:
+//! commit completes the operation `Ok(Done)`, abort completes it `Fail`. With no reply
+//! before its timeout it sends the `Request` again (the coordinator treats a repeat as a
+//! question about the outcome) and an `Inquiry` to every participant of the transaction,
+//! since a participant that knows the decision may answer while the coordinator is down:
+//! this is how a client of three-phase commit sees the termination protocol's decision,
+//! and why a client of two-phase commit stays in the dark while its participants block.
+//! The timeout doubles, up to four times the first, and after `ATTEMPTS` tries the client
+//! completes the operation as `Info`: it never reports `Fail` unless a server told it the
+//! transaction aborted.
+
+use std::marker::PhantomData;
+
+use super::{participants, ClientMessage, CommitProtocol, Decision, TransactionId, COORDINATOR};
+use crate::node::{Client, Context, Node, NodeId, Setup, Time};
+use crate::operation::{Key, Operation, Outcome, Reply};
+
+/// Tries per transaction before the client gives up on knowing its outcome.
+pub const ATTEMPTS: u32 = 8;
+
+/// How many times the per-attempt timeout doubles.
+const TIMEOUT_DOUBLINGS: u32 = 2;
+
+/// The client of a commit protocol `P`.
+#[derive(Debug)]
+pub struct TransactionClient<P> {
+    servers: u32,
+    timeout: Time,
+    pending: Option<Pending>,
+    protocol: PhantomData<fn() -> P>,
+}
+
+/// The transaction in flight and the tries made so far.
+#[derive(Clone, Debug)]
+struct Pending {
+    transaction: TransactionId,
+    keys: Vec<Key>,
+    vetoes: Vec<Key>,
+    attempts: u32,
+}
+
+impl<P: CommitProtocol> TransactionClient<P> {
+    pub fn new(setup: &Setup) -> TransactionClient<P> {
+        TransactionClient { servers: setup.servers, timeout: 4 * setup.timeout, pending: None, protocol: PhantomData }
+    }
+
+    fn request(pending: &Pending) -> P::Message {
+        P::client_message(ClientMessage::Request {
+            transaction: pending.transaction,
+            keys: pending.keys.clone(),
+            vetoes: pending.vetoes.clone(),
+        })
+    }
+
+    fn set_timer(&self, ctx: &mut Context<P>, attempts: u32) {
+        ctx.set_timer(self.timeout << (attempts - 1).min(TIMEOUT_DOUBLINGS), P::request_timer());
+    }
+}
+
+impl<P: CommitProtocol> Client<P> for TransactionClient<P> {
+    fn on_request(&mut self, ctx: &mut Context<P>, operation: Operation) {
+        let Operation::Transaction { value, keys, vetoes } = operation else {
+            ctx.complete(Outcome::Fail);
+            return;
+        };
+        let pending = Pending { transaction: value, keys, vetoes, attempts: 1 };
+        ctx.send(COORDINATOR, Self::request(&pending));
+        self.set_timer(ctx, 1);
+        self.pending = Some(pending);
+    }
+}
+
+impl<P: CommitProtocol> Node<P> for TransactionClient<P> {
+    fn on_start(&mut self, _ctx: &mut Context<P>) {}
+
+    fn on_message(&mut self, ctx: &mut Context<P>, _from: NodeId, message: P::Message) {
+        let Some(&ClientMessage::Reply { transaction, decision }) = P::as_client_message(&message) else { return };
+        if self.pending.as_ref().is_none_or(|pending| pending.transaction != transaction) {
+            return;
+        }
+        self.pending = None;
+        ctx.cancel_timer(P::request_timer());
+        ctx.complete(match decision {
+            Decision::Commit => Outcome::Ok(Reply::Done),
+            Decision::Abort => Outcome::Fail,
+        });
+    }
+
+    /// Asks the coordinator again and the participants too, or gives up as `Info`.
+    fn on_timer(&mut self, ctx: &mut Context<P>, _timer: P::Timer) {
+        let Some(pending) = &mut self.pending else { return };
+        if pending.attempts >= ATTEMPTS {
+            self.pending = None;
+            ctx.complete(Outcome::Info);
+            return;
+        }
+        pending.attempts += 1;
+        let (transaction, attempts) = (pending.transaction, pending.attempts);
+        ctx.send(COORDINATOR, Self::request(pending));
+        for participant in participants(self.servers, &pending.keys) {
+            ctx.send(participant, P::client_message(ClientMessage::Inquiry { transaction }));
+        }
+        self.set_timer(ctx, attempts);
+    }
+}

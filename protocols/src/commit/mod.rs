@@ -1,0 +1,151 @@
+//! What two-phase commit ([`crate::twopc`]) and three-phase commit ([`crate::threepc`])
+//! share: the roles and the key-to-participant mapping, the participant's lock table and
+//! vote rule, the transaction client, the observations, and the atomicity checker.
+//!
+//! Roles. Server 0 is the coordinator ([`COORDINATOR`]); servers `1..servers` are the
+//! participants, and each key is held by exactly one of them ([`participant_of`]). A client
+//! sends its transaction to the coordinator, which runs the commit protocol over the
+//! participants holding the transaction's keys ([`shares`]).
+//!
+//! Votes. A participant votes no if it holds a key the workload vetoed, or if the
+//! transaction conflicts with another undecided transaction on a key it holds: locks are
+//! taken when a participant votes yes and held until it learns the decision, and a
+//! conflicting request is refused at once rather than queued (no-wait locking, so a vote
+//! never waits on a lock and no deadlock can form). See [`LockTable`].
+//!
+//! Atomic commitment (Bernstein, Hadzilacos and Goodman, "Concurrency Control and Recovery
+//! in Database Systems", 1987, section 7.3) is checked online by [`AtomicityChecker`]:
+//! AC1 all processes that decide reach the same decision; AC2 no process reverses its
+//! decision, across its crashes; AC3 commit only if every participant voted yes; AC4 if
+//! there are no failures and every participant voted yes, the decision is commit. The
+//! checker also measures blocking, the price 2PC pays for AC1 under coordinator failures
+//! (BHG section 7.4): participants that voted yes and wait past their timeout.
+
+mod checker;
+mod client;
+mod locks;
+#[cfg(test)]
+mod tests;
+
+pub use checker::AtomicityChecker;
+pub use client::{TransactionClient, ATTEMPTS};
+pub use locks::LockTable;
+
+use std::collections::BTreeMap;
+
+use crate::node::{NodeId, Protocol};
+use crate::operation::{Key, Value};
+
+/// A transaction's identity: the unique value the workload drew for it.
+pub type TransactionId = Value;
+
+/// The server that coordinates every transaction.
+pub const COORDINATOR: NodeId = 0;
+
+/// The outcome of a transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Decision {
+    Commit,
+    Abort,
+}
+
+/// The participant holding `key` in a cluster of `servers` servers: `1 + key % (servers - 1)`.
+/// A cluster needs at least two servers (a coordinator and a participant); the protocols'
+/// constructors check it.
+pub fn participant_of(servers: u32, key: Key) -> NodeId {
+    let participants = u64::from(servers.max(2) - 1);
+    1 + (key % participants) as NodeId
+}
+
+/// A transaction's part at one participant: the keys it holds, and those of them whose
+/// holder must vote no.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Share {
+    pub keys: Vec<Key>,
+    pub vetoes: Vec<Key>,
+}
+
+/// A transaction's keys and vetoes split by the participant holding them, in id order.
+pub fn shares(servers: u32, keys: &[Key], vetoes: &[Key]) -> BTreeMap<NodeId, Share> {
+    let mut shares: BTreeMap<NodeId, Share> = BTreeMap::new();
+    for &key in keys {
+        let share = shares.entry(participant_of(servers, key)).or_default();
+        share.keys.push(key);
+        if vetoes.contains(&key) {
+            share.vetoes.push(key);
+        }
+    }
+    shares
+}
+
+/// The participants of a transaction on `keys`, in id order, without repeats.
+pub fn participants(servers: u32, keys: &[Key]) -> Vec<NodeId> {
+    shares(servers, keys, &[]).into_keys().collect()
+}
+
+/// What a transaction client and the servers say to each other, in both protocols.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ClientMessage {
+    /// Client to coordinator: run this transaction. Sent again after a timeout; the
+    /// coordinator handles a repeat as a request for the outcome.
+    Request { transaction: TransactionId, keys: Vec<Key>, vetoes: Vec<Key> },
+    /// Client to the transaction's participants, after a timeout: do you know the outcome?
+    Inquiry { transaction: TransactionId },
+    /// A server that knows the outcome, to the client.
+    Reply { transaction: TransactionId, decision: Decision },
+}
+
+impl ClientMessage {
+    /// The message's type, for the per-type message counts.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientMessage::Request { .. } => "Request",
+            ClientMessage::Inquiry { .. } => "Inquiry",
+            ClientMessage::Reply { .. } => "Reply",
+        }
+    }
+}
+
+/// A commit protocol, as its transaction client and checker see it.
+pub trait CommitProtocol: Protocol<Observation = CommitObservation> {
+    /// The protocol's message carrying `message`.
+    fn client_message(message: ClientMessage) -> Self::Message;
+    /// The client message `message` carries, if it carries one.
+    fn as_client_message(message: &Self::Message) -> Option<&ClientMessage>;
+    /// The client's request timer.
+    fn request_timer() -> Self::Timer;
+}
+
+/// Events reported to the atomicity checker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommitObservation {
+    /// The coordinator began a transaction (its participants follow from `keys`).
+    Began { transaction: TransactionId, keys: Vec<Key>, vetoes: Vec<Key> },
+    /// A participant voted (a yes vote only once its record is durable).
+    Voted { transaction: TransactionId, yes: bool },
+    /// A process decided, once its decision record is written (and synced where the protocol
+    /// forces it), so the decision is one it can rebuild after a crash.
+    Decided { transaction: TransactionId, decision: Decision },
+    /// A process acted on a timeout for the transaction: it suspects a failure.
+    TimedOut { transaction: TransactionId },
+    /// A participant that voted yes has waited past its timeout without a decision: it is
+    /// blocked from now until it decides.
+    Blocked { transaction: TransactionId },
+    /// A process restarted with the transaction undecided in its log.
+    Restarted { transaction: TransactionId },
+    /// Three-phase commit: a participant took over as the backup coordinator and runs the
+    /// termination protocol.
+    TerminationStarted { transaction: TransactionId },
+}
+
+/// The milestone an observation marks, for both protocols.
+pub fn milestone(observation: &CommitObservation) -> Option<&'static str> {
+    match observation {
+        CommitObservation::Decided { decision: Decision::Commit, .. } => Some("transaction-committed"),
+        CommitObservation::Decided { decision: Decision::Abort, .. } => Some("transaction-aborted"),
+        CommitObservation::Blocked { .. } => Some("participant-blocked"),
+        CommitObservation::Restarted { .. } => Some("restarted-undecided"),
+        CommitObservation::TerminationStarted { .. } => Some("termination-started"),
+        CommitObservation::Began { .. } | CommitObservation::Voted { .. } | CommitObservation::TimedOut { .. } => None,
+    }
+}

@@ -1,0 +1,187 @@
+//! The two-phase commit participant (BHG section 7.4).
+//!
+//! It votes on each `Prepare` with its lock table: a yes vote locks the keys and is forced
+//! to the log (`Prepared`) before it is sent, and leaves the participant uncertain; a no
+//! vote aborts at once. It applies the coordinator's decision, forcing a commit to the log
+//! before acknowledging it (the coordinator forgets a commit once every participant has
+//! acknowledged it, so a participant must not lose one), and releases its locks. An
+//! uncertain participant that hears nothing for `UNCERTAIN_ROUNDS` timeouts is blocked and
+//! asks the coordinator until it learns the outcome; in the `unilateral-abort` variant it
+//! aborts instead. A restarted participant takes the locks of its prepared transactions
+//! again from their records and asks at once.
+
+use std::collections::BTreeMap;
+
+use super::{
+    TwoPhaseCommit, TwoPhaseMessage, TwoPhaseRecord, TwoPhaseTimer, QUERY_DOUBLINGS, UNCERTAIN_ROUNDS, UNILATERAL_ABORT,
+};
+use crate::commit::{ClientMessage, CommitObservation, Decision, LockTable, Share, TransactionId, COORDINATOR};
+use crate::node::{Context, NodeId, Setup, Time};
+use crate::operation::Key;
+
+#[derive(Clone, Debug)]
+pub struct Participant {
+    id: NodeId,
+    timeout: Time,
+    unilateral_abort: bool,
+    locks: LockTable,
+    transactions: BTreeMap<TransactionId, State>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum State {
+    /// Voted yes: holds the locks on `keys` until the decision. `queries` counts the
+    /// `Uncertain` timeouts so far; past the first, the participant is blocked.
+    Prepared { keys: Vec<Key>, queries: u32 },
+    /// A no vote is an abort decision.
+    Decided(Decision),
+}
+
+impl Participant {
+    /// Participant `id` rebuilt from its log: prepared transactions without a decision are
+    /// uncertain again and hold their locks again.
+    pub fn recover(setup: &Setup, id: NodeId, records: &[TwoPhaseRecord]) -> Participant {
+        let mut participant = Participant {
+            id,
+            timeout: setup.timeout,
+            unilateral_abort: setup.is(UNILATERAL_ABORT),
+            locks: LockTable::default(),
+            transactions: BTreeMap::new(),
+        };
+        for record in records {
+            match record {
+                TwoPhaseRecord::Prepared { transaction, keys } => {
+                    participant.transactions.insert(*transaction, State::Prepared { keys: keys.clone(), queries: 0 });
+                }
+                TwoPhaseRecord::Decided { transaction, decision } => {
+                    participant.transactions.insert(*transaction, State::Decided(*decision));
+                }
+                TwoPhaseRecord::Began { .. } | TwoPhaseRecord::Ended { .. } => {}
+            }
+        }
+        for (&transaction, state) in &participant.transactions {
+            if let State::Prepared { keys, .. } = state {
+                let locked = participant.locks.lock(transaction, keys);
+                assert!(locked, "prepared transactions never share a key");
+            }
+        }
+        participant
+    }
+
+    /// The decision on `transaction`, if this participant knows it.
+    pub fn decision(&self, transaction: TransactionId) -> Option<Decision> {
+        match self.transactions.get(&transaction) {
+            Some(State::Decided(decision)) => Some(*decision),
+            _ => None,
+        }
+    }
+
+    /// The participant's locks.
+    pub fn locks(&self) -> &LockTable {
+        &self.locks
+    }
+
+    /// After a restart, every uncertain transaction asks the coordinator at once.
+    pub fn on_recover(&mut self, ctx: &mut Context<TwoPhaseCommit>) {
+        for (&transaction, state) in &self.transactions {
+            if let State::Prepared { .. } = state {
+                ctx.observe(CommitObservation::Restarted { transaction });
+                ctx.send(COORDINATOR, TwoPhaseMessage::DecisionRequest { transaction });
+                ctx.set_timer(self.timeout, TwoPhaseTimer::Uncertain(transaction));
+            }
+        }
+    }
+
+    /// Phase 1: vote, forcing a yes vote to the log first; a repeated `Prepare` gets the
+    /// same vote again (yes unless aborted).
+    pub fn on_prepare(&mut self, ctx: &mut Context<TwoPhaseCommit>, transaction: TransactionId, share: Share) {
+        if let Some(state) = self.transactions.get(&transaction) {
+            let yes = *state != State::Decided(Decision::Abort);
+            ctx.send(COORDINATOR, TwoPhaseMessage::Vote { transaction, yes });
+            return;
+        }
+        let yes = self.locks.vote(transaction, &share);
+        if yes {
+            ctx.write(TwoPhaseRecord::Prepared { transaction, keys: share.keys.clone() });
+            ctx.sync();
+            ctx.set_timer(self.timeout * u64::from(UNCERTAIN_ROUNDS), TwoPhaseTimer::Uncertain(transaction));
+            self.transactions.insert(transaction, State::Prepared { keys: share.keys, queries: 0 });
+        } else {
+            ctx.write(TwoPhaseRecord::Decided { transaction, decision: Decision::Abort });
+            self.transactions.insert(transaction, State::Decided(Decision::Abort));
+        }
+        ctx.observe(CommitObservation::Voted { transaction, yes });
+        if !yes {
+            ctx.observe(CommitObservation::Decided { transaction, decision: Decision::Abort });
+        }
+        ctx.send(COORDINATOR, TwoPhaseMessage::Vote { transaction, yes });
+    }
+
+    /// Phase 2: apply the decision and acknowledge a commit (again, if the coordinator
+    /// re-sent it because the acknowledgement was lost). An abort for a transaction this
+    /// participant never prepared is remembered, so that a late `Prepare` gets a no.
+    pub fn on_decision(&mut self, ctx: &mut Context<TwoPhaseCommit>, transaction: TransactionId, decision: Decision) {
+        match self.transactions.get(&transaction) {
+            Some(State::Decided(known)) => {
+                if *known == Decision::Commit && decision == Decision::Commit {
+                    ctx.send(COORDINATOR, TwoPhaseMessage::Ack { transaction });
+                }
+            }
+            Some(State::Prepared { .. }) | None => {
+                self.decide(ctx, transaction, decision);
+                if decision == Decision::Commit {
+                    ctx.send(COORDINATOR, TwoPhaseMessage::Ack { transaction });
+                }
+            }
+        }
+    }
+
+    /// A client asks for the outcome: answer if it is known here.
+    pub fn on_inquiry(&mut self, ctx: &mut Context<TwoPhaseCommit>, client: NodeId, transaction: TransactionId) {
+        if let Some(decision) = self.decision(transaction) {
+            ctx.send(client, TwoPhaseMessage::Client(ClientMessage::Reply { transaction, decision }));
+        }
+    }
+
+    /// Still uncertain: blocked, ask the coordinator (again, after a growing interval); or,
+    /// in the `unilateral-abort` variant, abort.
+    pub fn on_uncertain(&mut self, ctx: &mut Context<TwoPhaseCommit>, transaction: TransactionId) {
+        let Some(State::Prepared { queries, .. }) = self.transactions.get_mut(&transaction) else { return };
+        if self.unilateral_abort {
+            ctx.observe(CommitObservation::TimedOut { transaction });
+            self.decide(ctx, transaction, Decision::Abort);
+            return;
+        }
+        if *queries == 0 {
+            ctx.observe(CommitObservation::Blocked { transaction });
+        }
+        *queries += 1;
+        let interval = self.timeout << (*queries).min(QUERY_DOUBLINGS);
+        ctx.send(COORDINATOR, TwoPhaseMessage::DecisionRequest { transaction });
+        ctx.set_timer(interval, TwoPhaseTimer::Uncertain(transaction));
+    }
+
+    /// Records the decision (forcing a commit), releases the locks.
+    fn decide(&mut self, ctx: &mut Context<TwoPhaseCommit>, transaction: TransactionId, decision: Decision) {
+        ctx.write(TwoPhaseRecord::Decided { transaction, decision });
+        if decision == Decision::Commit {
+            ctx.sync();
+        }
+        ctx.observe(CommitObservation::Decided { transaction, decision });
+        ctx.cancel_timer(TwoPhaseTimer::Uncertain(transaction));
+        self.locks.release(transaction);
+        self.transactions.insert(transaction, State::Decided(decision));
+    }
+
+    pub(super) fn invariants(&self) {
+        for (&transaction, state) in &self.transactions {
+            if let State::Prepared { keys, .. } = state {
+                assert!(self.locks.holds(transaction, keys), "node {}: prepared {transaction} lost a lock", self.id);
+            }
+        }
+        for holder in self.locks.holders() {
+            let prepared = matches!(self.transactions.get(&holder), Some(State::Prepared { .. }));
+            assert!(prepared, "node {}: transaction {holder} holds locks but is not prepared", self.id);
+        }
+    }
+}
