@@ -27,7 +27,7 @@
 //! page), so a comparison file can name protocols that are still being written. A protocol
 //! given an `expect` has its verdicts checked: a run that differs is reported with its
 //! replay command and the command exits 1. Sweep directories get their own report later
-//! (issue 5): [`render_sweep`] is the place.
+//! (issue 5): [`render_sweep`].
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -98,13 +98,116 @@ pub fn render_runs(dirs: &[PathBuf], scenario: Option<&Path>, out: Option<&Path>
     code
 }
 
-/// The report of a sweep directory: not built yet (issue 5).
-pub fn render_sweep(dir: &Path, _out: &Path) -> std::io::Result<()> {
-    Err(std::io::Error::other(format!(
-        "sweep reports are not built yet; render one of its runs with `faultline run` then `faultline report` \
-         (sweep.csv in {} lists the seeds and their replay commands)",
-        dir.display()
-    )))
+/// The report of a sweep directory: `report.html` with the verdict counts per scenario,
+/// the first failure of each scenario and invariant with its replay command and a link to
+/// its shrunk scenario, the fault-coverage and milestone counts, and the time the seeds took.
+pub fn render_sweep(dir: &Path, out: &Path) -> std::io::Result<()> {
+    let rows = crate::sweep::read_rows(&dir.join("sweep.csv"))?;
+    if rows.is_empty() {
+        return Err(std::io::Error::other("sweep.csv holds no rows"));
+    }
+    let swarm = rows.iter().any(|row| !row.weather.is_empty());
+    let summary = crate::sweep::Summary::of(&rows, crate::sweep::SummaryOptions { swarm, ..Default::default() });
+    let shrunk = shrunk_files(&dir.join("shrunk"));
+    let cpu_seconds: f64 = rows.iter().map(|row| row.wall_ms).sum::<f64>() / 1e3;
+    std::fs::create_dir_all(out)?;
+    let page = sweep_page(&summary, &shrunk, cpu_seconds, &relative_shrunk_dir(dir, out));
+    std::fs::write(out.join(reports::REPORT_FILE), page)
+}
+
+/// The shrunk scenario files of a sweep, by file name.
+fn shrunk_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".toml"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// How the page links to the sweep's `shrunk/` folder.
+fn relative_shrunk_dir(dir: &Path, out: &Path) -> String {
+    if dir == out {
+        "shrunk".to_string()
+    } else {
+        format!("file://{}", dir.join("shrunk").canonicalize().unwrap_or_else(|_| dir.join("shrunk")).display())
+    }
+}
+
+fn sweep_page(summary: &crate::sweep::Summary, shrunk: &[String], cpu_seconds: f64, shrunk_dir: &str) -> String {
+    use reports::html::escape;
+    let mut body = format!(
+        "<h1>Sweep: {} seeds of {} scenarios</h1>\n<p class=\"{}\">{}</p>\n<p>{:.1} seeds per CPU second \
+         ({:.1} s of simulation in all){}</p>\n",
+        summary.seeds,
+        summary.scenarios.len(),
+        if summary.passed() { "ok" } else { "bad" },
+        if summary.passed() { "passed".to_string() } else { escape(&summary.problems.join("; ")) },
+        summary.seeds as f64 / cpu_seconds.max(1e-9),
+        cpu_seconds,
+        if summary.options.swarm { "; swarm mode" } else { "" },
+    );
+    body.push_str("<table>\n<tr><th>scenario</th><th>expect</th><th>verdicts</th><th>first failures</th><th>faults fired in</th><th>milestones in</th></tr>\n");
+    for scenario in &summary.scenarios {
+        body.push_str(&scenario_row(summary, scenario, shrunk, shrunk_dir));
+    }
+    body.push_str("</table>\n");
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>faultline sweep</title>\n\
+         <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}\
+         td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}}\
+         .ok{{color:#1a7f37}}.bad{{color:#b42318}}code{{font-size:90%}}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
+    )
+}
+
+fn scenario_row(
+    summary: &crate::sweep::Summary,
+    scenario: &crate::sweep::ScenarioSummary,
+    shrunk: &[String],
+    shrunk_dir: &str,
+) -> String {
+    use reports::html::escape;
+    let counts = |pairs: Vec<String>| pairs.join("<br>");
+    let verdicts = counts(scenario.verdicts.iter().map(|(verdict, n)| format!("{} {n}", escape(verdict))).collect());
+    let firsts = counts(
+        scenario
+            .firsts
+            .iter()
+            .map(|first| {
+                let file = format!("{}-seed-{}.toml", scenario.name.replace('/', "-"), first.seed);
+                let link = if shrunk.contains(&file) {
+                    format!(" (<a href=\"{}/{}\">shrunk scenario</a>)", escape(shrunk_dir), escape(&file))
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{} {} at seed {}{link}<br><code>{}</code>",
+                    escape(&first.verdict),
+                    escape(&first.invariant),
+                    first.seed,
+                    escape(&summary.replay(&scenario.path, first.seed))
+                )
+            })
+            .collect(),
+    );
+    let runs = scenario.runs;
+    let fired = counts(
+        scenario
+            .configured
+            .iter()
+            .map(|kind| format!("{} {}/{runs}", escape(kind), scenario.fired.get(kind).copied().unwrap_or(0)))
+            .collect(),
+    );
+    let milestones =
+        counts(scenario.milestones.iter().map(|(name, n)| format!("{} {n}/{runs}", escape(name))).collect());
+    format!(
+        "<tr><td>{}</td><td>{}</td><td>{verdicts}</td><td>{firsts}</td><td>{fired}</td><td>{milestones}</td></tr>\n",
+        escape(&scenario.name),
+        escape(&scenario.expect)
+    )
 }
 
 /// `acceptor-forgets-seed-1` for `.../acceptor-forgets/seed-1`.

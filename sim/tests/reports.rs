@@ -173,5 +173,30 @@ fn faultline_report_renders_run_directories_and_rejects_others() {
     assert_eq!(report::main(args(vec![scratch("not-a-run")])), EXIT_BAD_INPUT);
     let sweep = scratch("a-sweep");
     std::fs::write(sweep.join("sweep.csv"), "scenario,seed\n").expect("written");
-    assert_eq!(report::main(args(vec![sweep])), EXIT_BAD_INPUT, "sweep reports are not built yet");
+    assert_eq!(report::main(args(vec![sweep])), EXIT_BAD_INPUT, "a sweep.csv with no rows");
+}
+
+#[test]
+fn a_sweep_report_counts_verdicts_and_links_the_shrunk_failures() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/paxos/ignore-accepted.toml");
+    let entry = sim::sweep::Entry { path: path.clone(), scenario: scenario::load(&path).expect("loads") };
+    let dir = scratch("sweep-report");
+    let options = sim::sweep::SweepOptions {
+        seeds: "1..11".parse().expect("range"),
+        jobs: 2,
+        shard: None,
+        swarm: false,
+        out: dir.clone(),
+        shrink: true,
+        recheck: 0,
+    };
+    let summary = sim::sweep::sweep(&[entry], &options).expect("sweeps");
+    assert!(summary.passed() && !summary.shrunk.is_empty());
+    let args = ReportArgs { runs: vec![dir.clone()], compare: None, scenario: None, out: None };
+    assert_eq!(report::main(args), EXIT_OK);
+    let page = checked_page(&dir.join(reports::REPORT_FILE));
+    assert!(page.contains("paxos/ignore-accepted") && page.contains("violation"), "verdict counts");
+    assert!(page.contains("href=\"shrunk/paxos-ignore-accepted-seed-1.toml\""), "a link to the shrunk file");
+    assert!(page.contains("isolate 10/10"), "fault coverage");
+    assert!(page.contains("--seed 1"), "the replay command");
 }

@@ -27,7 +27,7 @@ use reports::SweepRow;
 use crate::engine::RunOptions;
 use crate::run::{self, RunResult};
 use crate::scenario::Scenario;
-pub use summary::{Summary, SummaryOptions};
+pub use summary::{ScenarioSummary, Summary, SummaryOptions};
 
 /// A half-open range of seeds, `A..B`, or `A..=B`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
