@@ -86,6 +86,9 @@ enum Command {
         /// Run every N-th seed twice and compare trace hashes (0: never).
         #[arg(long, default_value_t = 0)]
         recheck: u64,
+        /// The engine for every scenario (default: each scenario's).
+        #[arg(long, value_enum)]
+        engine: Option<EngineArg>,
     },
     /// Merge the sweep.csv files of several shards into one, and judge the whole sweep.
     Merge {
@@ -143,13 +146,13 @@ pub fn main() -> i32 {
             run_command(&scenario, seed, engine, out, RunFlags { swarm, report: !no_report })
         }
         Command::Report(args) => crate::report::main(args),
-        Command::Sweep { scenarios, seeds, jobs, shard, swarm, out, no_shrink, recheck } => {
+        Command::Sweep { scenarios, seeds, jobs, shard, swarm, out, no_shrink, recheck, engine } => {
             let out = out.unwrap_or_else(|| {
                 PathBuf::from(if swarm { "target/faultline/swarm" } else { "target/faultline/sweep" })
             });
             let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
             let options = sweep::SweepOptions { seeds, jobs, shard, swarm, out, shrink: !no_shrink, recheck };
-            sweep_command(&scenarios, &options)
+            sweep_command(&scenarios, &options, engine)
         }
         Command::Merge { inputs, out } => merge_command(&inputs, out),
         Command::CheckHistory { file, format, model, budget, json } => {
@@ -207,12 +210,12 @@ fn run_command(
     }
 }
 
-fn sweep_command(paths: &[PathBuf], options: &sweep::SweepOptions) -> i32 {
+fn sweep_command(paths: &[PathBuf], options: &sweep::SweepOptions, engine: Option<EngineArg>) -> i32 {
     let mut entries = Vec::new();
     for path in paths {
         let files = if path.is_dir() { scenario_files(path) } else { vec![path.clone()] };
         for file in files {
-            match load(&file, None) {
+            match load(&file, engine) {
                 Ok(scenario) => entries.push(sweep::Entry { path: file, scenario }),
                 Err(code) => return code,
             }
@@ -288,8 +291,10 @@ fn load(path: &Path, engine: Option<EngineArg>) -> Result<Scenario, i32> {
         };
     }
     if scenario.engine == EngineKind::Madsim {
-        eprintln!("error: {}: the madsim engine is not in this build yet; allowed: native", path.display());
-        return Err(EXIT_BAD_INPUT);
+        if let Some(reason) = crate::madsim_engine::unsupported(&scenario) {
+            eprintln!("error: {}: {reason}", path.display());
+            return Err(EXIT_BAD_INPUT);
+        }
     }
     Ok(scenario)
 }

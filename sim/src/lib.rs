@@ -8,6 +8,7 @@ pub mod checkers;
 pub mod cli;
 pub mod engine;
 pub mod linearizability;
+pub mod madsim_engine;
 pub mod registry;
 pub mod report;
 pub mod run;

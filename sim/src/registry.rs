@@ -11,6 +11,7 @@ use protocols::threepc::ThreePhaseCommit;
 use protocols::twopc::TwoPhaseCommit;
 
 use crate::engine::{self, RunOptions, RunRecord};
+use crate::madsim_engine;
 use crate::scenario::Scenario;
 
 pub struct ProtocolEntry {
@@ -19,6 +20,8 @@ pub struct ProtocolEntry {
     pub variants: &'static [Variant],
     pub operations: &'static [OperationKind],
     pub run: fn(&Scenario, RunOptions) -> RunRecord,
+    /// Its run function on the madsim engine.
+    pub run_madsim: fn(&Scenario, RunOptions) -> RunRecord,
 }
 
 impl ProtocolEntry {
@@ -34,6 +37,7 @@ const fn entry<P: Protocol>() -> ProtocolEntry {
         variants: P::VARIANTS,
         operations: P::OPERATIONS,
         run: engine::run::<P>,
+        run_madsim: madsim_engine::run::<P>,
     }
 }
 

@@ -41,7 +41,11 @@ pub fn run(scenario: &Scenario, options: RunOptions) -> RunResult {
     let Some(entry) = registry::find(&scenario.protocol) else {
         return failed(scenario, options, format!("unknown protocol {:?}", scenario.protocol));
     };
-    run_with(scenario, options, entry.run)
+    let engine = match scenario.engine {
+        EngineKind::Native => entry.run,
+        EngineKind::Madsim => entry.run_madsim,
+    };
+    run_with(scenario, options, engine)
 }
 
 /// Runs `scenario` through `engine` (such as `engine::run::<P>`) and judges it.

@@ -38,9 +38,9 @@ pub struct Active {
 /// The random nemesis: it draws a fault kind, targets and a duration from its own stream.
 pub struct Nemesis {
     kinds: Vec<NemesisKind>,
-    interval_ms: f64,
-    fault_ms: f64,
-    end: Time,
+    pub(crate) interval_ms: f64,
+    pub(crate) fault_ms: f64,
+    pub(crate) end: Time,
     lose_unsynced: f64,
     max_down: u32,
     clock_jump_ms: i64,
@@ -61,12 +61,12 @@ impl Nemesis {
         }
     }
 
-    fn gap(&mut self, mean_ms: f64) -> Time {
+    pub(crate) fn gap(&mut self, mean_ms: f64) -> Time {
         (exponential(&mut self.rng, mean_ms) * MILLISECOND as f64) as Time
     }
 
     /// Draws the next fault for a cluster of `servers` of which `up` are neither crashed nor paused.
-    fn draw(&mut self, servers: u32, up: &[NodeId]) -> Option<FaultKind> {
+    pub(crate) fn draw(&mut self, servers: u32, up: &[NodeId]) -> Option<FaultKind> {
         let kind = *self.kinds.choose(&mut self.rng)?;
         let mut shuffled: Vec<NodeId> = (0..servers).collect();
         shuffled.shuffle(&mut self.rng);

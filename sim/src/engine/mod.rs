@@ -10,13 +10,13 @@
 //! (it is never hidden by a later event), when the event budget is spent (verdict `error`),
 //! or at its end time.
 
-mod clock;
-mod faults;
+pub(crate) mod clock;
+pub(crate) mod faults;
 
 pub use faults::describe as describe_fault;
 pub mod network;
 pub mod record;
-mod workload;
+pub(crate) mod workload;
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -36,11 +36,11 @@ use record::{Fate, MessageRecord, OperationRecord, Recorder};
 use workload::Workload;
 
 /// Stream numbers, one per purpose; node `i` uses `NODE_STREAM + i`.
-const NETWORK_STREAM: u64 = 1;
-const FAULT_STREAM: u64 = 2;
-const WORKLOAD_STREAM: u64 = 3;
-const NEMESIS_STREAM: u64 = 4;
-const NODE_STREAM: u64 = 1 << 32;
+pub(crate) const NETWORK_STREAM: u64 = 1;
+pub(crate) const FAULT_STREAM: u64 = 2;
+pub(crate) const WORKLOAD_STREAM: u64 = 3;
+pub(crate) const NEMESIS_STREAM: u64 = 4;
+pub(crate) const NODE_STREAM: u64 = 1 << 32;
 
 /// The random stream for one purpose of the run with `seed`.
 pub fn stream(seed: u64, purpose: u64) -> ChaCha8Rng {

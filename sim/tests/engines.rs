@@ -1,0 +1,383 @@
+//! The two engines cross-check each other: every bundled scenario (but the comparisons under
+//! `scenarios/compare/`) runs on the native and on the madsim engine with the same seeds, and
+//! both must reach the verdict it expects: an `ok` scenario is `ok` on every seed, and a
+//! flawed variant's violation (or a blocking protocol's `stuck`) shows on some seed of each
+//! engine, not necessarily the same one, since madsim's timing differs (DESIGN.md section 3).
+//! Also: madsim runs are deterministic, messages really cross madsim's network, what the host
+//! layers on madsim (clock skew, duplication, losing unsynced writes, pauses) happens, and a
+//! setting the madsim engine cannot honour is refused by name.
+//!
+//! `cargo test --test engines -- --nocapture` prints each scenario's figures on both engines.
+
+#![cfg(madsim)]
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use protocols::node::MILLISECOND;
+use protocols::node::{Checker, Client, Context, Message, Node, NodeId, Protocol, Setup, Time, Variant, Violation};
+use protocols::operation::{Operation, OperationKind, Outcome, Reply};
+use sim::engine::record::Fate;
+use sim::engine::{RunOptions, RunRecord};
+use sim::run::{self, RunResult};
+use sim::scenario::{self, EngineKind, Scenario, Verdict};
+use sim::{cli, madsim_engine};
+
+/// Seeds on which an `ok` scenario must stay `ok` on both engines.
+const OK_SEEDS: [u64; 3] = [1, 2, 3];
+/// Seeds searched, in order, for a scenario's expected violation or `stuck`.
+const SEARCH_SEEDS: std::ops::RangeInclusive<u64> = 1..=40;
+
+#[test]
+fn both_engines_reach_every_scenarios_expected_verdict() {
+    let mut failures = Vec::new();
+    let mut table = String::from("scenario                                   engine  seeds  p50 ms  msgs/op  ok ops\n");
+    let mut skipped = Vec::new();
+    for path in scenario_paths() {
+        let scenario = scenario::load(&path).unwrap_or_else(|error| panic!("{error}"));
+        if let Some(reason) = madsim_engine::unsupported(&scenario) {
+            skipped.push(format!("{}: {reason}", path.display()));
+            continue;
+        }
+        for engine in [EngineKind::Native, EngineKind::Madsim] {
+            match cross_check(&on(&scenario, engine)) {
+                Ok(figures) => table += &figures.row(&scenario.name, engine),
+                Err(failure) => failures.push(format!("{} on {engine:?}: {failure}", path.display())),
+            }
+        }
+    }
+    println!("{table}skipped (the madsim engine cannot run them): {skipped:?}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn madsim_runs_are_deterministic() {
+    for name in ["paxos/nemesis", "paxos/lossy-network", "multipaxos/leader-crash"] {
+        let scenario = on(&load(name), EngineKind::Madsim);
+        let options = RunOptions { seed: 3, detailed: true };
+        let (first, second) = (run::run(&scenario, options), run::run(&scenario, options));
+        assert_eq!(first.summary, second.summary, "{name}");
+        let (a, b) = (first.record.expect("no panic"), second.record.expect("no panic"));
+        assert_eq!(a.recorder.history, b.recorder.history, "{name}");
+        assert_eq!(a.recorder.messages, b.recorder.messages, "{name}");
+        assert_eq!(a.recorder.faults, b.recorder.faults, "{name}");
+    }
+}
+
+#[test]
+fn messages_take_the_scenarios_latency_and_at_least_madsims_two_steps() {
+    // madsim sleeps at least 1 ms on each send and each receive: the host takes that off the
+    // scenario's latency, which leaves a 2 ms floor.
+    for (latency_ms, madsim_ms) in [(3, 3), (1, 2)] {
+        let text = format!(
+            "protocol = \"paxos\"\nnodes = 3\nduration_ms = 300\nexpect = \"ok\"\n[workload]\nclients = 2\n\
+             [network]\nlatency = {{ distribution = \"constant\", ms = {latency_ms} }}\n"
+        );
+        let scenario = scenario::parse(Path::new("latency.toml"), &text).expect("a valid scenario");
+        for (engine, ms) in [(EngineKind::Native, latency_ms), (EngineKind::Madsim, madsim_ms)] {
+            let took = transit_times(&on(&scenario, engine));
+            let (least, most) = (ms * MILLISECOND, ms * MILLISECOND + MILLISECOND / 100);
+            assert!(took.len() > 20, "{engine:?}: only {} messages delivered", took.len());
+            assert!(took.iter().all(|took| (least..most).contains(took)), "{engine:?} {latency_ms} ms: {took:?}");
+        }
+    }
+}
+
+#[test]
+fn a_setting_the_madsim_engine_cannot_honour_is_refused_by_name() {
+    let text = "protocol = \"paxos\"\nnodes = 3\nduration_ms = 100\nengine = \"madsim\"\nexpect = \"ok\"\n\
+                [network]\nfifo = true\n";
+    let scenario = scenario::parse(Path::new("fifo.toml"), text).expect("a valid scenario");
+    let reason = madsim_engine::unsupported(&scenario).expect("FIFO links are refused");
+    assert!(reason.starts_with("network.fifo: ") && reason.contains("engine = \"native\""), "{reason}");
+    let result = run::run(&scenario, RunOptions { seed: 1, detailed: false });
+    assert_eq!(result.verdict, Verdict::Error, "a run does not ignore the setting");
+    assert!(result.summary.violations[0].detail.starts_with("network.fifo"), "{:?}", result.summary.violations);
+    assert!(madsim_engine::unsupported(&on(&load("paxos/nemesis"), EngineKind::Madsim)).is_none());
+}
+
+#[test]
+fn each_node_reads_its_own_skewed_clock_on_madsim_too() {
+    let record = probe_run("[workload]\noperations = 1\n[[clocks]]\nnode = 0\noffset_ms = 50\n", 1);
+    let op = &record.recorder.history[0];
+    let Some(Outcome::Ok(Reply::Value(Some(server_clock)))) = op.outcome else { panic!("{op:?}") };
+    let arrival = op.invoked + 2 * MILLISECOND;
+    let offset = server_clock - arrival;
+    assert!((50 * MILLISECOND..50 * MILLISECOND + MILLISECOND / 100).contains(&offset), "offset {offset} ns");
+}
+
+#[test]
+fn the_host_duplicates_messages_for_madsim() {
+    let record = probe_run("duplicate = 1.0\n[workload]\noperations = 20\n", 1);
+    assert_eq!(record.recorder.history.len(), 20);
+    assert_eq!(record.recorder.duplicated, record.recorder.messages_sent(), "every message has a copy");
+    let delivered = |copy| {
+        let messages = record.recorder.messages.iter();
+        messages.filter(|message| message.copy == copy && matches!(message.fate, Fate::Delivered(_))).count()
+    };
+    assert_eq!(delivered(true), delivered(false), "copies cross madsim's network like the originals");
+}
+
+#[test]
+fn a_crash_on_madsim_loses_unsynced_writes_only_when_told_to() {
+    let (recovered, written, _) = crash_run(false, 1);
+    assert_eq!(recovered, written, "without lose_unsynced every written record survives");
+    let mut torn = 0;
+    for seed in 1..=20 {
+        let (recovered, written, synced) = crash_run(true, seed);
+        assert!(recovered >= synced && recovered <= written, "kept {recovered}, synced {synced}, written {written}");
+        torn += usize::from(recovered < written);
+    }
+    assert!(torn > 0, "losing unsynced writes must sometimes lose some");
+}
+
+#[test]
+fn a_paused_madsim_node_handles_its_messages_when_it_resumes() {
+    let record = probe_run(
+        "[workload]\nrate = 100\n[[faults]]\nat_ms = 200\nkind = \"pause\"\nnode = 0\nduration_ms = 300\n",
+        1,
+    );
+    let held: Vec<_> = (record.recorder.history.iter())
+        .filter(|op| op.invoked > 200 * MILLISECOND && op.invoked < 497 * MILLISECOND)
+        .collect();
+    assert!(!held.is_empty());
+    for op in held {
+        assert!(op.completed.expect("completes after the pause") >= 500 * MILLISECOND, "{op:?}");
+    }
+}
+
+#[test]
+fn a_panicking_node_on_madsim_becomes_an_error_verdict() {
+    let text = format!("{PROBE}[workload]\noperations = 20\nrate = 1000\n").replace("nodes = 2", "nodes = 3");
+    let scenario = scenario::parse(Path::new("probe.toml"), &text).expect("a valid scenario");
+    let result = run::run_with(&scenario, RunOptions { seed: 5, detailed: false }, madsim_engine::run::<Probe>);
+    assert_eq!(result.verdict, Verdict::Error);
+    assert!(result.summary.violations[0].detail.contains("the probe panics on 13"), "{:?}", result.summary.violations);
+}
+
+/// Mean figures over the seeds a check ran.
+#[derive(Default)]
+struct Figures {
+    seeds: u32,
+    latency_p50_ms: f64,
+    messages_per_op: f64,
+    ok_operations: f64,
+}
+
+impl Figures {
+    fn add(&mut self, result: &RunResult) {
+        let figures = &result.summary.figures;
+        self.seeds += 1;
+        self.latency_p50_ms += figures.latency_ms.p50;
+        self.messages_per_op += figures.messages_per_op;
+        self.ok_operations += figures.operations.ok as f64;
+    }
+
+    fn row(&self, scenario: &str, engine: EngineKind) -> String {
+        let n = self.seeds.max(1) as f64;
+        let mut row = String::new();
+        let engine = format!("{engine:?}").to_lowercase();
+        let (p50, per_op, ok) = (self.latency_p50_ms / n, self.messages_per_op / n, self.ok_operations / n);
+        let _ = writeln!(row, "{scenario:<42} {engine:<7} {:>5} {p50:>7.2} {per_op:>8.2} {ok:>7.1}", self.seeds);
+        row
+    }
+}
+
+/// Runs the seeds the scenario's expectation calls for; the mean figures, or what went wrong.
+fn cross_check(scenario: &Scenario) -> Result<Figures, String> {
+    let mut figures = Figures::default();
+    if scenario.expect == Verdict::Ok {
+        for seed in OK_SEEDS {
+            let result = run::run(scenario, RunOptions { seed, detailed: false });
+            if result.verdict != Verdict::Ok {
+                return Err(format!("seed {seed}: {} {:?}", result.verdict, result.summary.violations));
+            }
+            figures.add(&result);
+        }
+        return Ok(figures);
+    }
+    for seed in SEARCH_SEEDS {
+        let result = run::run(scenario, RunOptions { seed, detailed: false });
+        if result.verdict == Verdict::Error {
+            return Err(format!("seed {seed}: error {:?}", result.summary.violations));
+        }
+        figures.add(&result);
+        if result.verdict == scenario.expect {
+            return Ok(figures);
+        }
+    }
+    Err(format!("no seed in {SEARCH_SEEDS:?} reached {}", scenario.expect))
+}
+
+/// How long each delivered message of a run took, in nanoseconds.
+fn transit_times(scenario: &Scenario) -> Vec<u64> {
+    let result = run::run(scenario, RunOptions { seed: 1, detailed: true });
+    let record = result.record.expect("no panic");
+    (record.recorder.messages.iter())
+        .filter_map(|message| match message.fate {
+            Fate::Delivered(at) => Some(at - message.sent),
+            _ => None,
+        })
+        .collect()
+}
+
+fn on(scenario: &Scenario, engine: EngineKind) -> Scenario {
+    Scenario { engine, ..scenario.clone() }
+}
+
+fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+}
+
+/// Every bundled scenario but the comparisons (the same weather for several protocols).
+fn scenario_paths() -> Vec<PathBuf> {
+    let paths: Vec<PathBuf> = cli::scenario_files(&scenarios_dir())
+        .into_iter()
+        .filter(|path| !path.components().any(|part| part.as_os_str() == "compare"))
+        .collect();
+    assert!(paths.len() >= 9, "the bundled scenarios are missing: {paths:?}");
+    paths
+}
+
+fn load(name: &str) -> Scenario {
+    let path = scenarios_dir().join(format!("{name}.toml"));
+    scenario::load(&path).unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// Server 0 answers each `Ping(v)` with `Pong(v, its local clock)`, writes one record per
+/// ping, and syncs only pings with even values; in a cluster of 3 servers, a ping of 13 makes
+/// it panic. Clients ping server 0 (as `tests/engine.rs` probes the native engine).
+struct Probe;
+
+#[derive(Clone, Debug, Hash)]
+enum Ping {
+    Ping(u64),
+    Pong(Time),
+}
+
+impl Message for Ping {
+    fn kind(&self) -> &'static str {
+        match self {
+            Ping::Ping(_) => "Ping",
+            Ping::Pong(_) => "Pong",
+        }
+    }
+}
+
+struct ProbeServer {
+    records: usize,
+    servers: u32,
+}
+
+impl Node<Probe> for ProbeServer {
+    fn on_start(&mut self, _ctx: &mut Context<Probe>) {}
+    fn on_recover(&mut self, ctx: &mut Context<Probe>) {
+        ctx.observe(self.records);
+    }
+    fn on_message(&mut self, ctx: &mut Context<Probe>, from: NodeId, message: Ping) {
+        let Ping::Ping(value) = message else { return };
+        assert!(self.servers != 3 || value != 13, "the probe panics on 13");
+        ctx.write(value);
+        if value % 2 == 0 {
+            ctx.sync();
+        }
+        let now = ctx.now();
+        ctx.send(from, Ping::Pong(now));
+    }
+    fn on_timer(&mut self, _ctx: &mut Context<Probe>, _timer: ()) {}
+}
+
+/// Completes its operation with the first `Pong` (a duplicate may follow).
+struct ProbeClient {
+    waiting: bool,
+}
+
+impl Node<Probe> for ProbeClient {
+    fn on_start(&mut self, _ctx: &mut Context<Probe>) {}
+    fn on_message(&mut self, ctx: &mut Context<Probe>, _from: NodeId, message: Ping) {
+        if let (Ping::Pong(server_clock), true) = (message, self.waiting) {
+            self.waiting = false;
+            ctx.complete(Outcome::Ok(Reply::Value(Some(server_clock))));
+        }
+    }
+    fn on_timer(&mut self, _ctx: &mut Context<Probe>, _timer: ()) {}
+}
+
+impl Client<Probe> for ProbeClient {
+    fn on_request(&mut self, ctx: &mut Context<Probe>, operation: Operation) {
+        let Operation::Propose { value } = operation else { return };
+        self.waiting = true;
+        ctx.send(0, Ping::Ping(value));
+    }
+}
+
+struct NoChecks;
+
+impl Checker<Probe> for NoChecks {
+    fn observe(&mut self, _: Time, _: NodeId, _: &usize) -> Result<(), Violation> {
+        Ok(())
+    }
+}
+
+impl Protocol for Probe {
+    const NAME: &'static str = "probe";
+    const ABOUT: &'static str = "madsim engine test probe";
+    const VARIANTS: &'static [Variant] = &[Variant { name: "correct", about: "" }];
+    const OPERATIONS: &'static [OperationKind] = &[OperationKind::Propose];
+    type Message = Ping;
+    type Timer = ();
+    type Record = u64;
+    /// The number of records a restarted server recovered with.
+    type Observation = usize;
+    type Server = ProbeServer;
+    type Client = ProbeClient;
+    type Checker = NoChecks;
+    fn server(setup: &Setup, _: NodeId) -> ProbeServer {
+        ProbeServer { records: 0, servers: setup.servers }
+    }
+    fn recover(setup: &Setup, _: NodeId, records: &[u64]) -> ProbeServer {
+        ProbeServer { records: records.len(), servers: setup.servers }
+    }
+    fn client(_: &Setup, _: NodeId) -> ProbeClient {
+        ProbeClient { waiting: false }
+    }
+    fn checker(_: &Setup) -> NoChecks {
+        NoChecks
+    }
+}
+
+/// Two servers and one client over constant 2 ms links (madsim's floor, so no rounding). It
+/// ends inside the `[network]` table, which an extra may add to before its own tables.
+const PROBE: &str = "protocol = \"paxos\"\nnodes = 2\nduration_ms = 1000\nexpect = \"ok\"\n\
+                     [network]\nlatency = { distribution = \"constant\", ms = 2 }\n";
+
+fn probe_run(extra: &str, seed: u64) -> RunRecord {
+    let text = format!("{PROBE}{extra}");
+    let scenario = scenario::parse(Path::new("probe.toml"), &text).expect("a valid scenario");
+    madsim_engine::run::<Probe>(&scenario, RunOptions { seed, detailed: true })
+}
+
+/// Runs with a crash of server 0 at 500 ms; returns how many records it recovered with, how
+/// many pings it received before the crash, and how many of those were synced.
+fn crash_run(lose_unsynced: bool, seed: u64) -> (usize, usize, usize) {
+    let extra = format!(
+        "[workload]\nrate = 200\n[[faults]]\nat_ms = 500\nkind = \"crash\"\nnode = 0\n\
+         lose_unsynced = {lose_unsynced}\nduration_ms = 10\n"
+    );
+    let record = probe_run(&extra, seed);
+    let recovered = record.recorder.events.iter().find_map(|event| event.what.parse().ok());
+    // One client, one ping per operation: the pings delivered before the crash are those of
+    // the first operations.
+    let crashed_at = record.recorder.faults[0].start;
+    let received = (record.recorder.messages.iter())
+        .filter(|message| message.kind == "Ping" && matches!(message.fate, Fate::Delivered(at) if at <= crashed_at))
+        .count();
+    let pings: Vec<u64> = (record.recorder.history[..received].iter())
+        .map(|op| match op.operation {
+            Operation::Propose { value } => value,
+            _ => unreachable!("the probe only proposes"),
+        })
+        .collect();
+    let last_synced = pings.iter().rposition(|value| value % 2 == 0).map_or(0, |index| index + 1);
+    (recovered.expect("the restarted server reports its records"), pings.len(), last_synced)
+}
