@@ -1,16 +1,20 @@
-//! The protocols crate: faultline's sans-IO node contract ([`node`]) and every protocol it
+//! The protocols crate: faultline's sans-IO node contract ([`node`]), the services clients
+//! use ([`service`], with [`history`] for what a run records of them), and every protocol it
 //! simulates, each with its client, message type, named variants and invariant checker.
 //!
 //! Nothing here reads a clock, uses a global RNG, performs I/O or iterates a `HashMap`:
-//! time and randomness come in through the [`node::Context`], so a protocol behaves the
-//! same on every engine and in every replay.
+//! time and randomness come in through the node's context, so a protocol behaves the same
+//! on every engine and in every replay.
 
 pub mod commit;
+pub mod consensus;
+pub mod history;
 pub mod kv;
 pub mod multipaxos;
 pub mod node;
-pub mod operation;
 pub mod paxos;
 pub mod raft;
+pub mod service;
+pub mod testing;
 pub mod threepc;
 pub mod twopc;

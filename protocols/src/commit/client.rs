@@ -1,7 +1,7 @@
 //! The transaction client of both commit protocols.
 //!
 //! It sends its transaction to the coordinator as a `Request` and waits for the `Reply`:
-//! commit completes the operation `Ok(Done)`, abort completes it `Fail`. With no reply
+//! commit completes the operation `Ok(Committed)`, abort completes it `Fail`. With no reply
 //! before its timeout it sends the `Request` again (the coordinator treats a repeat as a
 //! question about the outcome) and an `Inquiry` to every participant of the transaction,
 //! since a participant that knows the decision may answer while the coordinator is down:
@@ -13,9 +13,11 @@
 
 use std::marker::PhantomData;
 
-use super::{participants, ClientMessage, CommitProtocol, Decision, TransactionId, COORDINATOR};
-use crate::node::{Client, Context, Node, NodeId, Setup, Time};
-use crate::operation::{Key, Operation, Outcome, Reply};
+use super::{
+    participants, ClientMessage, CommitProtocol, Committed, Decision, Transaction, TransactionId, COORDINATOR,
+};
+use crate::node::{Client, ClientContext, NodeId, Setup, Time};
+use crate::service::{Key, Outcome};
 
 /// Tries per transaction before the client gives up on knowing its outcome.
 pub const ATTEMPTS: u32 = 8;
@@ -42,7 +44,7 @@ struct Pending {
 }
 
 impl<P: CommitProtocol> TransactionClient<P> {
-    pub fn new(setup: &Setup) -> TransactionClient<P> {
+    pub fn new<S>(setup: &Setup<S>) -> TransactionClient<P> {
         TransactionClient { servers: setup.servers, timeout: 4 * setup.timeout, pending: None, protocol: PhantomData }
     }
 
@@ -54,28 +56,21 @@ impl<P: CommitProtocol> TransactionClient<P> {
         })
     }
 
-    fn set_timer(&self, ctx: &mut Context<P>, attempts: u32) {
+    fn set_timer(&self, ctx: &mut ClientContext<P>, attempts: u32) {
         ctx.set_timer(self.timeout << (attempts - 1).min(TIMEOUT_DOUBLINGS), P::request_timer());
     }
 }
 
 impl<P: CommitProtocol> Client<P> for TransactionClient<P> {
-    fn on_request(&mut self, ctx: &mut Context<P>, operation: Operation) {
-        let Operation::Transaction { value, keys, vetoes } = operation else {
-            ctx.complete(Outcome::Fail);
-            return;
-        };
+    fn on_request(&mut self, ctx: &mut ClientContext<P>, operation: Transaction) {
+        let Transaction { value, keys, vetoes } = operation;
         let pending = Pending { transaction: value, keys, vetoes, attempts: 1 };
         ctx.send(COORDINATOR, Self::request(&pending));
         self.set_timer(ctx, 1);
         self.pending = Some(pending);
     }
-}
 
-impl<P: CommitProtocol> Node<P> for TransactionClient<P> {
-    fn on_start(&mut self, _ctx: &mut Context<P>) {}
-
-    fn on_message(&mut self, ctx: &mut Context<P>, _from: NodeId, message: P::Message) {
+    fn on_message(&mut self, ctx: &mut ClientContext<P>, _from: NodeId, message: P::Message) {
         let Some(&ClientMessage::Reply { transaction, decision }) = P::as_client_message(&message) else { return };
         if self.pending.as_ref().is_none_or(|pending| pending.transaction != transaction) {
             return;
@@ -83,13 +78,13 @@ impl<P: CommitProtocol> Node<P> for TransactionClient<P> {
         self.pending = None;
         ctx.cancel_timer(P::request_timer());
         ctx.complete(match decision {
-            Decision::Commit => Outcome::Ok(Reply::Done),
+            Decision::Commit => Outcome::Ok(Committed),
             Decision::Abort => Outcome::Fail,
         });
     }
 
     /// Asks the coordinator again and the participants too, or gives up as `Info`.
-    fn on_timer(&mut self, ctx: &mut Context<P>, _timer: P::Timer) {
+    fn on_timer(&mut self, ctx: &mut ClientContext<P>, _timer: P::Timer) {
         let Some(pending) = &mut self.pending else { return };
         if pending.attempts >= ATTEMPTS {
             self.pending = None;

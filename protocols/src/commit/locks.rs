@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use super::{Share, TransactionId};
-use crate::operation::Key;
+use crate::service::Key;
 
 /// Which undecided transaction holds each locked key.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

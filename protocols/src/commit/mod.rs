@@ -24,17 +24,21 @@
 mod checker;
 mod client;
 mod locks;
+mod service;
 #[cfg(test)]
 mod tests;
 
 pub use checker::AtomicityChecker;
 pub use client::{TransactionClient, ATTEMPTS};
 pub use locks::LockTable;
+pub use service::{
+    Committed, Transaction, TransactionModel, TransactionParams, TransactionService, TransactionWorkload,
+};
 
 use std::collections::BTreeMap;
 
-use crate::node::{NodeId, Protocol};
-use crate::operation::{Key, Value};
+use crate::node::{Milestone, NodeId, Protocol};
+use crate::service::{Key, Value};
 
 /// A transaction's identity: the unique value the workload drew for it.
 pub type TransactionId = Value;
@@ -107,7 +111,7 @@ impl ClientMessage {
 }
 
 /// A commit protocol, as its transaction client and checker see it.
-pub trait CommitProtocol: Protocol<Observation = CommitObservation> {
+pub trait CommitProtocol: Protocol<Observation = CommitObservation, Service = TransactionService> {
     /// The protocol's message carrying `message`.
     fn client_message(message: ClientMessage) -> Self::Message;
     /// The client message `message` carries, if it carries one.
@@ -137,6 +141,50 @@ pub enum CommitObservation {
     /// termination protocol.
     TerminationStarted { transaction: TransactionId },
 }
+
+impl std::fmt::Display for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Decision::Commit => "commit",
+            Decision::Abort => "abort",
+        })
+    }
+}
+
+impl std::fmt::Display for CommitObservation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CommitObservation::Began { transaction, keys, vetoes } => {
+                write!(f, "began transaction {transaction} on keys {keys:?}")?;
+                if !vetoes.is_empty() {
+                    write!(f, " vetoed at {vetoes:?}")?;
+                }
+                Ok(())
+            }
+            CommitObservation::Voted { transaction, yes } => {
+                write!(f, "voted {} on transaction {transaction}", if *yes { "yes" } else { "no" })
+            }
+            CommitObservation::Decided { transaction, decision } => write!(f, "decided {decision} for {transaction}"),
+            CommitObservation::TimedOut { transaction } => write!(f, "timed out on transaction {transaction}"),
+            CommitObservation::Blocked { transaction } => write!(f, "blocked on transaction {transaction}"),
+            CommitObservation::Restarted { transaction } => {
+                write!(f, "restarted with transaction {transaction} undecided")
+            }
+            CommitObservation::TerminationStarted { transaction } => {
+                write!(f, "took over transaction {transaction} as backup coordinator")
+            }
+        }
+    }
+}
+
+/// The milestones of both protocols.
+pub const MILESTONES: &[Milestone] = &[
+    Milestone { name: "transaction-committed", about: "a process decided commit" },
+    Milestone { name: "transaction-aborted", about: "a process decided abort" },
+    Milestone { name: "participant-blocked", about: "a participant that voted yes waited past its timeout" },
+    Milestone { name: "restarted-undecided", about: "a process restarted with an undecided transaction" },
+    Milestone { name: "termination-started", about: "three-phase commit: a backup ran the termination protocol" },
+];
 
 /// The milestone an observation marks, for both protocols.
 pub fn milestone(observation: &CommitObservation) -> Option<&'static str> {

@@ -17,16 +17,16 @@ use std::marker::PhantomData;
 
 use rand::Rng;
 
-use super::{Command, Response, Sequence};
-use crate::node::{Client, Context, Node, NodeId, Protocol, Setup, Time};
-use crate::operation::{Operation, Outcome};
+use super::{Command, KvOperation, KvReply, KvService, Response, Sequence};
+use crate::node::{Client, ClientContext, NodeId, Protocol, Setup, Time};
+use crate::service::Outcome;
 
 /// How many times the client sends one command before it gives up.
 pub const ATTEMPTS_MAX: u32 = 8;
 
 /// A protocol whose clients are [`KvClient`]s: the conversions between its message and
 /// timer types and the client's payloads.
-pub trait KvProtocol: Protocol {
+pub trait KvProtocol: Protocol<Service = KvService> {
     /// The protocol's message carrying a client's command to a server.
     fn request(command: Command) -> Self::Message;
     /// The server's answer carried by `message`, if it is one.
@@ -69,7 +69,7 @@ struct Pending {
 }
 
 impl<P: KvProtocol> KvClient<P> {
-    pub fn new(setup: &Setup, id: NodeId) -> Self {
+    pub fn new<S>(setup: &Setup<S>, id: NodeId) -> Self {
         assert!(setup.servers > 0, "a key-value client needs servers");
         KvClient {
             id,
@@ -92,7 +92,7 @@ impl<P: KvProtocol> KvClient<P> {
         self.pending.is_some()
     }
 
-    fn on_response(&mut self, ctx: &mut Context<P>, from: NodeId, response: Response) {
+    fn on_response(&mut self, ctx: &mut ClientContext<P>, from: NodeId, response: Response) {
         if self.pending.as_ref().map(|pending| pending.command.sequence) != Some(response.sequence()) {
             return; // An answer to an earlier attempt of an operation already completed.
         }
@@ -113,20 +113,20 @@ impl<P: KvProtocol> KvClient<P> {
         }
     }
 
-    fn on_reply_timeout(&mut self, ctx: &mut Context<P>) {
+    fn on_reply_timeout(&mut self, ctx: &mut ClientContext<P>) {
         if self.pending.is_some() {
             self.back_off(ctx);
         }
     }
 
-    fn on_retry_timeout(&mut self, ctx: &mut Context<P>) {
+    fn on_retry_timeout(&mut self, ctx: &mut ClientContext<P>) {
         if self.pending.is_some() {
             self.send_or_give_up(ctx);
         }
     }
 
     /// Tries the next server after a random pause, unless no attempt is left.
-    fn back_off(&mut self, ctx: &mut Context<P>) {
+    fn back_off(&mut self, ctx: &mut ClientContext<P>) {
         self.leader = (self.leader + 1) % self.servers;
         if self.attempts_left() {
             let pause = ctx.rng().gen_range(self.timeout / 4..=self.timeout / 2);
@@ -136,7 +136,7 @@ impl<P: KvProtocol> KvClient<P> {
         }
     }
 
-    fn send_or_give_up(&mut self, ctx: &mut Context<P>) {
+    fn send_or_give_up(&mut self, ctx: &mut ClientContext<P>) {
         let Some(pending) = self.pending.as_mut().filter(|pending| pending.attempts < ATTEMPTS_MAX) else {
             return self.give_up(ctx);
         };
@@ -150,16 +150,16 @@ impl<P: KvProtocol> KvClient<P> {
     }
 
     /// Ends the operation without an answer: a read had no effect, an update may have.
-    fn give_up(&mut self, ctx: &mut Context<P>) {
+    fn give_up(&mut self, ctx: &mut ClientContext<P>) {
         let Some(pending) = &self.pending else { return };
         let outcome = match pending.command.operation {
-            Operation::Read { .. } => Outcome::Fail,
+            KvOperation::Read { .. } => Outcome::Fail,
             _ => Outcome::Info,
         };
         self.complete(ctx, outcome);
     }
 
-    fn complete(&mut self, ctx: &mut Context<P>, outcome: Outcome) {
+    fn complete(&mut self, ctx: &mut ClientContext<P>, outcome: Outcome<KvReply>) {
         self.pending = None;
         ctx.cancel_timer(P::client_timer(ClientTimer::Reply));
         ctx.cancel_timer(P::client_timer(ClientTimer::Retry));
@@ -167,16 +167,22 @@ impl<P: KvProtocol> KvClient<P> {
     }
 }
 
-impl<P: KvProtocol> Node<P> for KvClient<P> {
-    fn on_start(&mut self, _ctx: &mut Context<P>) {}
+impl<P: KvProtocol> Client<P> for KvClient<P> {
+    fn on_request(&mut self, ctx: &mut ClientContext<P>, operation: KvOperation) {
+        assert!(self.pending.is_none(), "client {} was given a second operation", self.id);
+        self.sequence += 1;
+        let command = Command { client: self.id, sequence: self.sequence, operation };
+        self.pending = Some(Pending { command, attempts: 0 });
+        self.send_or_give_up(ctx);
+    }
 
-    fn on_message(&mut self, ctx: &mut Context<P>, from: NodeId, message: P::Message) {
+    fn on_message(&mut self, ctx: &mut ClientContext<P>, from: NodeId, message: P::Message) {
         if let Some(response) = P::response(message) {
             self.on_response(ctx, from, response);
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<P>, timer: P::Timer) {
+    fn on_timer(&mut self, ctx: &mut ClientContext<P>, timer: P::Timer) {
         match P::as_client_timer(timer) {
             Some(ClientTimer::Reply) => self.on_reply_timeout(ctx),
             Some(ClientTimer::Retry) => self.on_retry_timeout(ctx),
@@ -190,18 +196,5 @@ impl<P: KvProtocol> Node<P> for KvClient<P> {
             assert!(pending.attempts <= ATTEMPTS_MAX, "client {} exceeded its attempts", self.id);
             assert_eq!(pending.command.sequence, self.sequence, "client {} lost its sequence", self.id);
         }
-    }
-}
-
-impl<P: KvProtocol> Client<P> for KvClient<P> {
-    fn on_request(&mut self, ctx: &mut Context<P>, operation: Operation) {
-        assert!(self.pending.is_none(), "client {} was given a second operation", self.id);
-        if operation.key().is_none() {
-            return ctx.complete(Outcome::Fail); // Not a key-value operation: nothing to do.
-        }
-        self.sequence += 1;
-        let command = Command { client: self.id, sequence: self.sequence, operation };
-        self.pending = Some(Pending { command, attempts: 0 });
-        self.send_or_give_up(ctx);
     }
 }

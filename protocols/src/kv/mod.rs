@@ -3,8 +3,8 @@
 //!
 //! - [`Store`] is the deterministic state machine replicas apply in log order. Per key the
 //!   state is a list of values, starting empty: `Read` returns it, `Write` replaces it with
-//!   `[value]`, `Append` pushes a value, and `Cas` replaces `[from]` with `[to]` and fails
-//!   on any other state. The linearizability checker models exactly these semantics.
+//!   `[value]`, `Append` pushes a value, and `Cas` replaces `[from]` with `[to]` and
+//!   answers `CasFailed` on any other state. [`KvModel`] models exactly these semantics.
 //! - Commands carry the client's id and a per-client sequence number, and the store keeps
 //!   one session per client with the sequence and outcome of its latest command, so a
 //!   command applied twice (a retry after a lost reply) takes effect once and both
@@ -17,15 +17,17 @@
 //!   between the protocol's own message and timer types and the client's payloads.
 
 mod client;
+mod service;
 mod store;
 
 pub use client::{ClientTimer, KvClient, KvProtocol, ATTEMPTS_MAX};
+pub use service::{KvModel, KvOperation, KvParams, KvReply, KvService, KvWorkload};
 pub use store::{Command, Store};
 
 use serde::{Deserialize, Serialize};
 
 use crate::node::NodeId;
-use crate::operation::Outcome;
+use crate::service::Outcome;
 
 /// A client's sequence number: one per operation, the same for every retry of it.
 pub type Sequence = u64;
@@ -34,7 +36,7 @@ pub type Sequence = u64;
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Response {
     /// The command with this sequence number ended with `outcome`.
-    Done { sequence: Sequence, outcome: Outcome },
+    Done { sequence: Sequence, outcome: Outcome<KvReply> },
     /// This server does not lead; `leader` is the leader it knows of, if any. The command
     /// may still take effect (a deposed leader may have put it in its log), so the client
     /// must retry rather than conclude that it failed.

@@ -14,15 +14,16 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Sequence;
+use super::{KvOperation, KvReply};
 use crate::node::NodeId;
-use crate::operation::{Key, Operation, Outcome, Reply, Value};
+use crate::service::{Key, Outcome, Value};
 
 /// A client's operation as it travels to the servers and sits in the log.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Command {
     pub client: NodeId,
     pub sequence: Sequence,
-    pub operation: Operation,
+    pub operation: KvOperation,
 }
 
 /// The replicated state machine: the keys' values and the client sessions.
@@ -36,14 +37,14 @@ pub struct Store {
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Session {
     sequence: Sequence,
-    outcome: Outcome,
+    outcome: Outcome<KvReply>,
 }
 
 impl Store {
     /// Applies `command` once: returns its outcome, the remembered outcome when the same
     /// command was applied before, or `None` for a command older than its client's latest,
     /// which has no effect and needs no answer.
-    pub fn apply(&mut self, command: &Command) -> Option<Outcome> {
+    pub fn apply(&mut self, command: &Command) -> Option<Outcome<KvReply>> {
         if let Some(session) = self.sessions.get(&command.client) {
             if command.sequence < session.sequence {
                 return None;
@@ -64,31 +65,29 @@ impl Store {
     }
 
     /// The sequence number and outcome of the latest command applied for `client`.
-    pub fn session(&self, client: NodeId) -> Option<(Sequence, &Outcome)> {
+    pub fn session(&self, client: NodeId) -> Option<(Sequence, &Outcome<KvReply>)> {
         self.sessions.get(&client).map(|session| (session.sequence, &session.outcome))
     }
 
-    fn execute(&mut self, operation: &Operation) -> Outcome {
+    fn execute(&mut self, operation: &KvOperation) -> Outcome<KvReply> {
         match *operation {
-            Operation::Read { key } => Outcome::Ok(Reply::Values(self.read(key))),
-            Operation::Write { key, value } => {
+            KvOperation::Read { key } => Outcome::Ok(KvReply::Values(self.read(key))),
+            KvOperation::Write { key, value } => {
                 self.values.insert(key, vec![value]);
-                Outcome::Ok(Reply::Done)
+                Outcome::Ok(KvReply::Done)
             }
-            Operation::Append { key, value } => {
+            KvOperation::Append { key, value } => {
                 self.values.entry(key).or_default().push(value);
-                Outcome::Ok(Reply::Done)
+                Outcome::Ok(KvReply::Done)
             }
-            Operation::Cas { key, from, to } => {
+            KvOperation::Cas { key, from, to } => {
                 let state = self.values.entry(key).or_default();
                 if *state != [from] {
-                    return Outcome::Fail;
+                    return Outcome::Ok(KvReply::CasFailed);
                 }
                 *state = vec![to];
-                Outcome::Ok(Reply::Done)
+                Outcome::Ok(KvReply::Done)
             }
-            // Not an operation of the store: it certainly has no effect.
-            Operation::Propose { .. } | Operation::Transaction { .. } => Outcome::Fail,
         }
     }
 }
@@ -97,23 +96,23 @@ impl Store {
 mod tests {
     use super::*;
 
-    fn command(client: NodeId, sequence: Sequence, operation: Operation) -> Command {
+    fn command(client: NodeId, sequence: Sequence, operation: KvOperation) -> Command {
         Command { client, sequence, operation }
     }
 
-    fn done() -> Option<Outcome> {
-        Some(Outcome::Ok(Reply::Done))
+    fn done() -> Option<Outcome<KvReply>> {
+        Some(Outcome::Ok(KvReply::Done))
     }
 
     #[test]
     fn operations_follow_the_list_semantics_of_the_linearizability_model() {
         let mut store = Store::default();
-        let read = |sequence| command(9, sequence, Operation::Read { key: 1 });
-        assert_eq!(store.apply(&read(1)), Some(Outcome::Ok(Reply::Values(vec![]))));
-        assert_eq!(store.apply(&command(9, 2, Operation::Append { key: 1, value: 10 })), done());
-        assert_eq!(store.apply(&command(9, 3, Operation::Append { key: 1, value: 11 })), done());
-        assert_eq!(store.apply(&read(4)), Some(Outcome::Ok(Reply::Values(vec![10, 11]))));
-        assert_eq!(store.apply(&command(9, 5, Operation::Write { key: 1, value: 12 })), done());
+        let read = |sequence| command(9, sequence, KvOperation::Read { key: 1 });
+        assert_eq!(store.apply(&read(1)), Some(Outcome::Ok(KvReply::Values(vec![]))));
+        assert_eq!(store.apply(&command(9, 2, KvOperation::Append { key: 1, value: 10 })), done());
+        assert_eq!(store.apply(&command(9, 3, KvOperation::Append { key: 1, value: 11 })), done());
+        assert_eq!(store.apply(&read(4)), Some(Outcome::Ok(KvReply::Values(vec![10, 11]))));
+        assert_eq!(store.apply(&command(9, 5, KvOperation::Write { key: 1, value: 12 })), done());
         assert_eq!(store.read(1), vec![12]);
         assert_eq!(store.read(2), Vec::<Value>::new());
     }
@@ -121,34 +120,34 @@ mod tests {
     #[test]
     fn cas_applies_only_when_the_state_is_exactly_the_expected_value() {
         let mut store = Store::default();
-        let cas = |sequence, from, to| command(9, sequence, Operation::Cas { key: 1, from, to });
-        assert_eq!(store.apply(&cas(1, 0, 5)), Some(Outcome::Fail), "empty is not [0]");
-        store.apply(&command(9, 2, Operation::Write { key: 1, value: 3 }));
-        assert_eq!(store.apply(&cas(3, 4, 5)), Some(Outcome::Fail));
+        let cas = |sequence, from, to| command(9, sequence, KvOperation::Cas { key: 1, from, to });
+        assert_eq!(store.apply(&cas(1, 0, 5)), Some(Outcome::Ok(KvReply::CasFailed)), "empty is not [0]");
+        store.apply(&command(9, 2, KvOperation::Write { key: 1, value: 3 }));
+        assert_eq!(store.apply(&cas(3, 4, 5)), Some(Outcome::Ok(KvReply::CasFailed)));
         assert_eq!(store.apply(&cas(4, 3, 5)), done());
         assert_eq!(store.read(1), vec![5]);
-        store.apply(&command(9, 5, Operation::Append { key: 1, value: 6 }));
-        assert_eq!(store.apply(&cas(6, 5, 7)), Some(Outcome::Fail), "[5, 6] is not [5]");
+        store.apply(&command(9, 5, KvOperation::Append { key: 1, value: 6 }));
+        assert_eq!(store.apply(&cas(6, 5, 7)), Some(Outcome::Ok(KvReply::CasFailed)), "[5, 6] is not [5]");
     }
 
     #[test]
     fn retried_append_takes_effect_once_and_repeats_its_outcome_thesis_6_3() {
         let mut store = Store::default();
-        let append = command(9, 1, Operation::Append { key: 1, value: 10 });
+        let append = command(9, 1, KvOperation::Append { key: 1, value: 10 });
         assert_eq!(store.apply(&append), done());
         assert_eq!(store.apply(&append), done());
         assert_eq!(store.read(1), vec![10]);
-        let failed_cas = command(9, 2, Operation::Cas { key: 1, from: 0, to: 1 });
-        assert_eq!(store.apply(&failed_cas), Some(Outcome::Fail));
-        assert_eq!(store.apply(&failed_cas), Some(Outcome::Fail));
-        assert_eq!(store.session(9), Some((2, &Outcome::Fail)));
+        let failed_cas = command(9, 2, KvOperation::Cas { key: 1, from: 0, to: 1 });
+        assert_eq!(store.apply(&failed_cas), Some(Outcome::Ok(KvReply::CasFailed)));
+        assert_eq!(store.apply(&failed_cas), Some(Outcome::Ok(KvReply::CasFailed)));
+        assert_eq!(store.session(9), Some((2, &Outcome::Ok(KvReply::CasFailed))));
     }
 
     #[test]
     fn command_older_than_the_clients_latest_is_ignored_thesis_6_3() {
         let mut store = Store::default();
-        store.apply(&command(9, 2, Operation::Append { key: 1, value: 20 }));
-        let late = command(9, 1, Operation::Append { key: 1, value: 10 });
+        store.apply(&command(9, 2, KvOperation::Append { key: 1, value: 20 }));
+        let late = command(9, 1, KvOperation::Append { key: 1, value: 10 });
         assert_eq!(store.apply(&late), None);
         assert_eq!(store.read(1), vec![20]);
     }
@@ -156,14 +155,8 @@ mod tests {
     #[test]
     fn sessions_are_kept_per_client() {
         let mut store = Store::default();
-        store.apply(&command(8, 1, Operation::Append { key: 1, value: 10 }));
-        store.apply(&command(9, 1, Operation::Append { key: 1, value: 11 }));
+        store.apply(&command(8, 1, KvOperation::Append { key: 1, value: 10 }));
+        store.apply(&command(9, 1, KvOperation::Append { key: 1, value: 11 }));
         assert_eq!(store.read(1), vec![10, 11]);
-    }
-
-    #[test]
-    fn proposals_are_not_store_operations_and_fail() {
-        let mut store = Store::default();
-        assert_eq!(store.apply(&command(9, 1, Operation::Propose { value: 1 })), Some(Outcome::Fail));
     }
 }

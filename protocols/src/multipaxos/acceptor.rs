@@ -14,7 +14,7 @@ use std::ops::Range;
 use super::{
     Ballot, Entry, MultiPaxos, MultiPaxosMessage, MultiPaxosObservation, MultiPaxosRecord, MultiPaxosServer, Slot,
 };
-use crate::node::{Context, NodeId};
+use crate::node::{NodeId, ServerContext};
 
 /// The acceptor's durable state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -70,7 +70,13 @@ impl Acceptor {
 impl MultiPaxosServer {
     /// Phase 1b: promise `ballot` unless a higher one was promised, and report what was
     /// accepted from slot `from` on.
-    pub(super) fn on_prepare(&mut self, ctx: &mut Context<MultiPaxos>, candidate: NodeId, ballot: Ballot, from: Slot) {
+    pub(super) fn on_prepare(
+        &mut self,
+        ctx: &mut ServerContext<MultiPaxos>,
+        candidate: NodeId,
+        ballot: Ballot,
+        from: Slot,
+    ) {
         self.note_round(ballot);
         if ballot < self.acceptor.promised {
             let promised = self.acceptor.promised;
@@ -83,14 +89,14 @@ impl MultiPaxosServer {
             self.reset_election_timer(ctx); // Give the candidate time to finish phase 1.
         }
         let accepted = self.acceptor.accepted_from(from);
-        ctx.send(candidate, MultiPaxosMessage::Promise { ballot, accepted });
+        ctx.send_after_sync(candidate, MultiPaxosMessage::Promise { ballot, accepted });
     }
 
     /// Phase 2b: accept the proposal unless a higher ballot was promised, and take the
     /// chosen slots the leader piggybacked.
     pub(super) fn on_accept(
         &mut self,
-        ctx: &mut Context<MultiPaxos>,
+        ctx: &mut ServerContext<MultiPaxos>,
         leader: NodeId,
         ballot: Ballot,
         slot: Slot,
@@ -104,12 +110,12 @@ impl MultiPaxosServer {
         }
         self.follow(ctx, ballot);
         self.accept(ctx, ballot, slot, entry);
-        ctx.send(leader, MultiPaxosMessage::Accepted { ballot, slot });
+        ctx.send_after_sync(leader, MultiPaxosMessage::Accepted { ballot, slot });
         self.learn_piggybacked(ctx, ballot, first_unchosen);
     }
 
     /// Promises `ballot` durably.
-    pub(super) fn promise(&mut self, ctx: &mut Context<MultiPaxos>, ballot: Ballot) {
+    pub(super) fn promise(&mut self, ctx: &mut ServerContext<MultiPaxos>, ballot: Ballot) {
         debug_assert!(ballot > self.acceptor.promised, "a promise only goes up");
         self.acceptor.promised = ballot;
         ctx.write(MultiPaxosRecord::Promised(ballot));
@@ -118,7 +124,7 @@ impl MultiPaxosServer {
 
     /// Accepts `entry` in `slot` in `ballot` (not below the promise) durably, unless it is
     /// already accepted.
-    pub(super) fn accept(&mut self, ctx: &mut Context<MultiPaxos>, ballot: Ballot, slot: Slot, entry: Entry) {
+    pub(super) fn accept(&mut self, ctx: &mut ServerContext<MultiPaxos>, ballot: Ballot, slot: Slot, entry: Entry) {
         debug_assert!(ballot >= self.acceptor.promised, "accepting below the promise");
         self.acceptor.promised = ballot;
         let known = self.acceptor.accepted.get(&slot);

@@ -17,10 +17,10 @@ use super::server::{Election, Leadership, State};
 use super::{
     Ballot, Entry, MultiPaxos, MultiPaxosMessage, MultiPaxosObservation, MultiPaxosServer, MultiPaxosTimer, Slot,
 };
-use crate::node::{Context, NodeId};
+use crate::node::{NodeId, ServerContext};
 
 impl MultiPaxosServer {
-    pub(super) fn on_election_timeout(&mut self, ctx: &mut Context<MultiPaxos>) {
+    pub(super) fn on_election_timeout(&mut self, ctx: &mut ServerContext<MultiPaxos>) {
         if matches!(self.state, State::Leader(_)) {
             return;
         }
@@ -33,7 +33,7 @@ impl MultiPaxosServer {
         let promises = BTreeSet::from([self.id]);
         self.state = State::Candidate(Election { ballot, from, promises, reported });
         for peer in self.peers() {
-            ctx.send(peer, MultiPaxosMessage::Prepare { ballot, from });
+            ctx.send_after_sync(peer, MultiPaxosMessage::Prepare { ballot, from });
         }
         self.reset_election_timer(ctx);
         if self.majority == 1 {
@@ -43,7 +43,7 @@ impl MultiPaxosServer {
 
     pub(super) fn on_promise(
         &mut self,
-        ctx: &mut Context<MultiPaxos>,
+        ctx: &mut ServerContext<MultiPaxos>,
         acceptor: NodeId,
         ballot: Ballot,
         accepted: Vec<(Slot, Ballot, Entry)>,
@@ -65,7 +65,7 @@ impl MultiPaxosServer {
     }
 
     /// PMMC's `adopted`: lead, and run phase 2 for every slot phase 1 found open.
-    fn become_leader(&mut self, ctx: &mut Context<MultiPaxos>) {
+    fn become_leader(&mut self, ctx: &mut ServerContext<MultiPaxos>) {
         let State::Candidate(election) = std::mem::replace(&mut self.state, State::Follower) else { return };
         let ballot = election.ballot;
         ctx.observe(MultiPaxosObservation::LeaderElected { ballot });

@@ -16,11 +16,11 @@ use super::server::{Proposal, State};
 use super::{
     Ballot, Entry, MultiPaxos, MultiPaxosMessage, MultiPaxosObservation, MultiPaxosServer, MultiPaxosTimer, Slot,
 };
-use crate::node::{Context, NodeId};
+use crate::node::{NodeId, ServerContext};
 
 impl MultiPaxosServer {
     /// Phase 2a: the leader accepts `entry` in `slot` itself, then asks the others.
-    pub(super) fn propose(&mut self, ctx: &mut Context<MultiPaxos>, slot: Slot, entry: Entry) {
+    pub(super) fn propose(&mut self, ctx: &mut ServerContext<MultiPaxos>, slot: Slot, entry: Entry) {
         let State::Leader(leadership) = &mut self.state else { return };
         let ballot = leadership.ballot;
         let proposal = Proposal { entry: entry.clone(), accepts: BTreeSet::new(), stale: false };
@@ -35,7 +35,13 @@ impl MultiPaxosServer {
 
     /// A majority of acceptors accepted the proposal in `slot` in this leader's ballot: the
     /// entry is chosen.
-    pub(super) fn on_accepted(&mut self, ctx: &mut Context<MultiPaxos>, acceptor: NodeId, ballot: Ballot, slot: Slot) {
+    pub(super) fn on_accepted(
+        &mut self,
+        ctx: &mut ServerContext<MultiPaxos>,
+        acceptor: NodeId,
+        ballot: Ballot,
+        slot: Slot,
+    ) {
         let State::Leader(leadership) = &mut self.state else { return };
         if ballot != leadership.ballot {
             return;
@@ -53,7 +59,7 @@ impl MultiPaxosServer {
 
     /// An acceptor promised a higher ballot than this candidate's or leader's: step down
     /// and let the randomised election timer decide when to try again.
-    pub(super) fn on_nack(&mut self, ctx: &mut Context<MultiPaxos>, ballot: Ballot, promised: Ballot) {
+    pub(super) fn on_nack(&mut self, ctx: &mut ServerContext<MultiPaxos>, ballot: Ballot, promised: Ballot) {
         self.note_round(promised);
         if self.ballot() != Some(ballot) || promised <= ballot {
             return;
@@ -63,7 +69,7 @@ impl MultiPaxosServer {
         self.reset_election_timer(ctx);
     }
 
-    pub(super) fn on_heartbeat_timeout(&mut self, ctx: &mut Context<MultiPaxos>) {
+    pub(super) fn on_heartbeat_timeout(&mut self, ctx: &mut ServerContext<MultiPaxos>) {
         if !matches!(self.state, State::Leader(_)) {
             return;
         }
@@ -73,7 +79,13 @@ impl MultiPaxosServer {
     }
 
     /// A follower misses the chosen slots from `from` on: send it the next batch.
-    pub(super) fn on_catch_up(&mut self, ctx: &mut Context<MultiPaxos>, follower: NodeId, ballot: Ballot, from: Slot) {
+    pub(super) fn on_catch_up(
+        &mut self,
+        ctx: &mut ServerContext<MultiPaxos>,
+        follower: NodeId,
+        ballot: Ballot,
+        from: Slot,
+    ) {
         if !matches!(&self.state, State::Leader(leadership) if leadership.ballot == ballot) {
             return;
         }
@@ -83,7 +95,7 @@ impl MultiPaxosServer {
         }
     }
 
-    pub(super) fn send_heartbeats(&mut self, ctx: &mut Context<MultiPaxos>) {
+    pub(super) fn send_heartbeats(&mut self, ctx: &mut ServerContext<MultiPaxos>) {
         let Some(ballot) = self.ballot() else { return };
         let first_unchosen = self.replica.first_unexecuted();
         for peer in self.peers() {
@@ -93,7 +105,7 @@ impl MultiPaxosServer {
 
     /// Sends `Accept` again, to the acceptors that have not accepted, for every proposal
     /// that was already undecided at the previous tick.
-    fn resend_stale_proposals(&mut self, ctx: &mut Context<MultiPaxos>) {
+    fn resend_stale_proposals(&mut self, ctx: &mut ServerContext<MultiPaxos>) {
         let peers: Vec<NodeId> = self.peers().collect();
         let first_unchosen = self.replica.first_unexecuted();
         let State::Leader(leadership) = &mut self.state else { return };

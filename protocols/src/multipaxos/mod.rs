@@ -70,9 +70,9 @@ pub use server::{MultiPaxosServer, Role};
 
 use serde::{Deserialize, Serialize};
 
-use crate::kv::{ClientTimer, Command, KvClient, KvProtocol, Response, Sequence};
-use crate::node::{NodeId, Protocol, Setup, Variant, CORRECT};
-use crate::operation::{Key, OperationKind};
+use crate::kv::{ClientTimer, Command, KvClient, KvProtocol, KvService, Response, Sequence};
+use crate::node::{Milestone, NoSettings, NodeId, Protocol, Setup, Variant, CORRECT};
+use crate::service::Key;
 
 /// A position in the replicated log; the first slot is 1.
 pub type Slot = u64;
@@ -155,9 +155,14 @@ impl Protocol for MultiPaxos {
                     serves stale reads (PMMC section 4.5 without leases)",
         },
     ];
-    const OPERATIONS: &'static [OperationKind] =
-        &[OperationKind::Read, OperationKind::Write, OperationKind::Append, OperationKind::Cas];
+    const MILESTONES: &'static [Milestone] = &[
+        Milestone { name: "leader-elected", about: "a candidate won phase 1 for all slots" },
+        Milestone { name: "slot-chosen", about: "the leader learned that a slot's entry is chosen" },
+        Milestone { name: "read-served", about: "a read was answered" },
+    ];
 
+    type Service = KvService;
+    type Settings = NoSettings;
     type Message = MultiPaxosMessage;
     type Timer = MultiPaxosTimer;
     type Record = MultiPaxosRecord;
@@ -191,6 +196,46 @@ impl Protocol for MultiPaxos {
             | MultiPaxosObservation::Executed { .. }
             | MultiPaxosObservation::ReadReceived { .. }
             | MultiPaxosObservation::Acknowledged { .. } => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Ballot {
+    /// `round.leader`, as in "ballot 3.1".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.round, self.leader)
+    }
+}
+
+impl std::fmt::Display for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Entry::Noop => f.write_str("no-op"),
+            Entry::Command(command) => {
+                write!(f, "{} (client {} #{})", command.operation, command.client, command.sequence)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for MultiPaxosObservation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MultiPaxosObservation::LeaderElected { ballot } => write!(f, "elected leader in ballot {ballot}"),
+            MultiPaxosObservation::Accepted { ballot, slot, entry } => {
+                write!(f, "accepted slot {slot} in ballot {ballot}: {entry}")
+            }
+            MultiPaxosObservation::Chosen { slot, entry } => write!(f, "learned slot {slot} chosen: {entry}"),
+            MultiPaxosObservation::Executed { slot, entry } => write!(f, "executed slot {slot}: {entry}"),
+            MultiPaxosObservation::ReadReceived { client, sequence, key } => {
+                write!(f, "received read {key} from client {client} #{sequence}")
+            }
+            MultiPaxosObservation::ReadServed { client, sequence, key, through } => {
+                write!(f, "served read {key} to client {client} #{sequence} through slot {through}")
+            }
+            MultiPaxosObservation::Acknowledged { client, sequence, key, through } => {
+                write!(f, "acknowledged update of {key} to client {client} #{sequence} by slot {through}")
+            }
         }
     }
 }

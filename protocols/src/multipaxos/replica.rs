@@ -17,9 +17,9 @@ use super::{
     Ballot, Entry, MultiPaxos, MultiPaxosMessage, MultiPaxosObservation, MultiPaxosServer, Slot,
     DECISIONS_PER_MESSAGE_MAX,
 };
-use crate::kv::{Command, Store};
-use crate::node::{Context, NodeId};
-use crate::operation::{Operation, Outcome};
+use crate::kv::{Command, KvOperation, KvReply, Store};
+use crate::node::{NodeId, ServerContext};
+use crate::service::Outcome;
 
 /// What a replica knows: the chosen entries, how far it applied them, and its store.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,7 +85,7 @@ impl Replica {
 
     /// Applies `command` to the store: its outcome (`None` for a command its client has
     /// moved past), and whether this was its first application.
-    fn apply(&mut self, command: &Command) -> Option<(Outcome, bool)> {
+    fn apply(&mut self, command: &Command) -> Option<(Outcome<KvReply>, bool)> {
         let first = self.store.session(command.client).is_none_or(|(sequence, _)| sequence < command.sequence);
         self.store.apply(command).map(|outcome| (outcome, first))
     }
@@ -103,7 +103,7 @@ impl MultiPaxosServer {
     /// ask for the ones still missing.
     pub(super) fn on_heartbeat(
         &mut self,
-        ctx: &mut Context<MultiPaxos>,
+        ctx: &mut ServerContext<MultiPaxos>,
         leader: NodeId,
         ballot: Ballot,
         first_unchosen: Slot,
@@ -122,7 +122,7 @@ impl MultiPaxosServer {
     }
 
     /// Chosen entries from `from` on: chosen for good, so learned whoever sent them.
-    pub(super) fn on_decide(&mut self, ctx: &mut Context<MultiPaxos>, from: Slot, entries: Vec<Entry>) {
+    pub(super) fn on_decide(&mut self, ctx: &mut ServerContext<MultiPaxos>, from: Slot, entries: Vec<Entry>) {
         for (slot, entry) in (from..).zip(entries) {
             self.replica.learn(slot, entry);
         }
@@ -131,7 +131,12 @@ impl MultiPaxosServer {
 
     /// Every slot below `first_unchosen` is chosen; the ones this acceptor accepted in the
     /// leader's `ballot` hold the chosen entry.
-    pub(super) fn learn_piggybacked(&mut self, ctx: &mut Context<MultiPaxos>, ballot: Ballot, first_unchosen: Slot) {
+    pub(super) fn learn_piggybacked(
+        &mut self,
+        ctx: &mut ServerContext<MultiPaxos>,
+        ballot: Ballot,
+        first_unchosen: Slot,
+    ) {
         let first_unexecuted = self.replica.first_unexecuted;
         if first_unchosen <= first_unexecuted {
             return;
@@ -145,7 +150,7 @@ impl MultiPaxosServer {
     }
 
     /// Applies the chosen slots in order, as far as there is no gap.
-    pub(super) fn execute_chosen(&mut self, ctx: &mut Context<MultiPaxos>) {
+    pub(super) fn execute_chosen(&mut self, ctx: &mut ServerContext<MultiPaxos>) {
         while let Some((slot, entry)) = self.replica.next_executable() {
             ctx.observe(MultiPaxosObservation::Executed { slot, entry: entry.clone() });
             if let Entry::Command(command) = entry {
@@ -154,9 +159,9 @@ impl MultiPaxosServer {
         }
     }
 
-    fn execute(&mut self, ctx: &mut Context<MultiPaxos>, slot: Slot, command: &Command) {
+    fn execute(&mut self, ctx: &mut ServerContext<MultiPaxos>, slot: Slot, command: &Command) {
         let Some((outcome, first)) = self.replica.apply(command) else { return };
-        if let (true, Operation::Read { key }) = (first, &command.operation) {
+        if let (true, KvOperation::Read { key }) = (first, &command.operation) {
             let (client, sequence, key) = (command.client, command.sequence, *key);
             ctx.observe(MultiPaxosObservation::ReadServed { client, sequence, key, through: slot - 1 });
         }

@@ -11,14 +11,14 @@
 
 use super::server::State;
 use super::{replica, Entry, MultiPaxos, MultiPaxosMessage, MultiPaxosObservation, MultiPaxosServer, Slot};
-use crate::kv::{Command, Response};
-use crate::node::Context;
-use crate::operation::{Key, Operation, Outcome, Reply};
+use crate::kv::{Command, KvOperation, KvReply, Response};
+use crate::node::ServerContext;
+use crate::service::{Key, Outcome};
 
 impl MultiPaxosServer {
-    pub(super) fn on_client_request(&mut self, ctx: &mut Context<MultiPaxos>, command: Command) {
+    pub(super) fn on_client_request(&mut self, ctx: &mut ServerContext<MultiPaxos>, command: Command) {
         let (client, sequence) = (command.client, command.sequence);
-        if let Operation::Read { key } = command.operation {
+        if let KvOperation::Read { key } = command.operation {
             ctx.observe(MultiPaxosObservation::ReadReceived { client, sequence, key });
         }
         if !matches!(self.state, State::Leader(_)) {
@@ -26,7 +26,7 @@ impl MultiPaxosServer {
             return ctx.send(client, MultiPaxosMessage::ClientReply(response));
         }
         match command.operation {
-            Operation::Read { key } if self.local_reads => self.read_locally(ctx, &command, key),
+            KvOperation::Read { key } if self.local_reads => self.read_locally(ctx, &command, key),
             _ => self.on_command(ctx, command),
         }
     }
@@ -35,9 +35,9 @@ impl MultiPaxosServer {
     /// took effect by `slot`.
     pub(super) fn answer_waiting_client(
         &mut self,
-        ctx: &mut Context<MultiPaxos>,
+        ctx: &mut ServerContext<MultiPaxos>,
         command: &Command,
-        outcome: Outcome,
+        outcome: Outcome<KvReply>,
         slot: Slot,
     ) {
         let State::Leader(leadership) = &mut self.state else { return };
@@ -48,7 +48,7 @@ impl MultiPaxosServer {
         self.reply(ctx, command, outcome, slot);
     }
 
-    fn on_command(&mut self, ctx: &mut Context<MultiPaxos>, command: Command) {
+    fn on_command(&mut self, ctx: &mut ServerContext<MultiPaxos>, command: Command) {
         match self.replica.store().session(command.client) {
             Some((sequence, outcome)) if sequence == command.sequence => {
                 let (outcome, through) = (outcome.clone(), self.replica.first_unexecuted() - 1);
@@ -69,23 +69,21 @@ impl MultiPaxosServer {
     }
 
     /// The `local-reads` flaw: the leader's own store, with no check that it still leads.
-    fn read_locally(&mut self, ctx: &mut Context<MultiPaxos>, command: &Command, key: Key) {
+    fn read_locally(&mut self, ctx: &mut ServerContext<MultiPaxos>, command: &Command, key: Key) {
         let through = self.replica.first_unexecuted() - 1;
         let (client, sequence) = (command.client, command.sequence);
         ctx.observe(MultiPaxosObservation::ReadServed { client, sequence, key, through });
-        let outcome = Outcome::Ok(Reply::Values(self.replica.store().read(key)));
+        let outcome = Outcome::Ok(KvReply::Values(self.replica.store().read(key)));
         self.reply(ctx, command, outcome, through);
     }
 
     /// Sends `outcome` to the command's client; a successful update is reported to the
     /// checkers as acknowledged, having taken effect by `through`.
-    fn reply(&self, ctx: &mut Context<MultiPaxos>, command: &Command, outcome: Outcome, through: Slot) {
+    fn reply(&self, ctx: &mut ServerContext<MultiPaxos>, command: &Command, outcome: Outcome<KvReply>, through: Slot) {
         let (client, sequence) = (command.client, command.sequence);
-        let update_key = match command.operation {
-            Operation::Write { key, .. } | Operation::Append { key, .. } | Operation::Cas { key, .. } => Some(key),
-            Operation::Read { .. } | Operation::Propose { .. } | Operation::Transaction { .. } => None,
-        };
-        if let (Some(key), Outcome::Ok(_)) = (update_key, &outcome) {
+        let key = command.operation.key();
+        // A compare-and-set that found another value changed nothing: no update to report.
+        if command.operation.is_update() && outcome == Outcome::Ok(KvReply::Done) {
             ctx.observe(MultiPaxosObservation::Acknowledged { client, sequence, key, through });
         }
         ctx.send(client, MultiPaxosMessage::ClientReply(Response::Done { sequence, outcome }));

@@ -13,7 +13,7 @@ use rand::Rng;
 
 use super::{Acceptor, Ballot, Entry, MultiPaxos, MultiPaxosMessage, MultiPaxosTimer, Replica, Slot, LOCAL_READS};
 use crate::kv::{Response, Sequence};
-use crate::node::{Context, Node, NodeId, Setup, Time};
+use crate::node::{NodeId, Server, ServerContext, Setup, Time};
 
 /// A Multi-Paxos server.
 #[derive(Clone, Debug)]
@@ -145,7 +145,7 @@ impl MultiPaxosServer {
         (self.timeout / 3).max(1)
     }
 
-    pub(super) fn reset_election_timer(&mut self, ctx: &mut Context<MultiPaxos>) {
+    pub(super) fn reset_election_timer(&mut self, ctx: &mut ServerContext<MultiPaxos>) {
         let after = ctx.rng().gen_range(self.timeout..=2 * self.timeout);
         ctx.set_timer(after.max(1), MultiPaxosTimer::Election);
     }
@@ -156,7 +156,7 @@ impl MultiPaxosServer {
 
     /// A message from the leader of `ballot`, at least the promised ballot: a candidate or
     /// leader of a lower ballot steps down, and the election timer starts again.
-    pub(super) fn follow(&mut self, ctx: &mut Context<MultiPaxos>, ballot: Ballot) {
+    pub(super) fn follow(&mut self, ctx: &mut ServerContext<MultiPaxos>, ballot: Ballot) {
         self.leader = Some(ballot.leader);
         if self.ballot().is_some_and(|own| own < ballot) {
             self.step_down(ctx);
@@ -167,7 +167,7 @@ impl MultiPaxosServer {
     /// Becomes a follower (PMMC's `preempted`); the caller restarts the election timer. A
     /// leader redirects the clients it kept waiting: their commands may still be chosen,
     /// so they must retry, not give up.
-    pub(super) fn step_down(&mut self, ctx: &mut Context<MultiPaxos>) {
+    pub(super) fn step_down(&mut self, ctx: &mut ServerContext<MultiPaxos>) {
         match std::mem::replace(&mut self.state, State::Follower) {
             State::Follower | State::Candidate(_) => {}
             State::Leader(leadership) => {
@@ -181,12 +181,12 @@ impl MultiPaxosServer {
     }
 }
 
-impl Node<MultiPaxos> for MultiPaxosServer {
-    fn on_start(&mut self, ctx: &mut Context<MultiPaxos>) {
+impl Server<MultiPaxos> for MultiPaxosServer {
+    fn on_start(&mut self, ctx: &mut ServerContext<MultiPaxos>) {
         self.reset_election_timer(ctx);
     }
 
-    fn on_message(&mut self, ctx: &mut Context<MultiPaxos>, from: NodeId, message: MultiPaxosMessage) {
+    fn on_message(&mut self, ctx: &mut ServerContext<MultiPaxos>, from: NodeId, message: MultiPaxosMessage) {
         match message {
             MultiPaxosMessage::Prepare { ballot, from: slot } => self.on_prepare(ctx, from, ballot, slot),
             MultiPaxosMessage::Promise { ballot, accepted } => self.on_promise(ctx, from, ballot, accepted),
@@ -205,7 +205,7 @@ impl Node<MultiPaxos> for MultiPaxosServer {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<MultiPaxos>, timer: MultiPaxosTimer) {
+    fn on_timer(&mut self, ctx: &mut ServerContext<MultiPaxos>, timer: MultiPaxosTimer) {
         match timer {
             MultiPaxosTimer::Election => self.on_election_timeout(ctx),
             MultiPaxosTimer::Heartbeat => self.on_heartbeat_timeout(ctx),

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Ballot, Paxos, PaxosObservation};
 use crate::node::{Checker, NodeId, Setup, Time, Violation};
-use crate::operation::Value;
+use crate::service::Value;
 
 #[derive(Debug)]
 pub struct PaxosChecker {
@@ -23,7 +23,7 @@ pub struct PaxosChecker {
 }
 
 impl PaxosChecker {
-    pub fn new(setup: &Setup) -> PaxosChecker {
+    pub fn new<S>(setup: &Setup<S>) -> PaxosChecker {
         PaxosChecker { majority: setup.majority(), proposed: BTreeSet::new(), accepted: BTreeMap::new(), chosen: None }
     }
 

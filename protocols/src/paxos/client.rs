@@ -6,8 +6,9 @@
 //! after `ATTEMPTS` tries it completes the operation as `Info`: its value may yet be chosen.
 
 use super::{Paxos, PaxosMessage, PaxosTimer, RequestId};
-use crate::node::{Client, Context, Node, NodeId, Setup, Time};
-use crate::operation::{Operation, Outcome, Reply, Value};
+use crate::consensus::{Chosen, Propose};
+use crate::node::{Client, ClientContext, NodeId, Setup, Time};
+use crate::service::{Outcome, Value};
 
 /// Tries per operation before the client gives up on knowing its outcome.
 pub const ATTEMPTS: u32 = 8;
@@ -27,7 +28,7 @@ pub struct PaxosClient {
 }
 
 impl PaxosClient {
-    pub fn new(setup: &Setup, id: NodeId) -> PaxosClient {
+    pub fn new<S>(setup: &Setup<S>, id: NodeId) -> PaxosClient {
         PaxosClient {
             servers: setup.servers,
             timeout: 4 * setup.timeout,
@@ -37,37 +38,30 @@ impl PaxosClient {
         }
     }
 
-    fn send_request(&mut self, ctx: &mut Context<Paxos>, value: Value, attempt: u32) {
+    fn send_request(&mut self, ctx: &mut ClientContext<Paxos>, value: Value, attempt: u32) {
         ctx.send(self.target, PaxosMessage::Request { request: self.request, value });
         ctx.set_timer(self.timeout << (attempt - 1).min(TIMEOUT_DOUBLINGS), PaxosTimer::RequestTimeout);
     }
 }
 
 impl Client<Paxos> for PaxosClient {
-    fn on_request(&mut self, ctx: &mut Context<Paxos>, operation: Operation) {
-        let Operation::Propose { value } = operation else {
-            ctx.complete(Outcome::Fail);
-            return;
-        };
+    fn on_request(&mut self, ctx: &mut ClientContext<Paxos>, operation: Propose) {
+        let Propose { value } = operation;
         self.request += 1;
         self.pending = Some((value, 1));
         self.send_request(ctx, value, 1);
     }
-}
 
-impl Node<Paxos> for PaxosClient {
-    fn on_start(&mut self, _ctx: &mut Context<Paxos>) {}
-
-    fn on_message(&mut self, ctx: &mut Context<Paxos>, _from: NodeId, message: PaxosMessage) {
+    fn on_message(&mut self, ctx: &mut ClientContext<Paxos>, _from: NodeId, message: PaxosMessage) {
         let PaxosMessage::Reply { request, value } = message else { return };
         if request != self.request || self.pending.take().is_none() {
             return;
         }
         ctx.cancel_timer(PaxosTimer::RequestTimeout);
-        ctx.complete(Outcome::Ok(Reply::Value(Some(value))));
+        ctx.complete(Outcome::Ok(Chosen(value)));
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<Paxos>, _timer: PaxosTimer) {
+    fn on_timer(&mut self, ctx: &mut ClientContext<Paxos>, _timer: PaxosTimer) {
         let Some((value, attempts)) = self.pending else { return };
         if attempts >= ATTEMPTS {
             self.pending = None;

@@ -18,8 +18,9 @@
 //! higher ballot after a randomised back-off that doubles with each failed round (up to
 //! `BACKOFF_DOUBLINGS` times), so that proposers whose rounds take longer than the base
 //! timeout still drift apart: a liveness measure, never a safety one.
-//! An acceptor's `Promised` and `Accepted` records are synced before it answers, so a
-//! restarted acceptor keeps its promises (section 2.2, last paragraph). A learner's
+//! An acceptor's `Promised` and `Accepted` records are durable before it answers (its
+//! answers go out with `send_after_sync`), so a restarted acceptor keeps its promises
+//! (section 2.2, last paragraph). A learner's
 //! knowledge is volatile: a restarted server learns the value again by running a round.
 //!
 //! Variants:
@@ -41,8 +42,9 @@ use std::collections::BTreeSet;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::node::{Context, Message, Node, NodeId, Protocol, Setup, Variant, CORRECT};
-use crate::operation::{OperationKind, Value};
+use crate::consensus::ConsensusService;
+use crate::node::{Message, Milestone, NoSettings, NodeId, Protocol, Server, ServerContext, Setup, Variant, CORRECT};
+use crate::service::Value;
 
 /// The protocol marker type.
 #[derive(Debug)]
@@ -145,6 +147,16 @@ pub enum PaxosObservation {
     Learned { value: Value },
 }
 
+impl std::fmt::Display for PaxosObservation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PaxosObservation::Proposed { value } => write!(f, "proposed {value}"),
+            PaxosObservation::Accepted { ballot, value } => write!(f, "accepted {value} in ballot {ballot}"),
+            PaxosObservation::Learned { value } => write!(f, "learned {value}"),
+        }
+    }
+}
+
 /// How many times a proposer's back-off doubles after failed rounds in a row.
 /// Bounded so that, once the faults heal, a proposer retries within a few hundred base
 /// timeouts at worst.
@@ -167,8 +179,13 @@ impl Protocol for Paxos {
             about: "phase 2 proposes the proposer's own value, ignoring values reported in promises",
         },
     ];
-    const OPERATIONS: &'static [OperationKind] = &[OperationKind::Propose];
+    const MILESTONES: &'static [Milestone] = &[
+        Milestone { name: "value-accepted", about: "an acceptor accepted a value" },
+        Milestone { name: "value-learned", about: "a learner learned the chosen value" },
+    ];
 
+    type Service = ConsensusService;
+    type Settings = NoSettings;
     type Message = PaxosMessage;
     type Timer = PaxosTimer;
     type Record = PaxosRecord;
@@ -196,8 +213,9 @@ impl Protocol for Paxos {
 
     fn milestone(observation: &PaxosObservation) -> Option<&'static str> {
         match observation {
+            PaxosObservation::Accepted { .. } => Some("value-accepted"),
             PaxosObservation::Learned { .. } => Some("value-learned"),
-            PaxosObservation::Proposed { .. } | PaxosObservation::Accepted { .. } => None,
+            PaxosObservation::Proposed { .. } => None,
         }
     }
 }
@@ -263,20 +281,20 @@ pub struct PaxosServer {
     failed_rounds: u32,
 }
 
-impl Node<Paxos> for PaxosServer {
-    fn on_start(&mut self, _ctx: &mut Context<Paxos>) {}
+impl Server<Paxos> for PaxosServer {
+    fn on_start(&mut self, _ctx: &mut ServerContext<Paxos>) {}
 
-    fn on_message(&mut self, ctx: &mut Context<Paxos>, from: NodeId, message: PaxosMessage) {
+    fn on_message(&mut self, ctx: &mut ServerContext<Paxos>, from: NodeId, message: PaxosMessage) {
         match message {
             PaxosMessage::Request { request, value } => self.on_request(ctx, from, request, value),
             PaxosMessage::Prepare { ballot } => {
                 let answer = self.on_prepare(ctx, ballot);
-                ctx.send(from, answer);
+                ctx.send_after_sync(from, answer);
             }
             PaxosMessage::Promise { ballot, accepted } => self.on_promise(ctx, from, ballot, accepted),
             PaxosMessage::Accept { ballot, value } => {
                 let answer = self.on_accept(ctx, ballot, value);
-                ctx.send(from, answer);
+                ctx.send_after_sync(from, answer);
             }
             PaxosMessage::Accepted { ballot, value } => self.on_accepted(ctx, from, ballot, value),
             PaxosMessage::Nack { ballot, promised } => self.on_nack(ctx, ballot, promised),
@@ -285,7 +303,7 @@ impl Node<Paxos> for PaxosServer {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<Paxos>, timer: PaxosTimer) {
+    fn on_timer(&mut self, ctx: &mut ServerContext<Paxos>, timer: PaxosTimer) {
         match timer {
             PaxosTimer::Retry => self.on_retry(ctx),
             PaxosTimer::RequestTimeout => {}
@@ -331,7 +349,7 @@ impl PaxosServer {
         self.learned
     }
 
-    fn on_request(&mut self, ctx: &mut Context<Paxos>, client: NodeId, request: RequestId, value: Value) {
+    fn on_request(&mut self, ctx: &mut ServerContext<Paxos>, client: NodeId, request: RequestId, value: Value) {
         if let Some(chosen) = self.learned {
             ctx.send(client, PaxosMessage::Reply { request, value: chosen });
             return;
@@ -346,7 +364,7 @@ impl PaxosServer {
     }
 
     /// Phase 1a: a fresh ballot, `Prepare` to every acceptor (this one answers locally).
-    fn start_phase1(&mut self, ctx: &mut Context<Paxos>) {
+    fn start_phase1(&mut self, ctx: &mut ServerContext<Paxos>) {
         self.round_seen += 1;
         self.ballot = Ballot { round: self.round_seen, proposer: self.id };
         self.phase = Phase::Preparing { promises: BTreeSet::new(), highest: None };
@@ -361,7 +379,7 @@ impl PaxosServer {
     }
 
     /// Phase 1b at the acceptor.
-    fn on_prepare(&mut self, ctx: &mut Context<Paxos>, ballot: Ballot) -> PaxosMessage {
+    fn on_prepare(&mut self, ctx: &mut ServerContext<Paxos>, ballot: Ballot) -> PaxosMessage {
         self.note_round(ballot);
         if ballot < self.acceptor.promised {
             return PaxosMessage::Nack { ballot, promised: self.acceptor.promised };
@@ -376,7 +394,7 @@ impl PaxosServer {
 
     fn on_promise(
         &mut self,
-        ctx: &mut Context<Paxos>,
+        ctx: &mut ServerContext<Paxos>,
         from: NodeId,
         ballot: Ballot,
         accepted: Option<(Ballot, Value)>,
@@ -396,7 +414,7 @@ impl PaxosServer {
     }
 
     /// Phase 2a: propose the highest accepted value reported, or our own.
-    fn start_phase2(&mut self, ctx: &mut Context<Paxos>, reported: Option<Value>) {
+    fn start_phase2(&mut self, ctx: &mut ServerContext<Paxos>, reported: Option<Value>) {
         let own = self.proposal.expect("a proposer only runs a round for a client's value");
         let value = match reported {
             Some(value) if !self.setup.is(IGNORE_ACCEPTED) => value,
@@ -413,7 +431,7 @@ impl PaxosServer {
     }
 
     /// Phase 2b at the acceptor.
-    fn on_accept(&mut self, ctx: &mut Context<Paxos>, ballot: Ballot, value: Value) -> PaxosMessage {
+    fn on_accept(&mut self, ctx: &mut ServerContext<Paxos>, ballot: Ballot, value: Value) -> PaxosMessage {
         self.note_round(ballot);
         if ballot < self.acceptor.promised {
             return PaxosMessage::Nack { ballot, promised: self.acceptor.promised };
@@ -428,7 +446,7 @@ impl PaxosServer {
         PaxosMessage::Accepted { ballot, value }
     }
 
-    fn on_accepted(&mut self, ctx: &mut Context<Paxos>, from: NodeId, ballot: Ballot, value: Value) {
+    fn on_accepted(&mut self, ctx: &mut ServerContext<Paxos>, from: NodeId, ballot: Ballot, value: Value) {
         let Phase::Accepting { accepts, .. } = &mut self.phase else { return };
         if ballot != self.ballot {
             return;
@@ -436,13 +454,13 @@ impl PaxosServer {
         accepts.insert(from);
         if accepts.len() >= self.setup.majority() {
             for peer in self.peers() {
-                ctx.send(peer, PaxosMessage::Learn { value });
+                ctx.send_after_sync(peer, PaxosMessage::Learn { value });
             }
             self.learn(ctx, value);
         }
     }
 
-    fn on_nack(&mut self, ctx: &mut Context<Paxos>, ballot: Ballot, promised: Ballot) {
+    fn on_nack(&mut self, ctx: &mut ServerContext<Paxos>, ballot: Ballot, promised: Ballot) {
         self.note_round(promised);
         if ballot != self.ballot || self.phase == Phase::Idle {
             return;
@@ -453,7 +471,7 @@ impl PaxosServer {
         self.set_retry_timer(ctx, backoff);
     }
 
-    fn on_retry(&mut self, ctx: &mut Context<Paxos>) {
+    fn on_retry(&mut self, ctx: &mut ServerContext<Paxos>) {
         if self.phase != Phase::Idle {
             self.failed_rounds += 1;
         }
@@ -465,7 +483,7 @@ impl PaxosServer {
     }
 
     /// Section 2.3: the value is chosen; answer every waiting client.
-    fn learn(&mut self, ctx: &mut Context<Paxos>, value: Value) {
+    fn learn(&mut self, ctx: &mut ServerContext<Paxos>, value: Value) {
         if self.learned.is_none() {
             ctx.observe(PaxosObservation::Learned { value });
         }
@@ -474,12 +492,12 @@ impl PaxosServer {
         self.failed_rounds = 0;
         ctx.cancel_timer(PaxosTimer::Retry);
         for (client, request) in self.waiting.drain(..) {
-            ctx.send(client, PaxosMessage::Reply { request, value });
+            ctx.send_after_sync(client, PaxosMessage::Reply { request, value });
         }
     }
 
     /// A round timeout with a random part, so that duelling proposers drift apart.
-    fn set_retry_timer(&mut self, ctx: &mut Context<Paxos>, base: u64) {
+    fn set_retry_timer(&mut self, ctx: &mut ServerContext<Paxos>, base: u64) {
         let jitter = ctx.rng().gen_range(0..=self.backoff());
         ctx.set_timer(base + jitter, PaxosTimer::Retry);
     }

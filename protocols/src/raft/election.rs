@@ -11,10 +11,10 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::server::{Leadership, Progress, State};
 use super::{Entry, Flaw, Payload, Raft, RaftMessage, RaftObservation, RaftServer, RaftTimer, RequestVote, Vote};
-use crate::node::{Context, NodeId};
+use crate::node::{NodeId, ServerContext};
 
 impl RaftServer {
-    pub(super) fn on_election_timeout(&mut self, ctx: &mut Context<Raft>) {
+    pub(super) fn on_election_timeout(&mut self, ctx: &mut ServerContext<Raft>) {
         if matches!(self.state, State::Leader(_)) {
             return;
         }
@@ -33,11 +33,11 @@ impl RaftServer {
             last_log_term: self.log.last_term(),
         };
         for peer in self.peers() {
-            ctx.send(peer, RaftMessage::RequestVote(request.clone()));
+            ctx.send_after_sync(peer, RaftMessage::RequestVote(request.clone()));
         }
     }
 
-    pub(super) fn on_request_vote(&mut self, ctx: &mut Context<Raft>, candidate: NodeId, request: RequestVote) {
+    pub(super) fn on_request_vote(&mut self, ctx: &mut ServerContext<Raft>, candidate: NodeId, request: RequestVote) {
         let newer = self.adopt_term(ctx, request.term, None);
         let granted = self.grants_vote(candidate, &request);
         let first_vote = granted && self.voted_for.is_none();
@@ -49,10 +49,10 @@ impl RaftServer {
             self.persist_term(ctx);
         }
         let vote = Vote { term: self.current_term, granted };
-        ctx.send(candidate, RaftMessage::RequestVoteResponse(vote));
+        ctx.send_after_sync(candidate, RaftMessage::RequestVoteResponse(vote));
     }
 
-    pub(super) fn on_vote(&mut self, ctx: &mut Context<Raft>, voter: NodeId, vote: Vote) {
+    pub(super) fn on_vote(&mut self, ctx: &mut ServerContext<Raft>, voter: NodeId, vote: Vote) {
         if self.adopt_term(ctx, vote.term, None) {
             return self.persist_term(ctx);
         }
@@ -75,7 +75,7 @@ impl RaftServer {
                 || self.log.is_up_to_date(request.last_log_term, request.last_log_index))
     }
 
-    fn become_leader(&mut self, ctx: &mut Context<Raft>) {
+    fn become_leader(&mut self, ctx: &mut ServerContext<Raft>) {
         ctx.observe(RaftObservation::LeaderElected { term: self.current_term });
         ctx.cancel_timer(RaftTimer::Election);
         self.leader = Some(self.id);

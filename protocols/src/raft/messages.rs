@@ -31,6 +31,17 @@ pub enum Payload {
     Command(Command),
 }
 
+impl std::fmt::Display for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Payload::Noop => f.write_str("no-op"),
+            Payload::Command(command) => {
+                write!(f, "{} (client {} #{})", command.operation, command.client, command.sequence)
+            }
+        }
+    }
+}
+
 /// A candidate asks for a vote (section 5.2).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RequestVote {

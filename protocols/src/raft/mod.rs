@@ -64,9 +64,8 @@ pub use log::Log;
 pub use messages::{AppendEntries, AppendEntriesResponse, Entry, Payload, RaftMessage, RequestVote, Vote};
 pub use server::{RaftServer, Role};
 
-use crate::kv::{ClientTimer, Command, KvClient, KvProtocol, Response};
-use crate::node::{NodeId, Protocol, Setup, Variant, CORRECT};
-use crate::operation::OperationKind;
+use crate::kv::{ClientTimer, Command, KvClient, KvProtocol, KvService, Response};
+use crate::node::{Milestone, NoSettings, NodeId, Protocol, Setup, Variant, CORRECT};
 
 /// An election term (section 5.1); 0 before the first election.
 pub type Term = u64;
@@ -141,9 +140,14 @@ impl Protocol for Raft {
             about: "the leader serves reads from its own state without confirming it still leads (thesis 6.4)",
         },
     ];
-    const OPERATIONS: &'static [OperationKind] =
-        &[OperationKind::Read, OperationKind::Write, OperationKind::Append, OperationKind::Cas];
+    const MILESTONES: &'static [Milestone] = &[
+        Milestone { name: "leader-elected", about: "a candidate won an election" },
+        Milestone { name: "entry-committed", about: "a leader committed a log entry" },
+        Milestone { name: "entry-applied", about: "a server applied a committed entry to its store" },
+    ];
 
+    type Service = KvService;
+    type Settings = NoSettings;
     type Message = RaftMessage;
     type Timer = RaftTimer;
     type Record = RaftRecord;
@@ -166,6 +170,28 @@ impl Protocol for Raft {
 
     fn checker(setup: &Setup) -> RaftChecker {
         RaftChecker::new(setup)
+    }
+
+    fn milestone(observation: &RaftObservation) -> Option<&'static str> {
+        Some(match observation {
+            RaftObservation::LeaderElected { .. } => "leader-elected",
+            RaftObservation::Committed { .. } => "entry-committed",
+            RaftObservation::Applied { .. } => "entry-applied",
+        })
+    }
+}
+
+impl std::fmt::Display for RaftObservation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RaftObservation::LeaderElected { term } => write!(f, "elected leader of term {term}"),
+            RaftObservation::Committed { index, term, leader_term } => {
+                write!(f, "committed entry {index} of term {term} as leader of term {leader_term}")
+            }
+            RaftObservation::Applied { index, term, payload } => {
+                write!(f, "applied entry {index} of term {term}: {payload}")
+            }
+        }
     }
 }
 

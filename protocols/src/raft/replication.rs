@@ -8,6 +8,10 @@
 //! leader sends again. A heartbeat is the same message with no entries, so it also repairs
 //! a follower that lost an entry.
 //!
+//! Persistence before acknowledging: a follower answers only once what it wrote is durable
+//! (`send_after_sync`), and the leader counts itself only for entries durable on its own
+//! disk (`durable_index`), as etcd's raft does with its own appends.
+//!
 //! The leader commits the highest index that a majority stores (itself included) only if
 //! the entry there is of its current term; entries of earlier terms are committed by that
 //! one, never by counting their own replicas (Figure 8). Followers take the commit index
@@ -19,10 +23,10 @@ use super::{
     AppendEntries, AppendEntriesResponse, Flaw, Index, Raft, RaftMessage, RaftObservation, RaftServer, RaftTimer,
     ENTRIES_PER_MESSAGE_MAX,
 };
-use crate::node::{Context, NodeId};
+use crate::node::{NodeId, ServerContext};
 
 impl RaftServer {
-    pub(super) fn on_heartbeat_timeout(&mut self, ctx: &mut Context<Raft>) {
+    pub(super) fn on_heartbeat_timeout(&mut self, ctx: &mut ServerContext<Raft>) {
         if !matches!(self.state, State::Leader(_)) {
             return;
         }
@@ -30,7 +34,7 @@ impl RaftServer {
         ctx.set_timer(self.heartbeat_interval(), RaftTimer::Heartbeat);
     }
 
-    pub(super) fn on_append_entries(&mut self, ctx: &mut Context<Raft>, leader: NodeId, request: AppendEntries) {
+    pub(super) fn on_append_entries(&mut self, ctx: &mut ServerContext<Raft>, leader: NodeId, request: AppendEntries) {
         if request.term < self.current_term {
             return self.refuse_earlier_term(ctx, leader, &request);
         }
@@ -58,7 +62,7 @@ impl RaftServer {
 
     pub(super) fn on_append_entries_response(
         &mut self,
-        ctx: &mut Context<Raft>,
+        ctx: &mut ServerContext<Raft>,
         follower: NodeId,
         response: AppendEntriesResponse,
     ) {
@@ -93,7 +97,7 @@ impl RaftServer {
     }
 
     /// Sends `AppendEntries` to every follower.
-    pub(super) fn broadcast(&mut self, ctx: &mut Context<Raft>) {
+    pub(super) fn broadcast(&mut self, ctx: &mut ServerContext<Raft>) {
         for peer in self.peers() {
             self.replicate(ctx, peer);
         }
@@ -101,7 +105,7 @@ impl RaftServer {
 
     /// Sends `peer` the entries from its `next_index` (none: a heartbeat), and advances
     /// `next_index` past them.
-    pub(super) fn replicate(&mut self, ctx: &mut Context<Raft>, peer: NodeId) {
+    pub(super) fn replicate(&mut self, ctx: &mut ServerContext<Raft>, peer: NodeId) {
         let State::Leader(leadership) = &mut self.state else { return };
         let Some(progress) = leadership.peers.get_mut(&peer) else { return };
         let prev_log_index = progress.next_index - 1;
@@ -122,10 +126,10 @@ impl RaftServer {
 
     /// Section 5.4.2: commits the highest index stored on a majority if its entry is of the
     /// current term (`commit-old-term` skips that condition), reporting each new index.
-    pub(super) fn advance_commit(&mut self, ctx: &mut Context<Raft>) {
+    pub(super) fn advance_commit(&mut self, ctx: &mut ServerContext<Raft>) {
         let State::Leader(leadership) = &self.state else { return };
         let mut matched: Vec<Index> = leadership.peers.values().map(|progress| progress.match_index).collect();
-        matched.push(self.log.last_index());
+        matched.push(self.durable_index);
         matched.sort_unstable_by(|a, b| b.cmp(a));
         let majority_index = matched[self.majority - 1];
         if majority_index <= self.commit_index {
@@ -144,7 +148,7 @@ impl RaftServer {
 
     fn respond(
         &self,
-        ctx: &mut Context<Raft>,
+        ctx: &mut ServerContext<Raft>,
         leader: NodeId,
         request: &AppendEntries,
         success: bool,
@@ -157,14 +161,14 @@ impl RaftServer {
             round: request.round,
             heartbeat: request.entries.is_empty(),
         };
-        ctx.send(leader, RaftMessage::AppendEntriesResponse(response));
+        ctx.send_after_sync(leader, RaftMessage::AppendEntriesResponse(response));
     }
 
     /// Section 5.1: a request of an earlier term is refused with our term, which deposes
     /// its sender. The sender may since lead our term, so the refusal acknowledges no round
     /// (it must not confirm a ReadIndex read) and hints at our last index, which backs
     /// nothing up that a leader of our term has sent.
-    fn refuse_earlier_term(&self, ctx: &mut Context<Raft>, leader: NodeId, request: &AppendEntries) {
+    fn refuse_earlier_term(&self, ctx: &mut ServerContext<Raft>, leader: NodeId, request: &AppendEntries) {
         let response = AppendEntriesResponse {
             term: self.current_term,
             success: false,
@@ -172,7 +176,7 @@ impl RaftServer {
             round: 0,
             heartbeat: request.entries.is_empty(),
         };
-        ctx.send(leader, RaftMessage::AppendEntriesResponse(response));
+        ctx.send_after_sync(leader, RaftMessage::AppendEntriesResponse(response));
     }
 
     /// A correct leader never makes a follower delete a committed entry. Under a flawed

@@ -20,17 +20,18 @@
 use super::server::{PendingRead, State};
 use super::{Entry, Flaw, Payload, Raft, RaftMessage, RaftServer};
 use crate::kv::{Command, Response, Sequence};
-use crate::node::{Context, NodeId};
-use crate::operation::{Key, Operation, Outcome, Reply};
+use crate::kv::{KvOperation, KvReply};
+use crate::node::{NodeId, ServerContext};
+use crate::service::{Key, Outcome};
 
 impl RaftServer {
-    pub(super) fn on_client_request(&mut self, ctx: &mut Context<Raft>, command: Command) {
+    pub(super) fn on_client_request(&mut self, ctx: &mut ServerContext<Raft>, command: Command) {
         if !matches!(self.state, State::Leader(_)) {
             let response = Response::NotLeader { sequence: command.sequence, leader: self.leader };
             return ctx.send(command.client, RaftMessage::ClientReply(response));
         }
         match command.operation {
-            Operation::Read { key } => self.on_read(ctx, command.client, command.sequence, key),
+            KvOperation::Read { key } => self.on_read(ctx, command.client, command.sequence, key),
             _ => self.on_update(ctx, command),
         }
     }
@@ -39,10 +40,10 @@ impl RaftServer {
     /// accepted it.
     pub(super) fn answer_waiting_client(
         &mut self,
-        ctx: &mut Context<Raft>,
+        ctx: &mut ServerContext<Raft>,
         client: NodeId,
         sequence: Sequence,
-        outcome: Outcome,
+        outcome: Outcome<KvReply>,
     ) {
         let State::Leader(leadership) = &mut self.state else { return };
         if leadership.requests.get(&client) != Some(&sequence) {
@@ -53,7 +54,7 @@ impl RaftServer {
     }
 
     /// Answers the reads whose round a majority acknowledged and whose index is applied.
-    pub(super) fn serve_reads(&mut self, ctx: &mut Context<Raft>) {
+    pub(super) fn serve_reads(&mut self, ctx: &mut ServerContext<Raft>) {
         let State::Leader(leadership) = &mut self.state else { return };
         let mut rounds: Vec<u64> = leadership.peers.values().map(|progress| progress.round_acked).collect();
         rounds.push(leadership.round);
@@ -63,14 +64,14 @@ impl RaftServer {
             if read.round > confirmed_round || read.read_index > self.last_applied {
                 break;
             }
-            let outcome = Outcome::Ok(Reply::Values(self.store.read(read.key)));
+            let outcome = Outcome::Ok(KvReply::Values(self.store.read(read.key)));
             let response = Response::Done { sequence: read.sequence, outcome };
             ctx.send(read.client, RaftMessage::ClientReply(response));
             leadership.reads.pop_front();
         }
     }
 
-    fn on_update(&mut self, ctx: &mut Context<Raft>, command: Command) {
+    fn on_update(&mut self, ctx: &mut ServerContext<Raft>, command: Command) {
         match self.store.session(command.client) {
             Some((sequence, outcome)) if sequence == command.sequence => {
                 let response = Response::Done { sequence, outcome: outcome.clone() };
@@ -92,9 +93,9 @@ impl RaftServer {
         self.advance_commit(ctx);
     }
 
-    fn on_read(&mut self, ctx: &mut Context<Raft>, client: NodeId, sequence: Sequence, key: Key) {
+    fn on_read(&mut self, ctx: &mut ServerContext<Raft>, client: NodeId, sequence: Sequence, key: Key) {
         if self.flaw == Flaw::StaleRead {
-            let outcome = Outcome::Ok(Reply::Values(self.store.read(key)));
+            let outcome = Outcome::Ok(KvReply::Values(self.store.read(key)));
             return ctx.send(client, RaftMessage::ClientReply(Response::Done { sequence, outcome }));
         }
         let State::Leader(leadership) = &mut self.state else { return };

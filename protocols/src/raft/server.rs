@@ -11,8 +11,8 @@ use rand::Rng;
 
 use super::{Flaw, Index, Log, Payload, Raft, RaftMessage, RaftObservation, RaftRecord, RaftTimer, Term};
 use crate::kv::{Response, Sequence, Store};
-use crate::node::{Context, Node, NodeId, Setup, Time};
-use crate::operation::Key;
+use crate::node::{NodeId, Server, ServerContext, Setup, SyncId, Time};
+use crate::service::Key;
 
 /// A Raft server.
 #[derive(Clone, Debug)]
@@ -27,6 +27,11 @@ pub struct RaftServer {
     pub(super) voted_for: Option<NodeId>,
     pub(super) log: Log,
     // Volatile state.
+    /// The last index of the log known to be durable here, and the syncs still running with
+    /// the last index each covers: a leader counts itself towards a majority only for
+    /// entries it has made durable (persistence before acknowledging, even to itself).
+    pub(super) durable_index: Index,
+    pub(super) syncs: VecDeque<(SyncId, Index)>,
     pub(super) commit_index: Index,
     pub(super) last_applied: Index,
     pub(super) store: Store,
@@ -97,6 +102,8 @@ impl RaftServer {
             current_term: 0,
             voted_for: None,
             log: Log::default(),
+            durable_index: 0,
+            syncs: VecDeque::new(),
             commit_index: 0,
             last_applied: 0,
             store: Store::default(),
@@ -123,6 +130,7 @@ impl RaftServer {
             server.current_term = server.log.last_term();
             server.voted_for = None;
         }
+        server.durable_index = server.log.last_index();
         server
     }
 
@@ -182,13 +190,13 @@ impl RaftServer {
         self.flaw != Flaw::CommitOldTerm
     }
 
-    pub(super) fn reset_election_timer(&mut self, ctx: &mut Context<Raft>) {
+    pub(super) fn reset_election_timer(&mut self, ctx: &mut ServerContext<Raft>) {
         let after = ctx.rng().gen_range(self.timeout..=2 * self.timeout);
         ctx.set_timer(after.max(1), RaftTimer::Election);
     }
 
     /// Writes `currentTerm` and `votedFor` and syncs them, except in `volatile-vote`.
-    pub(super) fn persist_term(&self, ctx: &mut Context<Raft>) {
+    pub(super) fn persist_term(&self, ctx: &mut ServerContext<Raft>) {
         if self.flaw == Flaw::VolatileVote {
             return;
         }
@@ -196,18 +204,21 @@ impl RaftServer {
         ctx.sync();
     }
 
-    /// Writes the log from `from` on and syncs it.
-    pub(super) fn persist_entries(&self, ctx: &mut Context<Raft>, from: Index) {
+    /// Writes the log from `from` on and syncs it; the entries count as durable here once
+    /// the sync is done (`on_synced`).
+    pub(super) fn persist_entries(&mut self, ctx: &mut ServerContext<Raft>, from: Index) {
         let entries = self.log.entries_from(from).to_vec();
         ctx.write(RaftRecord::Entries { from, entries });
-        ctx.sync();
+        let sync = ctx.sync();
+        self.durable_index = self.durable_index.min(from - 1);
+        self.syncs.push_back((sync, self.log.last_index()));
     }
 
     /// Figure 2, rules for all servers: a term newer than ours is adopted, with no vote
     /// cast in it yet, and makes this server a follower of `leader` (if the message came
     /// from that term's leader). Returns whether the term was newer; the caller persists it
     /// before answering.
-    pub(super) fn adopt_term(&mut self, ctx: &mut Context<Raft>, term: Term, leader: Option<NodeId>) -> bool {
+    pub(super) fn adopt_term(&mut self, ctx: &mut ServerContext<Raft>, term: Term, leader: Option<NodeId>) -> bool {
         if term <= self.current_term {
             return false;
         }
@@ -219,7 +230,7 @@ impl RaftServer {
     }
 
     /// Becomes a follower; a leader that steps down redirects the clients it kept waiting.
-    pub(super) fn become_follower(&mut self, ctx: &mut Context<Raft>) {
+    pub(super) fn become_follower(&mut self, ctx: &mut ServerContext<Raft>) {
         let State::Leader(leadership) = std::mem::replace(&mut self.state, State::Follower) else {
             return;
         };
@@ -237,7 +248,7 @@ impl RaftServer {
 
     /// Applies the entries up to the commit index, in order, and answers the clients that
     /// wait for them (Figure 2: "If commitIndex > lastApplied ...").
-    pub(super) fn apply_committed(&mut self, ctx: &mut Context<Raft>) {
+    pub(super) fn apply_committed(&mut self, ctx: &mut ServerContext<Raft>) {
         while self.last_applied < self.commit_index {
             self.last_applied += 1;
             let index = self.last_applied;
@@ -253,12 +264,12 @@ impl RaftServer {
     }
 }
 
-impl Node<Raft> for RaftServer {
-    fn on_start(&mut self, ctx: &mut Context<Raft>) {
+impl Server<Raft> for RaftServer {
+    fn on_start(&mut self, ctx: &mut ServerContext<Raft>) {
         self.reset_election_timer(ctx);
     }
 
-    fn on_message(&mut self, ctx: &mut Context<Raft>, from: NodeId, message: RaftMessage) {
+    fn on_message(&mut self, ctx: &mut ServerContext<Raft>, from: NodeId, message: RaftMessage) {
         match message {
             RaftMessage::RequestVote(request) => self.on_request_vote(ctx, from, request),
             RaftMessage::RequestVoteResponse(vote) => self.on_vote(ctx, from, vote),
@@ -269,7 +280,7 @@ impl Node<Raft> for RaftServer {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<Raft>, timer: RaftTimer) {
+    fn on_timer(&mut self, ctx: &mut ServerContext<Raft>, timer: RaftTimer) {
         match timer {
             RaftTimer::Election => self.on_election_timeout(ctx),
             RaftTimer::Heartbeat => self.on_heartbeat_timeout(ctx),
@@ -277,10 +288,19 @@ impl Node<Raft> for RaftServer {
         }
     }
 
+    fn on_synced(&mut self, ctx: &mut ServerContext<Raft>, sync: SyncId) {
+        while let Some(&(_, index)) = self.syncs.front().filter(|&&(pending, _)| pending <= sync) {
+            self.durable_index = self.durable_index.max(index).min(self.log.last_index());
+            self.syncs.pop_front();
+        }
+        self.advance_commit(ctx);
+    }
+
     fn invariants(&self) {
         let id = self.id;
         assert!(self.last_applied <= self.commit_index, "server {id}: applied past the commit index");
         assert!(self.commit_index <= self.log.last_index(), "server {id}: committed past the log's end");
+        assert!(self.durable_index <= self.log.last_index(), "server {id}: durable past the log's end");
         assert!(self.log.last_term() <= self.current_term, "server {id}: log entry from a future term");
         match &self.state {
             State::Follower => {}

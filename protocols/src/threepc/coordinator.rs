@@ -16,8 +16,8 @@ use super::{
     QUERY_DOUBLINGS, VOTE_ROUNDS,
 };
 use crate::commit::{shares, ClientMessage, CommitObservation, Decision, Share, TransactionId};
-use crate::node::{Context, NodeId, Setup, Time};
-use crate::operation::Key;
+use crate::node::{NodeId, ServerContext, Setup, Time};
+use crate::service::Key;
 
 /// The coordinator's state: every transaction it began.
 #[derive(Clone, Debug)]
@@ -103,7 +103,7 @@ impl Coordinator {
 
     /// After a restart: abort what was not pre-committed (no site can be past w), ask about
     /// what was, re-send commits not known to have been carried out.
-    pub fn on_recover(&mut self, ctx: &mut Context<ThreePhaseCommit>) {
+    pub fn on_recover(&mut self, ctx: &mut ServerContext<ThreePhaseCommit>) {
         let ids: Vec<TransactionId> = self.transactions.keys().copied().collect();
         for transaction in ids {
             let Some(recovered) = self.transactions.get(&transaction) else { continue };
@@ -133,7 +133,7 @@ impl Coordinator {
     /// A client's request: begin the transaction (`CanCommit`), or answer what is known.
     pub fn on_request(
         &mut self,
-        ctx: &mut Context<ThreePhaseCommit>,
+        ctx: &mut ServerContext<ThreePhaseCommit>,
         client: NodeId,
         transaction: TransactionId,
         keys: &[Key],
@@ -155,7 +155,10 @@ impl Coordinator {
         ctx.observe(CommitObservation::Began { transaction, keys: keys.to_vec(), vetoes: vetoes.to_vec() });
         for (&participant, share) in &shares {
             let participants = participants.clone();
-            ctx.send(participant, ThreePhaseMessage::CanCommit { transaction, share: share.clone(), participants });
+            ctx.send_after_sync(
+                participant,
+                ThreePhaseMessage::CanCommit { transaction, share: share.clone(), participants },
+            );
         }
         ctx.set_timer(self.timeout, ThreePhaseTimer::Retry(transaction));
         let phase = Phase::Voting { shares, yes: BTreeSet::new() };
@@ -166,7 +169,7 @@ impl Coordinator {
     /// Every vote yes: pre-commit. The first no: abort.
     pub fn on_vote(
         &mut self,
-        ctx: &mut Context<ThreePhaseCommit>,
+        ctx: &mut ServerContext<ThreePhaseCommit>,
         from: NodeId,
         transaction: TransactionId,
         yes: bool,
@@ -187,7 +190,7 @@ impl Coordinator {
         ctx.write(ThreePhaseRecord::PreCommitted { transaction });
         ctx.sync();
         for &participant in &voting.participants {
-            ctx.send(participant, ThreePhaseMessage::PreCommit { transaction });
+            ctx.send_after_sync(participant, ThreePhaseMessage::PreCommit { transaction });
         }
         voting.phase = Phase::PreCommitting { acknowledged: BTreeSet::new() };
         voting.rounds = 0;
@@ -195,7 +198,7 @@ impl Coordinator {
     }
 
     /// Every participant pre-committed: commit.
-    pub fn on_ack(&mut self, ctx: &mut Context<ThreePhaseCommit>, from: NodeId, transaction: TransactionId) {
+    pub fn on_ack(&mut self, ctx: &mut ServerContext<ThreePhaseCommit>, from: NodeId, transaction: TransactionId) {
         let Some(pre_committing) = self.transactions.get_mut(&transaction) else { return };
         let Phase::PreCommitting { acknowledged } = &mut pre_committing.phase else { return };
         if pre_committing.participants.contains(&from) {
@@ -206,7 +209,12 @@ impl Coordinator {
         }
     }
 
-    pub fn on_have_committed(&mut self, ctx: &mut Context<ThreePhaseCommit>, from: NodeId, transaction: TransactionId) {
+    pub fn on_have_committed(
+        &mut self,
+        ctx: &mut ServerContext<ThreePhaseCommit>,
+        from: NodeId,
+        transaction: TransactionId,
+    ) {
         let Some(committing) = self.transactions.get_mut(&transaction) else { return };
         let Phase::Committing { committed } = &mut committing.phase else { return };
         if committing.participants.contains(&from) {
@@ -220,7 +228,12 @@ impl Coordinator {
     }
 
     /// A participant's answer to the questions of a restarted coordinator.
-    pub fn on_outcome(&mut self, ctx: &mut Context<ThreePhaseCommit>, transaction: TransactionId, decision: Decision) {
+    pub fn on_outcome(
+        &mut self,
+        ctx: &mut ServerContext<ThreePhaseCommit>,
+        transaction: TransactionId,
+        decision: Decision,
+    ) {
         let Some(inquiring) = self.transactions.get_mut(&transaction) else { return };
         if inquiring.phase != Phase::Inquiring {
             return;
@@ -229,7 +242,7 @@ impl Coordinator {
         ctx.sync();
         ctx.observe(CommitObservation::Decided { transaction, decision });
         for client in std::mem::take(&mut inquiring.clients) {
-            ctx.send(client, reply(transaction, decision));
+            ctx.send_after_sync(client, reply(transaction, decision));
         }
         inquiring.phase = Phase::Done(decision);
         ctx.cancel_timer(ThreePhaseTimer::Retry(transaction));
@@ -238,7 +251,7 @@ impl Coordinator {
     /// A restarted participant asks: answer if decided.
     pub fn on_decision_request(
         &mut self,
-        ctx: &mut Context<ThreePhaseCommit>,
+        ctx: &mut ServerContext<ThreePhaseCommit>,
         from: NodeId,
         transaction: TransactionId,
     ) {
@@ -248,7 +261,7 @@ impl Coordinator {
     }
 
     /// A round is late: re-send to the silent participants, or act on the answers in hand.
-    pub fn on_retry(&mut self, ctx: &mut Context<ThreePhaseCommit>, transaction: TransactionId) {
+    pub fn on_retry(&mut self, ctx: &mut ServerContext<ThreePhaseCommit>, transaction: TransactionId) {
         let Some(pending) = self.transactions.get_mut(&transaction) else { return };
         pending.rounds += 1;
         let rounds = pending.rounds;
@@ -287,7 +300,7 @@ impl Coordinator {
         ctx.set_timer(again, ThreePhaseTimer::Retry(transaction));
     }
 
-    fn time_out(&mut self, ctx: &mut Context<ThreePhaseCommit>, transaction: TransactionId, decision: Decision) {
+    fn time_out(&mut self, ctx: &mut ServerContext<ThreePhaseCommit>, transaction: TransactionId, decision: Decision) {
         ctx.observe(CommitObservation::TimedOut { transaction });
         self.decide(ctx, transaction, decision, None);
     }
@@ -296,7 +309,7 @@ impl Coordinator {
     /// aborted when it voted) and the waiting clients.
     fn decide(
         &mut self,
-        ctx: &mut Context<ThreePhaseCommit>,
+        ctx: &mut ServerContext<ThreePhaseCommit>,
         transaction: TransactionId,
         decision: Decision,
         no_voter: Option<NodeId>,
@@ -306,10 +319,10 @@ impl Coordinator {
         ctx.sync();
         ctx.observe(CommitObservation::Decided { transaction, decision });
         for &participant in deciding.participants.iter().filter(|&&p| Some(p) != no_voter) {
-            ctx.send(participant, outcome(transaction, decision));
+            ctx.send_after_sync(participant, outcome(transaction, decision));
         }
         for client in std::mem::take(&mut deciding.clients) {
-            ctx.send(client, reply(transaction, decision));
+            ctx.send_after_sync(client, reply(transaction, decision));
         }
         deciding.rounds = 0;
         match decision {

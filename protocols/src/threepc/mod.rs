@@ -62,10 +62,10 @@ pub use participant::Participant;
 
 use crate::commit::{
     self, AtomicityChecker, ClientMessage, CommitObservation, CommitProtocol, Decision, Share, TransactionClient,
-    TransactionId,
+    TransactionId, TransactionService,
 };
-use crate::node::{Context, Message, Node, NodeId, Protocol, Setup, Variant, CORRECT};
-use crate::operation::{Key, OperationKind};
+use crate::node::{Message, Milestone, NoSettings, NodeId, Protocol, Server, ServerContext, Setup, Variant, CORRECT};
+use crate::service::Key;
 
 /// The protocol marker type.
 #[derive(Debug)]
@@ -221,7 +221,10 @@ impl Protocol for ThreePhaseCommit {
     const ABOUT: &'static str = "three-phase commit with the termination protocol (Skeen 1981; BHG section 7.5)";
     const VARIANTS: &'static [Variant] =
         &[Variant { name: CORRECT, about: "Skeen 1981 central-site 3PC, elected backup, termination protocol" }];
-    const OPERATIONS: &'static [OperationKind] = &[OperationKind::Transaction];
+    const MILESTONES: &'static [Milestone] = commit::MILESTONES;
+
+    type Service = TransactionService;
+    type Settings = NoSettings;
 
     type Message = ThreePhaseMessage;
     type Timer = ThreePhaseTimer;
@@ -288,17 +291,17 @@ impl ThreePhaseServer {
     }
 }
 
-impl Node<ThreePhaseCommit> for ThreePhaseServer {
-    fn on_start(&mut self, _ctx: &mut Context<ThreePhaseCommit>) {}
+impl Server<ThreePhaseCommit> for ThreePhaseServer {
+    fn on_start(&mut self, _ctx: &mut ServerContext<ThreePhaseCommit>) {}
 
-    fn on_recover(&mut self, ctx: &mut Context<ThreePhaseCommit>) {
+    fn on_recover(&mut self, ctx: &mut ServerContext<ThreePhaseCommit>) {
         match self {
             ThreePhaseServer::Coordinator(coordinator) => coordinator.on_recover(ctx),
             ThreePhaseServer::Participant(participant) => participant.on_recover(ctx),
         }
     }
 
-    fn on_message(&mut self, ctx: &mut Context<ThreePhaseCommit>, from: NodeId, message: ThreePhaseMessage) {
+    fn on_message(&mut self, ctx: &mut ServerContext<ThreePhaseCommit>, from: NodeId, message: ThreePhaseMessage) {
         use ThreePhaseMessage as M;
         use ThreePhaseServer::{Coordinator as C, Participant as P};
         match (self, message) {
@@ -327,7 +330,7 @@ impl Node<ThreePhaseCommit> for ThreePhaseServer {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<ThreePhaseCommit>, timer: ThreePhaseTimer) {
+    fn on_timer(&mut self, ctx: &mut ServerContext<ThreePhaseCommit>, timer: ThreePhaseTimer) {
         match (self, timer) {
             (ThreePhaseServer::Coordinator(c), ThreePhaseTimer::Retry(transaction)) => c.on_retry(ctx, transaction),
             (ThreePhaseServer::Participant(p), ThreePhaseTimer::Retry(transaction)) => {

@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{TwoPhaseCommit, TwoPhaseMessage, TwoPhaseRecord, TwoPhaseTimer, DECISION_RESENDS, VOTE_ROUNDS};
 use crate::commit::{shares, ClientMessage, CommitObservation, Decision, Share, TransactionId};
-use crate::node::{Context, NodeId, Setup, Time};
-use crate::operation::Key;
+use crate::node::{NodeId, ServerContext, Setup, Time};
+use crate::service::Key;
 
 /// The coordinator's state: every transaction it began or answered for.
 #[derive(Clone, Debug)]
@@ -93,7 +93,7 @@ impl Coordinator {
 
     /// After a restart: presume abort for every transaction without a decision, re-send
     /// every commit not known to be acknowledged.
-    pub fn on_recover(&mut self, ctx: &mut Context<TwoPhaseCommit>) {
+    pub fn on_recover(&mut self, ctx: &mut ServerContext<TwoPhaseCommit>) {
         let undecided: Vec<TransactionId> =
             self.transactions.iter().filter(|(_, t)| t.decision().is_none()).map(|(&id, _)| id).collect();
         for transaction in undecided {
@@ -111,7 +111,7 @@ impl Coordinator {
     /// A client's request: begin the transaction, or answer with what is known of it.
     pub fn on_request(
         &mut self,
-        ctx: &mut Context<TwoPhaseCommit>,
+        ctx: &mut ServerContext<TwoPhaseCommit>,
         client: NodeId,
         transaction: TransactionId,
         keys: &[Key],
@@ -132,7 +132,7 @@ impl Coordinator {
         ctx.sync();
         ctx.observe(CommitObservation::Began { transaction, keys: keys.to_vec(), vetoes: vetoes.to_vec() });
         for (&participant, share) in &shares {
-            ctx.send(participant, TwoPhaseMessage::Prepare { transaction, share: share.clone() });
+            ctx.send_after_sync(participant, TwoPhaseMessage::Prepare { transaction, share: share.clone() });
         }
         ctx.set_timer(self.timeout, TwoPhaseTimer::Retry(transaction));
         let phase = Phase::Voting { shares, yes: BTreeSet::new() };
@@ -141,7 +141,13 @@ impl Coordinator {
     }
 
     /// Phase 1 ends with every vote yes (commit) or the first no (abort).
-    pub fn on_vote(&mut self, ctx: &mut Context<TwoPhaseCommit>, from: NodeId, transaction: TransactionId, yes: bool) {
+    pub fn on_vote(
+        &mut self,
+        ctx: &mut ServerContext<TwoPhaseCommit>,
+        from: NodeId,
+        transaction: TransactionId,
+        yes: bool,
+    ) {
         let Some(voting) = self.transactions.get_mut(&transaction) else { return };
         if !voting.participants.contains(&from) {
             return;
@@ -160,7 +166,7 @@ impl Coordinator {
         }
     }
 
-    pub fn on_ack(&mut self, ctx: &mut Context<TwoPhaseCommit>, from: NodeId, transaction: TransactionId) {
+    pub fn on_ack(&mut self, ctx: &mut ServerContext<TwoPhaseCommit>, from: NodeId, transaction: TransactionId) {
         let Some(committing) = self.transactions.get_mut(&transaction) else { return };
         let Phase::Committing { acknowledged } = &mut committing.phase else { return };
         if committing.participants.contains(&from) {
@@ -175,7 +181,12 @@ impl Coordinator {
 
     /// A blocked participant asks: answer a decision, presume abort for an unknown
     /// transaction, stay silent while still voting.
-    pub fn on_decision_request(&mut self, ctx: &mut Context<TwoPhaseCommit>, from: NodeId, transaction: TransactionId) {
+    pub fn on_decision_request(
+        &mut self,
+        ctx: &mut ServerContext<TwoPhaseCommit>,
+        from: NodeId,
+        transaction: TransactionId,
+    ) {
         match self.transactions.get(&transaction).map(Transaction::decision) {
             Some(Some(known)) => ctx.send(from, decision(transaction, known)),
             Some(None) => {}
@@ -192,7 +203,7 @@ impl Coordinator {
 
     /// Votes are late (re-send `Prepare` to the silent participants, or abort after
     /// `VOTE_ROUNDS`), or a commit is unacknowledged (re-send it, up to `DECISION_RESENDS`).
-    pub fn on_retry(&mut self, ctx: &mut Context<TwoPhaseCommit>, transaction: TransactionId) {
+    pub fn on_retry(&mut self, ctx: &mut ServerContext<TwoPhaseCommit>, transaction: TransactionId) {
         let Some(pending) = self.transactions.get_mut(&transaction) else { return };
         pending.rounds += 1;
         match &pending.phase {
@@ -220,7 +231,7 @@ impl Coordinator {
     /// `no_voter`, which aborted when it voted) and the waiting clients.
     fn decide(
         &mut self,
-        ctx: &mut Context<TwoPhaseCommit>,
+        ctx: &mut ServerContext<TwoPhaseCommit>,
         transaction: TransactionId,
         decision: Decision,
         no_voter: Option<NodeId>,
@@ -232,9 +243,16 @@ impl Coordinator {
         }
         ctx.observe(CommitObservation::Decided { transaction, decision });
         let told: Vec<NodeId> = deciding.participants.iter().copied().filter(|&p| Some(p) != no_voter).collect();
-        send_decision(ctx, &told, transaction, decision);
-        for client in std::mem::take(&mut deciding.clients) {
-            ctx.send(client, reply(transaction, decision));
+        // A commit goes out only once it is durable; an abort is not forced (presumed abort).
+        let forced = decision == Decision::Commit;
+        let clients = std::mem::take(&mut deciding.clients);
+        let messages = told.iter().map(|&to| (to, self::decision(transaction, decision)));
+        for (to, message) in messages.chain(clients.into_iter().map(|to| (to, reply(transaction, decision)))) {
+            if forced {
+                ctx.send_after_sync(to, message);
+            } else {
+                ctx.send(to, message);
+            }
         }
         deciding.rounds = 0;
         deciding.phase = match decision {
@@ -264,7 +282,12 @@ impl Coordinator {
     }
 }
 
-fn send_decision(ctx: &mut Context<TwoPhaseCommit>, to: &[NodeId], transaction: TransactionId, decision: Decision) {
+fn send_decision(
+    ctx: &mut ServerContext<TwoPhaseCommit>,
+    to: &[NodeId],
+    transaction: TransactionId,
+    decision: Decision,
+) {
     for &participant in to {
         ctx.send(participant, self::decision(transaction, decision));
     }

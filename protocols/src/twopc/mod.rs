@@ -53,10 +53,10 @@ pub use participant::Participant;
 
 use crate::commit::{
     self, AtomicityChecker, ClientMessage, CommitObservation, CommitProtocol, Decision, Share, TransactionClient,
-    TransactionId,
+    TransactionId, TransactionService,
 };
-use crate::node::{Context, Message, Node, NodeId, Protocol, Setup, Variant, CORRECT};
-use crate::operation::{Key, OperationKind};
+use crate::node::{Message, Milestone, NoSettings, NodeId, Protocol, Server, ServerContext, Setup, Variant, CORRECT};
+use crate::service::Key;
 
 /// The protocol marker type.
 #[derive(Debug)]
@@ -150,7 +150,10 @@ impl Protocol for TwoPhaseCommit {
             about: "a participant that voted yes aborts on its own when the decision is late, breaking AC1",
         },
     ];
-    const OPERATIONS: &'static [OperationKind] = &[OperationKind::Transaction];
+    const MILESTONES: &'static [Milestone] = commit::MILESTONES;
+
+    type Service = TransactionService;
+    type Settings = NoSettings;
 
     type Message = TwoPhaseMessage;
     type Timer = TwoPhaseTimer;
@@ -217,17 +220,17 @@ impl TwoPhaseServer {
     }
 }
 
-impl Node<TwoPhaseCommit> for TwoPhaseServer {
-    fn on_start(&mut self, _ctx: &mut Context<TwoPhaseCommit>) {}
+impl Server<TwoPhaseCommit> for TwoPhaseServer {
+    fn on_start(&mut self, _ctx: &mut ServerContext<TwoPhaseCommit>) {}
 
-    fn on_recover(&mut self, ctx: &mut Context<TwoPhaseCommit>) {
+    fn on_recover(&mut self, ctx: &mut ServerContext<TwoPhaseCommit>) {
         match self {
             TwoPhaseServer::Coordinator(coordinator) => coordinator.on_recover(ctx),
             TwoPhaseServer::Participant(participant) => participant.on_recover(ctx),
         }
     }
 
-    fn on_message(&mut self, ctx: &mut Context<TwoPhaseCommit>, from: NodeId, message: TwoPhaseMessage) {
+    fn on_message(&mut self, ctx: &mut ServerContext<TwoPhaseCommit>, from: NodeId, message: TwoPhaseMessage) {
         use TwoPhaseMessage as M;
         match (self, message) {
             (TwoPhaseServer::Coordinator(c), M::Client(ClientMessage::Request { transaction, keys, vetoes })) => {
@@ -252,7 +255,7 @@ impl Node<TwoPhaseCommit> for TwoPhaseServer {
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<TwoPhaseCommit>, timer: TwoPhaseTimer) {
+    fn on_timer(&mut self, ctx: &mut ServerContext<TwoPhaseCommit>, timer: TwoPhaseTimer) {
         match (self, timer) {
             (TwoPhaseServer::Coordinator(c), TwoPhaseTimer::Retry(transaction)) => c.on_retry(ctx, transaction),
             (TwoPhaseServer::Participant(p), TwoPhaseTimer::Uncertain(transaction)) => p.on_uncertain(ctx, transaction),

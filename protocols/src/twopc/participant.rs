@@ -16,8 +16,8 @@ use super::{
     TwoPhaseCommit, TwoPhaseMessage, TwoPhaseRecord, TwoPhaseTimer, QUERY_DOUBLINGS, UNCERTAIN_ROUNDS, UNILATERAL_ABORT,
 };
 use crate::commit::{ClientMessage, CommitObservation, Decision, LockTable, Share, TransactionId, COORDINATOR};
-use crate::node::{Context, NodeId, Setup, Time};
-use crate::operation::Key;
+use crate::node::{NodeId, ServerContext, Setup, Time};
+use crate::service::Key;
 
 #[derive(Clone, Debug)]
 pub struct Participant {
@@ -82,7 +82,7 @@ impl Participant {
     }
 
     /// After a restart, every uncertain transaction asks the coordinator at once.
-    pub fn on_recover(&mut self, ctx: &mut Context<TwoPhaseCommit>) {
+    pub fn on_recover(&mut self, ctx: &mut ServerContext<TwoPhaseCommit>) {
         for (&transaction, state) in &self.transactions {
             if let State::Prepared { .. } = state {
                 ctx.observe(CommitObservation::Restarted { transaction });
@@ -94,7 +94,7 @@ impl Participant {
 
     /// Phase 1: vote, forcing a yes vote to the log first; a repeated `Prepare` gets the
     /// same vote again (yes unless aborted).
-    pub fn on_prepare(&mut self, ctx: &mut Context<TwoPhaseCommit>, transaction: TransactionId, share: Share) {
+    pub fn on_prepare(&mut self, ctx: &mut ServerContext<TwoPhaseCommit>, transaction: TransactionId, share: Share) {
         if let Some(state) = self.transactions.get(&transaction) {
             let yes = *state != State::Decided(Decision::Abort);
             ctx.send(COORDINATOR, TwoPhaseMessage::Vote { transaction, yes });
@@ -113,14 +113,20 @@ impl Participant {
         ctx.observe(CommitObservation::Voted { transaction, yes });
         if !yes {
             ctx.observe(CommitObservation::Decided { transaction, decision: Decision::Abort });
+            return ctx.send(COORDINATOR, TwoPhaseMessage::Vote { transaction, yes });
         }
-        ctx.send(COORDINATOR, TwoPhaseMessage::Vote { transaction, yes });
+        ctx.send_after_sync(COORDINATOR, TwoPhaseMessage::Vote { transaction, yes });
     }
 
     /// Phase 2: apply the decision and acknowledge a commit (again, if the coordinator
     /// re-sent it because the acknowledgement was lost). An abort for a transaction this
     /// participant never prepared is remembered, so that a late `Prepare` gets a no.
-    pub fn on_decision(&mut self, ctx: &mut Context<TwoPhaseCommit>, transaction: TransactionId, decision: Decision) {
+    pub fn on_decision(
+        &mut self,
+        ctx: &mut ServerContext<TwoPhaseCommit>,
+        transaction: TransactionId,
+        decision: Decision,
+    ) {
         match self.transactions.get(&transaction) {
             Some(State::Decided(known)) => {
                 if *known == Decision::Commit && decision == Decision::Commit {
@@ -130,14 +136,14 @@ impl Participant {
             Some(State::Prepared { .. }) | None => {
                 self.decide(ctx, transaction, decision);
                 if decision == Decision::Commit {
-                    ctx.send(COORDINATOR, TwoPhaseMessage::Ack { transaction });
+                    ctx.send_after_sync(COORDINATOR, TwoPhaseMessage::Ack { transaction });
                 }
             }
         }
     }
 
     /// A client asks for the outcome: answer if it is known here.
-    pub fn on_inquiry(&mut self, ctx: &mut Context<TwoPhaseCommit>, client: NodeId, transaction: TransactionId) {
+    pub fn on_inquiry(&mut self, ctx: &mut ServerContext<TwoPhaseCommit>, client: NodeId, transaction: TransactionId) {
         if let Some(decision) = self.decision(transaction) {
             ctx.send(client, TwoPhaseMessage::Client(ClientMessage::Reply { transaction, decision }));
         }
@@ -145,7 +151,7 @@ impl Participant {
 
     /// Still uncertain: blocked, ask the coordinator (again, after a growing interval); or,
     /// in the `unilateral-abort` variant, abort.
-    pub fn on_uncertain(&mut self, ctx: &mut Context<TwoPhaseCommit>, transaction: TransactionId) {
+    pub fn on_uncertain(&mut self, ctx: &mut ServerContext<TwoPhaseCommit>, transaction: TransactionId) {
         let Some(State::Prepared { queries, .. }) = self.transactions.get_mut(&transaction) else { return };
         if self.unilateral_abort {
             ctx.observe(CommitObservation::TimedOut { transaction });
@@ -162,7 +168,7 @@ impl Participant {
     }
 
     /// Records the decision (forcing a commit), releases the locks.
-    fn decide(&mut self, ctx: &mut Context<TwoPhaseCommit>, transaction: TransactionId, decision: Decision) {
+    fn decide(&mut self, ctx: &mut ServerContext<TwoPhaseCommit>, transaction: TransactionId, decision: Decision) {
         ctx.write(TwoPhaseRecord::Decided { transaction, decision });
         if decision == Decision::Commit {
             ctx.sync();

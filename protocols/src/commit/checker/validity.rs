@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::commit::{participants, Decision, TransactionId};
 use crate::node::{NodeId, Violation};
-use crate::operation::Key;
+use crate::service::Key;
 
 #[derive(Debug)]
 pub struct Validity {

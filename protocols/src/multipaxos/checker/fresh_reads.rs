@@ -25,7 +25,7 @@ use super::ms;
 use crate::kv::Sequence;
 use crate::multipaxos::Slot;
 use crate::node::{NodeId, Time, Violation};
-use crate::operation::Key;
+use crate::service::Key;
 
 /// An update acknowledged: its slot, by which server, when.
 type Acknowledgement = (Slot, NodeId, Time);

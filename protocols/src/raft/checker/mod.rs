@@ -26,8 +26,8 @@ use leader_completeness::LeaderCompleteness;
 use log_matching::LogMatching;
 use state_machine_safety::StateMachineSafety;
 
-use super::{Raft, RaftObservation, RaftServer};
-use crate::node::{Checker, NodeId, Setup, Time, Violation};
+use super::{Raft, RaftObservation};
+use crate::node::{Checker, NodeId, Setup, Time, View, Violation};
 
 /// Raft's online checker of Figure 3's properties.
 #[derive(Debug, Default)]
@@ -62,9 +62,9 @@ impl Checker<Raft> for RaftChecker {
         }
     }
 
-    fn inspect(&mut self, at: Time, servers: &[Option<RaftServer>]) -> Result<(), Violation> {
-        for (id, server) in (0..).zip(servers) {
-            let server = server.as_ref();
+    fn inspect(&mut self, at: Time, _node: NodeId, world: &dyn View<Raft>) -> Result<(), Violation> {
+        for id in 0..world.servers() {
+            let server = world.server(id);
             self.leader_append_only.inspect(at, id, server)?;
             self.log_matching.inspect(at, id, server)?;
             self.leader_completeness.inspect(at, id, server)?;

@@ -16,8 +16,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{SiteState, ThreePhaseCommit, ThreePhaseMessage, ThreePhaseRecord, ThreePhaseTimer, SUSPECT_ROUNDS};
 use crate::commit::{ClientMessage, CommitObservation, Decision, LockTable, Share, TransactionId, COORDINATOR};
-use crate::node::{Context, NodeId, Setup, Time};
-use crate::operation::Key;
+use crate::node::{NodeId, ServerContext, Setup, Time};
+use crate::service::Key;
 
 #[derive(Clone, Debug)]
 pub struct Participant {
@@ -122,7 +122,7 @@ impl Participant {
     }
 
     /// After a restart, ask about every undecided transaction.
-    pub fn on_recover(&mut self, ctx: &mut Context<ThreePhaseCommit>) {
+    pub fn on_recover(&mut self, ctx: &mut ServerContext<ThreePhaseCommit>) {
         for (&transaction, entry) in self.transactions.iter().filter(|(_, entry)| entry.undecided()) {
             ctx.observe(CommitObservation::Restarted { transaction });
             self.ask(ctx, transaction, entry);
@@ -134,7 +134,7 @@ impl Participant {
     /// (yes unless aborted) and shows the coordinator is alive.
     pub fn on_can_commit(
         &mut self,
-        ctx: &mut Context<ThreePhaseCommit>,
+        ctx: &mut ServerContext<ThreePhaseCommit>,
         transaction: TransactionId,
         share: Share,
         participants: Vec<NodeId>,
@@ -159,12 +159,17 @@ impl Participant {
             ctx.observe(CommitObservation::Voted { transaction, yes });
             self.decide(ctx, transaction, Decision::Abort);
         }
-        ctx.send(COORDINATOR, ThreePhaseMessage::Vote { transaction, yes });
+        ctx.send_after_sync(COORDINATOR, ThreePhaseMessage::Vote { transaction, yes });
     }
 
     /// Move from uncertain to pre-committed (synced) and acknowledge, to the coordinator or
     /// the backup that sent it.
-    pub fn on_pre_commit(&mut self, ctx: &mut Context<ThreePhaseCommit>, from: NodeId, transaction: TransactionId) {
+    pub fn on_pre_commit(
+        &mut self,
+        ctx: &mut ServerContext<ThreePhaseCommit>,
+        from: NodeId,
+        transaction: TransactionId,
+    ) {
         let Some(entry) = self.transactions.get_mut(&transaction) else { return };
         match entry.state {
             SiteState::Uncertain => {
@@ -178,11 +183,16 @@ impl Participant {
         if entry.undecided() && entry.backup.is_none() {
             self.wait_on_leader(ctx, transaction);
         }
-        ctx.send(from, ThreePhaseMessage::Ack { transaction });
+        ctx.send_after_sync(from, ThreePhaseMessage::Ack { transaction });
     }
 
     /// Commit; tell the coordinator, which re-sends `DoCommit` until it hears it.
-    pub fn on_do_commit(&mut self, ctx: &mut Context<ThreePhaseCommit>, from: NodeId, transaction: TransactionId) {
+    pub fn on_do_commit(
+        &mut self,
+        ctx: &mut ServerContext<ThreePhaseCommit>,
+        from: NodeId,
+        transaction: TransactionId,
+    ) {
         match self.state(transaction) {
             Some(SiteState::Aborted) => return,
             Some(SiteState::Committed) => {}
@@ -191,13 +201,13 @@ impl Participant {
             }
         }
         if from == COORDINATOR {
-            ctx.send(COORDINATOR, ThreePhaseMessage::HaveCommitted { transaction });
+            ctx.send_after_sync(COORDINATOR, ThreePhaseMessage::HaveCommitted { transaction });
         }
     }
 
     /// Abort, unless already decided. Remembered even for a transaction it never voted
     /// on, so that a late `CanCommit` gets a no.
-    pub fn on_abort(&mut self, ctx: &mut Context<ThreePhaseCommit>, transaction: TransactionId) {
+    pub fn on_abort(&mut self, ctx: &mut ServerContext<ThreePhaseCommit>, transaction: TransactionId) {
         if self.state(transaction).and_then(SiteState::decision).is_none() {
             self.decide(ctx, transaction, Decision::Abort);
         }
@@ -206,7 +216,7 @@ impl Participant {
     /// A restarted site asks: answer if decided.
     pub fn on_decision_request(
         &mut self,
-        ctx: &mut Context<ThreePhaseCommit>,
+        ctx: &mut ServerContext<ThreePhaseCommit>,
         from: NodeId,
         transaction: TransactionId,
     ) {
@@ -216,14 +226,19 @@ impl Participant {
     }
 
     /// A client asks for the outcome: answer if it is known here.
-    pub fn on_inquiry(&mut self, ctx: &mut Context<ThreePhaseCommit>, client: NodeId, transaction: TransactionId) {
+    pub fn on_inquiry(
+        &mut self,
+        ctx: &mut ServerContext<ThreePhaseCommit>,
+        client: NodeId,
+        transaction: TransactionId,
+    ) {
         if let Some(decision) = self.state(transaction).and_then(SiteState::decision) {
             ctx.send(client, ThreePhaseMessage::Client(ClientMessage::Reply { transaction, decision }));
         }
     }
 
     /// Records the decision (synced), releases the locks, stops waiting and backing up.
-    fn decide(&mut self, ctx: &mut Context<ThreePhaseCommit>, transaction: TransactionId, decision: Decision) {
+    fn decide(&mut self, ctx: &mut ServerContext<ThreePhaseCommit>, transaction: TransactionId, decision: Decision) {
         ctx.write(ThreePhaseRecord::Decided { transaction, decision });
         ctx.sync();
         ctx.observe(CommitObservation::Decided { transaction, decision });
@@ -241,12 +256,12 @@ impl Participant {
     }
 
     /// (Re)starts the wait on the coordinator or backup.
-    fn wait_on_leader(&self, ctx: &mut Context<ThreePhaseCommit>, transaction: TransactionId) {
+    fn wait_on_leader(&self, ctx: &mut ServerContext<ThreePhaseCommit>, transaction: TransactionId) {
         ctx.set_timer(self.timeout * u64::from(SUSPECT_ROUNDS), ThreePhaseTimer::Suspect(transaction));
     }
 
     /// A restarted site's question, to the coordinator and every other participant.
-    fn ask(&self, ctx: &mut Context<ThreePhaseCommit>, transaction: TransactionId, entry: &Entry) {
+    fn ask(&self, ctx: &mut ServerContext<ThreePhaseCommit>, transaction: TransactionId, entry: &Entry) {
         let others = entry.participants.iter().copied().filter(|&p| p != self.id);
         for to in std::iter::once(COORDINATOR).chain(others) {
             ctx.send(to, ThreePhaseMessage::DecisionRequest { transaction });

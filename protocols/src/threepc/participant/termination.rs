@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{outcome, Backup, Participant};
 use crate::commit::{CommitObservation, Decision, TransactionId, COORDINATOR};
-use crate::node::{Context, NodeId};
+use crate::node::{NodeId, ServerContext};
 use crate::threepc::{
     SiteState, ThreePhaseCommit, ThreePhaseMessage, ThreePhaseRecord, ThreePhaseTimer, ACK_ROUNDS, QUERY_DOUBLINGS,
     REPORT_ROUNDS,
@@ -33,7 +33,7 @@ use crate::threepc::{
 impl Participant {
     /// The coordinator or backup it waited on was silent too long (or, restarted, it had
     /// no answer): blocked for now; suspect it and elect the next backup, or ask again.
-    pub fn on_suspect(&mut self, ctx: &mut Context<ThreePhaseCommit>, transaction: TransactionId) {
+    pub fn on_suspect(&mut self, ctx: &mut ServerContext<ThreePhaseCommit>, transaction: TransactionId) {
         let id = self.id;
         let Some(entry) = self.transactions.get_mut(&transaction) else { return };
         if !entry.undecided() || entry.backup.is_some() {
@@ -66,7 +66,7 @@ impl Participant {
     /// keeps out.
     pub fn on_state_request(
         &mut self,
-        ctx: &mut Context<ThreePhaseCommit>,
+        ctx: &mut ServerContext<ThreePhaseCommit>,
         backup: NodeId,
         transaction: TransactionId,
     ) {
@@ -96,7 +96,7 @@ impl Participant {
     /// A state report reaches the backup; a decided one, or the last, settles it.
     pub fn on_state_report(
         &mut self,
-        ctx: &mut Context<ThreePhaseCommit>,
+        ctx: &mut ServerContext<ThreePhaseCommit>,
         from: NodeId,
         transaction: TransactionId,
         state: SiteState,
@@ -110,7 +110,12 @@ impl Participant {
     }
 
     /// An uncertain site moved to pre-committed at the backup's word.
-    pub fn on_backup_ack(&mut self, ctx: &mut Context<ThreePhaseCommit>, from: NodeId, transaction: TransactionId) {
+    pub fn on_backup_ack(
+        &mut self,
+        ctx: &mut ServerContext<ThreePhaseCommit>,
+        from: NodeId,
+        transaction: TransactionId,
+    ) {
         let Some(entry) = self.transactions.get_mut(&transaction) else { return };
         let Some(Backup::PreCommitting { uncertain, acknowledged, .. }) = &mut entry.backup else { return };
         if uncertain.contains(&from) {
@@ -122,7 +127,7 @@ impl Participant {
     }
 
     /// A backup's round is late: ask the silent again, or act on what it has.
-    pub fn on_backup_retry(&mut self, ctx: &mut Context<ThreePhaseCommit>, transaction: TransactionId) {
+    pub fn on_backup_retry(&mut self, ctx: &mut ServerContext<ThreePhaseCommit>, transaction: TransactionId) {
         let Some(entry) = self.transactions.get_mut(&transaction) else { return };
         let silent: Vec<NodeId> = match &mut entry.backup {
             Some(Backup::Collecting { reports, rounds }) => {
@@ -154,7 +159,7 @@ impl Participant {
     }
 
     /// Elected: become the backup and ask every other participant for its state.
-    fn start_termination(&mut self, ctx: &mut Context<ThreePhaseCommit>, transaction: TransactionId) {
+    fn start_termination(&mut self, ctx: &mut ServerContext<ThreePhaseCommit>, transaction: TransactionId) {
         let id = self.id;
         let Some(entry) = self.transactions.get_mut(&transaction) else { return };
         ctx.observe(CommitObservation::TerminationStarted { transaction });
@@ -171,7 +176,7 @@ impl Participant {
     }
 
     /// The termination rules, applied to the states gathered.
-    fn conclude(&mut self, ctx: &mut Context<ThreePhaseCommit>, transaction: TransactionId) {
+    fn conclude(&mut self, ctx: &mut ServerContext<ThreePhaseCommit>, transaction: TransactionId) {
         let id = self.id;
         let Some(entry) = self.transactions.get_mut(&transaction) else { return };
         let Some(Backup::Collecting { reports, .. }) = &entry.backup else { return };
@@ -199,7 +204,7 @@ impl Participant {
     /// Some site is pre-committed: move this one and the uncertain ones to p, then commit.
     fn pre_commit_uncertain(
         &mut self,
-        ctx: &mut Context<ThreePhaseCommit>,
+        ctx: &mut ServerContext<ThreePhaseCommit>,
         transaction: TransactionId,
         uncertain: BTreeSet<NodeId>,
     ) {
@@ -213,20 +218,25 @@ impl Participant {
             return self.backup_decide(ctx, transaction, Decision::Commit);
         }
         for &participant in &uncertain {
-            ctx.send(participant, ThreePhaseMessage::PreCommit { transaction });
+            ctx.send_after_sync(participant, ThreePhaseMessage::PreCommit { transaction });
         }
         entry.backup = Some(Backup::PreCommitting { uncertain, acknowledged: BTreeSet::new(), rounds: 0 });
         ctx.set_timer(self.timeout, ThreePhaseTimer::Retry(transaction));
     }
 
     /// The backup decides and tells every other participant.
-    fn backup_decide(&mut self, ctx: &mut Context<ThreePhaseCommit>, transaction: TransactionId, decision: Decision) {
+    fn backup_decide(
+        &mut self,
+        ctx: &mut ServerContext<ThreePhaseCommit>,
+        transaction: TransactionId,
+        decision: Decision,
+    ) {
         let id = self.id;
         let participants =
             self.transactions.get(&transaction).map(|entry| entry.participants.clone()).unwrap_or_default();
         self.decide(ctx, transaction, decision);
         for participant in participants.into_iter().filter(|&p| p != id) {
-            ctx.send(participant, outcome(transaction, decision));
+            ctx.send_after_sync(participant, outcome(transaction, decision));
         }
     }
 }
