@@ -17,7 +17,6 @@ use crate::node::{NodeId, Time};
 use crate::service::{Outcome, Service};
 
 /// One client operation of a run.
-#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Call<S: Service> {
     pub client: NodeId,
     /// True virtual time of the invocation.
@@ -27,6 +26,40 @@ pub struct Call<S: Service> {
     /// `None`: the run ended before the client knew; counts as `Info`.
     pub outcome: Option<Outcome<S::Reply>>,
 }
+
+// By hand: derives would ask `S` itself, a marker type, for the traits.
+impl<S: Service> Clone for Call<S> {
+    fn clone(&self) -> Self {
+        Call {
+            client: self.client,
+            invoked: self.invoked,
+            completed: self.completed,
+            operation: self.operation.clone(),
+            outcome: self.outcome.clone(),
+        }
+    }
+}
+
+impl<S: Service> fmt::Debug for Call<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call")
+            .field("client", &self.client)
+            .field("invoked", &self.invoked)
+            .field("completed", &self.completed)
+            .field("operation", &self.operation)
+            .field("outcome", &self.outcome)
+            .finish()
+    }
+}
+
+impl<S: Service> PartialEq for Call<S> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.client, self.invoked, self.completed, &self.operation, &self.outcome)
+            == (other.client, other.invoked, other.completed, &other.operation, &other.outcome)
+    }
+}
+
+impl<S: Service> Eq for Call<S> {}
 
 impl<S: Service> Call<S> {
     /// The outcome, with an unfinished call counted as `Info`.
@@ -87,7 +120,7 @@ pub trait Model {
     /// The state of one key's object; hashed for the search's cache.
     type State: Clone + Eq + Hash + fmt::Debug;
     /// The partition an input belongs to (use `()` for a single object).
-    type Key: Ord + Clone;
+    type Key: Ord + Clone + Hash;
 
     /// The model's name in reports.
     fn name(&self) -> &'static str;

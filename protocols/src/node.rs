@@ -183,7 +183,7 @@ pub trait Protocol: Sized + Debug + 'static {
     /// What clients ask of the system: operations, replies, model, workload.
     type Service: Service;
     /// The protocol's own settings, read from the scenario's `[settings]` table.
-    type Settings: Clone + Debug + Default + DeserializeOwned + 'static;
+    type Settings: Clone + Debug + Default + DeserializeOwned + Send + 'static;
     type Message: Message;
     /// Named timers: setting a timer that is already pending restarts it.
     type Timer: Clone + Debug + Eq + Hash;

@@ -57,7 +57,7 @@ impl<R> Outcome<R> {
 }
 
 /// One operation a client is asked to perform.
-pub trait Operation: Clone + Debug + Eq + Hash + Display + 'static {
+pub trait Operation: Clone + Debug + Eq + Hash + Display + Send + 'static {
     /// Its kind, as a scenario's operation mix names it (`read`, `acquire`, ...).
     fn kind(&self) -> &'static str;
     /// The key it touches, if it touches one (for the history table).
@@ -67,7 +67,7 @@ pub trait Operation: Clone + Debug + Eq + Hash + Display + 'static {
 }
 
 /// What a client is told when its operation succeeds.
-pub trait Reply: Clone + Debug + Eq + Hash + Display + 'static {}
+pub trait Reply: Clone + Debug + Eq + Hash + Display + Send + 'static {}
 
 /// A service: the operations, replies, model, workload and history checks shared by the
 /// protocols that offer it.
@@ -87,6 +87,11 @@ pub trait Service: Sized + 'static {
 
     /// The workload of one run.
     fn workload(config: &WorkloadConfig<Self::Params>) -> Self::Workload;
+
+    /// What is wrong with the service's own keys, for a workload on `keys` keys.
+    fn check_params(_params: &Self::Params, _keys: u32) -> Result<(), String> {
+        Ok(())
+    }
 
     /// The history checks of a protocol offering this service, unless it declares its own.
     fn history_checks() -> Vec<HistoryCheck<Self>>;

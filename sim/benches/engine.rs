@@ -13,12 +13,17 @@ use std::collections::BinaryHeap;
 use std::path::Path;
 use std::time::Instant;
 
-use protocols::node::{Checker, Client, Context, Message, Node, NodeId, Protocol, Setup, Variant, Violation};
-use protocols::operation::{Operation, OperationKind};
+use protocols::consensus::{ConsensusService, Propose};
+use protocols::node::{
+    Checker, Client, ClientContext, Context, Message, NoSettings, NodeId, Protocol, Server, ServerContext, Setup,
+    Variant, Violation,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sim::engine::{self, RunOptions, RunRecord};
 use sim::scenario::{self, Scenario};
+use sim::substrate::native;
+use sim::world::Simulation;
+use sim::RunOptions;
 
 const SERVERS: u32 = 5;
 const TOKENS: u32 = 64;
@@ -27,6 +32,7 @@ const VIRTUAL_MS: u64 = 200_000;
 #[cfg(madsim)]
 const MADSIM_VIRTUAL_MS: u64 = 10_000;
 
+#[derive(Debug)]
 struct Flood;
 
 #[derive(Clone, Debug, Hash)]
@@ -40,22 +46,27 @@ impl Message for Token {
 
 struct FloodNode;
 
-impl Node<Flood> for FloodNode {
-    fn on_start(&mut self, ctx: &mut Context<Flood>) {
+impl Server<Flood> for FloodNode {
+    fn on_start(&mut self, ctx: &mut ServerContext<Flood>) {
         for token in 0..TOKENS {
             let to = peer(ctx);
             ctx.send(to, Token(token));
         }
     }
-    fn on_message(&mut self, ctx: &mut Context<Flood>, _from: NodeId, message: Token) {
+    fn on_message(&mut self, ctx: &mut ServerContext<Flood>, _from: NodeId, message: Token) {
         let to = peer(ctx);
         ctx.send(to, message);
     }
-    fn on_timer(&mut self, _ctx: &mut Context<Flood>, _timer: ()) {}
+    fn on_timer(&mut self, _ctx: &mut ServerContext<Flood>, _timer: ()) {}
 }
 
-impl Client<Flood> for FloodNode {
-    fn on_request(&mut self, _ctx: &mut Context<Flood>, _operation: Operation) {}
+/// The flood has no clients' operations.
+struct Idle;
+
+impl Client<Flood> for Idle {
+    fn on_request(&mut self, _ctx: &mut ClientContext<Flood>, _operation: Propose) {}
+    fn on_message(&mut self, _ctx: &mut ClientContext<Flood>, _from: NodeId, _message: Token) {}
+    fn on_timer(&mut self, _ctx: &mut ClientContext<Flood>, _timer: ()) {}
 }
 
 fn peer(ctx: &mut Context<Flood>) -> NodeId {
@@ -71,7 +82,7 @@ fn peer(ctx: &mut Context<Flood>) -> NodeId {
 struct NoChecks;
 
 impl Checker<Flood> for NoChecks {
-    fn observe(&mut self, _: u64, _: NodeId, _: &()) -> Result<(), Violation> {
+    fn observe(&mut self, _: u64, _: NodeId, _: &Quiet) -> Result<(), Violation> {
         Ok(())
     }
 }
@@ -80,13 +91,15 @@ impl Protocol for Flood {
     const NAME: &'static str = "flood";
     const ABOUT: &'static str = "benchmark traffic";
     const VARIANTS: &'static [Variant] = &[Variant { name: "correct", about: "" }];
-    const OPERATIONS: &'static [OperationKind] = &[];
+    const MILESTONES: &'static [protocols::node::Milestone] = &[];
+    type Service = ConsensusService;
+    type Settings = NoSettings;
     type Message = Token;
     type Timer = ();
     type Record = ();
-    type Observation = ();
+    type Observation = Quiet;
     type Server = FloodNode;
-    type Client = FloodNode;
+    type Client = Idle;
     type Checker = NoChecks;
     fn server(_: &Setup, _: NodeId) -> FloodNode {
         FloodNode
@@ -94,22 +107,35 @@ impl Protocol for Flood {
     fn recover(_: &Setup, _: NodeId, _: &[()]) -> FloodNode {
         FloodNode
     }
-    fn client(_: &Setup, _: NodeId) -> FloodNode {
-        FloodNode
+    fn client(_: &Setup, _: NodeId) -> Idle {
+        Idle
     }
     fn checker(_: &Setup) -> NoChecks {
         NoChecks
     }
+    fn milestone(_: &Quiet) -> Option<&'static str> {
+        None
+    }
+}
+
+/// The flood observes nothing.
+#[derive(Clone, Debug)]
+struct Quiet;
+
+impl std::fmt::Display for Quiet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("quiet")
+    }
 }
 
 /// An engine on `virtual_ms` of the flood: (messages delivered, seconds).
-fn engine_run(run: fn(&Scenario, RunOptions) -> RunRecord, virtual_ms: u64) -> (u64, f64) {
+fn engine_run(run: fn(&Scenario, RunOptions) -> Simulation<Flood>, virtual_ms: u64) -> (u64, f64) {
     let text = format!(
-        "protocol = \"paxos\"\nnodes = {SERVERS}\nduration_ms = {virtual_ms}\nexpect = \"ok\"\n\
+        "protocol = \"flood\"\nnodes = {SERVERS}\nduration_ms = {virtual_ms}\nexpect = \"ok\"\n\
          [workload]\noperations = 0\n[limits]\ndrain_ms = 0\nmax_events = 1000000000\n\
          [network]\nlatency = {{ distribution = \"uniform\", min_ms = 1, max_ms = 10 }}\n"
     );
-    let scenario = scenario::parse(Path::new("bench.toml"), &text).expect("bench scenario");
+    let scenario = scenario::parse_for::<Flood>(Path::new("bench.toml"), &text).expect("bench scenario");
     let start = Instant::now();
     let record = run(&scenario, RunOptions { seed: 1, detailed: false });
     let seconds = start.elapsed().as_secs_f64();
@@ -141,7 +167,7 @@ fn bare_loop(messages: u64) -> f64 {
 }
 
 fn main() {
-    let (delivered, engine_seconds) = engine_run(engine::run::<Flood>, VIRTUAL_MS);
+    let (delivered, engine_seconds) = engine_run(native::simulate::<Flood>, VIRTUAL_MS);
     let bare_seconds = bare_loop(delivered);
     let engine_rate = delivered as f64 / engine_seconds;
     let bare_rate = delivered as f64 / bare_seconds;
@@ -151,7 +177,10 @@ fn main() {
     println!("ratio bare/engine: {:.2}x (target: within 3x)", bare_rate / engine_rate);
     #[cfg(madsim)]
     {
-        let (delivered, seconds) = engine_run(sim::madsim_engine::run::<Flood>, MADSIM_VIRTUAL_MS);
+        let madsim = |scenario: &Scenario, options| {
+            sim::substrate::madsim::simulate::<Flood>(scenario, options).expect("madsim runs the flood")
+        };
+        let (delivered, seconds) = engine_run(madsim, MADSIM_VIRTUAL_MS);
         let rate = delivered as f64 / seconds;
         println!("madsim engine: {:>6.2} M messages/s ({seconds:.3} s, {MADSIM_VIRTUAL_MS} virtual ms, {delivered} messages)", rate / 1e6);
     }

@@ -9,10 +9,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
-use crate::engine::RunOptions;
-use crate::registry::PROTOCOLS;
 use crate::run::{self, RunResult};
 use crate::scenario::{self, EngineKind, Scenario};
+use crate::world::RunOptions;
 use crate::{linearizability, sweep};
 
 /// Exit code: every verdict as expected.
@@ -291,7 +290,7 @@ fn load(path: &Path, engine: Option<EngineArg>) -> Result<Scenario, i32> {
         };
     }
     if scenario.engine == EngineKind::Madsim {
-        if let Some(reason) = crate::madsim_engine::unsupported(&scenario) {
+        if let Some(reason) = crate::substrate::madsim::unsupported(&scenario) {
             eprintln!("error: {}: {reason}", path.display());
             return Err(EXIT_BAD_INPUT);
         }
@@ -360,7 +359,7 @@ fn check_history_command(
 
 fn list_command(scenarios: &Path) -> i32 {
     println!("protocols:");
-    for entry in PROTOCOLS {
+    for entry in crate::catalog::all() {
         println!("  {:<12} {}", entry.name, entry.about);
         for variant in entry.variants {
             println!("    variant {:<24} {}", variant.name, variant.about);

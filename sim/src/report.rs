@@ -37,10 +37,10 @@ use reports::{Comparison, Entrant, RunData};
 use serde::Deserialize;
 
 use crate::cli::{EXIT_BAD_INPUT, EXIT_OK, EXIT_UNEXPECTED};
-use crate::engine::RunOptions;
 use crate::scenario::{self, Scenario, ScenarioError};
 use crate::sweep::Seeds;
-use crate::{registry, run};
+use crate::world::RunOptions;
+use crate::{catalog, run};
 
 /// Seeds one comparison may run at most.
 pub const MAX_SEEDS: u64 = 10_000;
@@ -328,8 +328,8 @@ fn contender(
         None if variant == protocols::node::CORRECT => protocol.clone(),
         None => format!("{protocol} ({variant})"),
     };
-    if registry::find(&protocol).is_none() {
-        let known: Vec<&str> = registry::PROTOCOLS.iter().map(|entry| entry.name).collect();
+    if catalog::find(&protocol).is_none() {
+        let known: Vec<&str> = catalog::NAMES.to_vec();
         let known = known.join(", ");
         return Ok(Err(format!("skipped {label}: protocol {protocol:?} is not in this build (it has {known})")));
     }

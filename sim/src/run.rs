@@ -1,26 +1,44 @@
-//! One run of one scenario and seed: the engine, then the checkers, then the verdict and
-//! the figures; and the files a run writes.
+//! One run of one scenario and seed: the world on its substrate, then the history checks
+//! the protocol declares, the liveness check, the verdict and the figures; and the files a
+//! run writes.
 //!
-//! A protocol panic (an `assert!` in a node's invariants, say) is caught here and becomes
-//! an `error` verdict with its seed, so a sweep goes on.
+//! [`run`] finds the scenario's protocol in the catalog and hands it to [`run_protocol`],
+//! which works for any protocol type, catalogued or not (a protocol in a test, say). A
+//! protocol panic (an `assert!` in a node's invariants, say) is caught here and becomes an
+//! `error` verdict with its seed, so a sweep goes on.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use protocols::node::{Time, Violation, MILLISECOND};
-use protocols::operation::{Operation, Outcome, Reply};
+use protocols::history::Call;
+use protocols::node::{Protocol, Time, Violation, MILLISECOND};
+use protocols::service::{HistoryCheck, Operation as _, Outcome, Service};
 use reports::{
     EventRow, FaultRow, Figures, HistoryRow, Latency, MessageCounts, MessageRow, OperationCounts, Summary,
     TransactionFigures, ViolationRow,
 };
 
+use crate::catalog::{self, Visitor};
 use crate::checkers;
-use crate::engine::record::{Fate, OperationRecord};
-use crate::engine::{RunOptions, RunRecord};
-use crate::registry;
+use crate::record::{Fate, Recorder};
 use crate::scenario::{EngineKind, Scenario, Verdict};
+use crate::substrate::{madsim, native};
+use crate::world::{RunOptions, Simulation};
+
+/// What a run leaves for the tables, sweeps and reports, whatever its protocol.
+#[derive(Debug)]
+pub struct RunRecord {
+    pub recorder: Recorder,
+    /// The client history as table rows (detailed runs only).
+    pub history: Vec<HistoryRow>,
+    pub virtual_time: Time,
+    pub events: u64,
+    pub servers: u32,
+    /// When the fault window ended (and everything healed, if the scenario heals).
+    pub faults_end: Time,
+    pub trace_hash: u64,
+}
 
 /// A finished run: its verdict, summary, and (unless it panicked) its record.
 #[derive(Debug)]
@@ -38,23 +56,40 @@ impl RunResult {
 
 /// Runs `scenario` with the seed in `options` and judges it.
 pub fn run(scenario: &Scenario, options: RunOptions) -> RunResult {
-    let Some(entry) = registry::find(&scenario.protocol) else {
-        return failed(scenario, options, format!("unknown protocol {:?}", scenario.protocol));
-    };
-    let engine = match scenario.engine {
-        EngineKind::Native => entry.run,
-        EngineKind::Madsim => entry.run_madsim,
-    };
-    run_with(scenario, options, engine)
+    struct Run<'a> {
+        scenario: &'a Scenario,
+        options: RunOptions,
+    }
+    impl Visitor for Run<'_> {
+        type Output = RunResult;
+        fn visit<P: Protocol>(self) -> RunResult {
+            run_protocol::<P>(self.scenario, self.options)
+        }
+    }
+    catalog::visit(&scenario.protocol, Run { scenario, options })
+        .unwrap_or_else(|| failed(scenario, options, format!("unknown protocol {:?}", scenario.protocol)))
 }
 
-/// Runs `scenario` through `engine` (such as `engine::run::<P>`) and judges it.
-pub fn run_with(scenario: &Scenario, options: RunOptions, engine: fn(&Scenario, RunOptions) -> RunRecord) -> RunResult {
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| engine(scenario, options)));
-    match outcome {
-        Ok(record) => judge(scenario, options, record),
-        Err(payload) => failed(scenario, options, format!("a node panicked: {}", panic_message(&payload))),
+/// Runs `scenario` with protocol `P` on the scenario's engine and judges it.
+pub fn run_protocol<P: Protocol>(scenario: &Scenario, options: RunOptions) -> RunResult {
+    match simulate::<P>(scenario, options) {
+        Ok(Ok(simulation)) => judge(scenario, options, simulation),
+        Ok(Err(reason)) => failed(scenario, options, reason),
+        Err(panic) => failed(scenario, options, format!("a node panicked: {panic}")),
     }
+}
+
+/// The world of `scenario` run to its end on the scenario's engine: `Err` with the panic's
+/// message if a node panicked, `Ok(Err)` with the reason if the engine refused the scenario.
+pub fn simulate<P: Protocol>(
+    scenario: &Scenario,
+    options: RunOptions,
+) -> Result<Result<Simulation<P>, String>, String> {
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| match scenario.engine {
+        EngineKind::Native => Ok(native::simulate::<P>(scenario, options)),
+        EngineKind::Madsim => madsim::simulate::<P>(scenario, options),
+    }));
+    outcome.map_err(|payload| panic_message(&payload))
 }
 
 /// The one-line command that replays a run.
@@ -67,27 +102,27 @@ pub fn default_out_dir(scenario: &Scenario, seed: u64) -> PathBuf {
     Path::new("target/faultline").join(&scenario.name).join(format!("seed-{seed}"))
 }
 
-fn judge(scenario: &Scenario, options: RunOptions, record: RunRecord) -> RunResult {
+/// The verdict of a finished run: the first of an error, the online checker's violation,
+/// a history check's violation, and the liveness check's `stuck`.
+fn judge<P: Protocol>(scenario: &Scenario, options: RunOptions, simulation: Simulation<P>) -> RunResult {
     let mut violations = Vec::new();
     let mut checks = BTreeMap::new();
-    let history_check = if record.error.is_some() || record.violation.is_some() {
-        Ok(())
-    } else {
-        let (conclusion, result) = checkers::linearizable::check(scenario, &record.recorder.history);
-        checks.insert("linearizability".to_string(), conclusion);
-        result
-    };
-    let verdict = if let Some(error) = &record.error {
-        violations.push(row("error", record.virtual_time, &[], error));
+    let mut history_violation = None;
+    if simulation.error.is_none() && simulation.violation.is_none() {
+        for check in P::history_checks() {
+            let conclusion = run_check(scenario, &simulation.history, &check);
+            checks.insert(check.name().to_string(), conclusion.name);
+            history_violation = history_violation.or(conclusion.violation);
+        }
+    }
+    let verdict = if let Some(error) = &simulation.error {
+        violations.push(row("error", simulation.virtual_time, &[], error));
         Verdict::Error
-    } else if let Some((time, violation)) = &record.violation {
+    } else if let Some((time, violation)) = simulation.violation.as_ref().or(history_violation.as_ref()) {
         violations.push(violation_row(*time, violation));
         Verdict::Violation
-    } else if let Err((time, violation)) = history_check {
-        violations.push(violation_row(time, &violation));
-        Verdict::Violation
-    } else if let Err(stuck) = liveness(scenario, &record) {
-        violations.push(violation_row(record.faults_end, &stuck));
+    } else if let Err(stuck) = liveness(scenario, &simulation) {
+        violations.push(violation_row(simulation.plan.faults_end, &stuck));
         Verdict::Stuck
     } else {
         Verdict::Ok
@@ -96,16 +131,44 @@ fn judge(scenario: &Scenario, options: RunOptions, record: RunRecord) -> RunResu
         verdict: verdict.name().to_string(),
         violations,
         checks,
-        figures: figures(&record),
-        trace_hash: format!("{:016x}", record.trace_hash),
+        figures: figures(&simulation),
+        trace_hash: format!("{:016x}", simulation.trace_hash),
         ..summary_header(scenario, options)
+    };
+    let record = RunRecord {
+        history: if options.detailed { simulation.history.iter().map(history_row).collect() } else { Vec::new() },
+        recorder: simulation.recorder,
+        virtual_time: simulation.virtual_time,
+        events: simulation.events,
+        servers: simulation.setup.servers,
+        faults_end: simulation.plan.faults_end,
+        trace_hash: simulation.trace_hash,
     };
     RunResult { verdict, summary, record: Some(record) }
 }
 
-fn liveness(scenario: &Scenario, record: &RunRecord) -> Result<(), Violation> {
+/// One history check, unless the scenario turns it off.
+fn run_check<S: Service>(scenario: &Scenario, history: &[Call<S>], check: &HistoryCheck<S>) -> checkers::Conclusion {
+    let budget = scenario.checks.linearizability_budget;
+    match check {
+        HistoryCheck::Linearizability { .. } | HistoryCheck::SequentialConsistency { .. }
+            if !scenario.checks.linearizability =>
+        {
+            checkers::Conclusion::passed("skipped")
+        }
+        HistoryCheck::Linearizability { include } => checkers::linearizable::check(history, *include, budget),
+        HistoryCheck::SequentialConsistency { include } => checkers::sequential::check(history, *include, budget),
+        HistoryCheck::Custom { check, .. } => match check(history) {
+            Ok(()) => checkers::Conclusion::passed("passed"),
+            Err((at, violation)) => checkers::Conclusion::failed("failed", at, violation),
+        },
+    }
+}
+
+fn liveness<P: Protocol>(scenario: &Scenario, simulation: &Simulation<P>) -> Result<(), Violation> {
     let Some(bound_ms) = scenario.checks.liveness_ms else { return Ok(()) };
-    checkers::liveness::check(&record.recorder.history, record.faults_end, bound_ms * MILLISECOND)
+    let (faults_end, reasons) = (simulation.plan.faults_end, &simulation.stuck_reasons);
+    checkers::liveness::check(&simulation.history, faults_end, bound_ms * MILLISECOND, reasons)
 }
 
 fn failed(scenario: &Scenario, options: RunOptions, detail: String) -> RunResult {
@@ -147,67 +210,58 @@ fn summary_header(scenario: &Scenario, options: RunOptions) -> Summary {
     }
 }
 
-fn figures(record: &RunRecord) -> Figures {
-    let history = &record.recorder.history;
+fn figures<P: Protocol>(simulation: &Simulation<P>) -> Figures {
+    let history = &simulation.history;
     let mut operations = OperationCounts { invoked: history.len() as u64, ..OperationCounts::default() };
     let mut latencies = Vec::new();
-    for op in history {
-        match (&op.outcome, op.completed) {
-            (Some(Outcome::Ok(_)), Some(completed)) => {
+    for call in history {
+        match (call.outcome(), call.completed) {
+            (Outcome::Ok(_), Some(completed)) => {
                 operations.ok += 1;
-                latencies.push(ms(completed - op.invoked));
+                latencies.push(ms(completed - call.invoked));
             }
-            (Some(Outcome::Fail), _) => operations.fail += 1,
+            (Outcome::Fail, _) => operations.fail += 1,
             _ => operations.info += 1,
         }
     }
-    let total = record.recorder.messages_sent();
-    let by_type = record.recorder.sent_by_kind.iter().map(|(kind, count)| (kind.to_string(), *count)).collect();
-    let seconds = record.virtual_time as f64 / 1e9;
+    let recorder = &simulation.recorder;
+    let total = recorder.messages_sent();
+    let by_type = recorder.sent_by_kind.iter().map(|(kind, count)| (kind.to_string(), *count)).collect();
+    let seconds = simulation.virtual_time as f64 / 1e9;
     Figures {
         operations,
         latency_ms: Latency::of(latencies),
-        messages: MessageCounts {
-            total,
-            dropped: record.recorder.dropped,
-            duplicated: record.recorder.duplicated,
-            by_type,
-        },
+        messages: MessageCounts { total, dropped: recorder.dropped, duplicated: recorder.duplicated, by_type },
         messages_per_op: if operations.ok == 0 { 0.0 } else { total as f64 / operations.ok as f64 },
         throughput_ops: if seconds > 0.0 { operations.ok as f64 / seconds } else { 0.0 },
-        virtual_time_ms: ms(record.virtual_time),
-        events: record.events,
-        transactions: transaction_figures(record),
-        protocol_figures: record.protocol_figures.iter().map(|(name, value)| (name.to_string(), *value)).collect(),
+        virtual_time_ms: ms(simulation.virtual_time),
+        events: simulation.events,
+        transactions: transaction_figures(history, recorder),
+        protocol_figures: simulation.protocol_figures.iter().map(|(name, value)| (name.to_string(), *value)).collect(),
     }
 }
 
 /// Transaction outcomes and costs, if the run's operations are transactions.
-fn transaction_figures(record: &RunRecord) -> Option<TransactionFigures> {
-    let history = &record.recorder.history;
-    if history.is_empty() || !history.iter().all(|op| matches!(op.operation, Operation::Transaction { .. })) {
+fn transaction_figures<S: Service>(history: &[Call<S>], recorder: &Recorder) -> Option<TransactionFigures> {
+    if history.is_empty() || !history.iter().all(|call| call.operation.kind() == "transaction") {
         return None;
     }
     let mut figures = TransactionFigures::default();
     let mut latencies = Vec::new();
-    for op in history {
-        match (&op.outcome, op.completed) {
-            (Some(Outcome::Ok(_)), Some(completed)) => {
+    for call in history {
+        match (call.outcome(), call.completed) {
+            (Outcome::Ok(_), Some(completed)) => {
                 figures.committed += 1;
-                latencies.push(ms(completed - op.invoked));
+                latencies.push(ms(completed - call.invoked));
             }
-            (Some(Outcome::Fail), _) => figures.aborted += 1,
+            (Outcome::Fail, _) => figures.aborted += 1,
             _ => figures.unknown += 1,
         }
     }
     figures.commit_latency_ms = Latency::of(latencies);
     let transactions = history.len() as f64;
-    figures.messages_per_transaction = record
-        .recorder
-        .sent_by_kind
-        .iter()
-        .map(|(kind, count)| (kind.to_string(), *count as f64 / transactions))
-        .collect();
+    figures.messages_per_transaction =
+        recorder.sent_by_kind.iter().map(|(kind, count)| (kind.to_string(), *count as f64 / transactions)).collect();
     Some(figures)
 }
 
@@ -245,7 +299,7 @@ pub fn write_outputs(dir: &Path, result: &RunResult) -> std::io::Result<()> {
     reports::write_json(&dir.join("summary.json"), &result.summary)?;
     let Some(record) = &result.record else { return Ok(()) };
     let recorder = &record.recorder;
-    reports::write_csv(&dir.join("history.csv"), recorder.history.iter().map(history_row))?;
+    reports::write_csv(&dir.join("history.csv"), record.history.iter().cloned())?;
     let messages = recorder.messages.iter().enumerate().map(|(id, message)| MessageRow {
         id: id as u64,
         from: message.from,
@@ -270,48 +324,27 @@ pub fn write_outputs(dir: &Path, result: &RunResult) -> std::io::Result<()> {
     let faults = recorder.faults.iter().map(|period| FaultRow {
         start_ms: ms(period.start),
         end_ms: period.end.map(ms),
-        fault: crate::engine::describe_fault(&period.kind),
+        fault: crate::world::faults::describe(&period.kind),
     });
     reports::write_csv(&dir.join("faults.csv"), faults)
 }
 
-fn history_row(op: &OperationRecord) -> HistoryRow {
-    let (kind, result) = match &op.outcome {
-        Some(Outcome::Ok(reply)) => ("ok", reply_text(reply)),
-        Some(Outcome::Fail) => ("fail", String::new()),
-        Some(Outcome::Info) | None => ("info", String::new()),
-    };
-    let value = match &op.operation {
-        Operation::Read { .. } => String::new(),
-        Operation::Propose { value } | Operation::Write { value, .. } | Operation::Append { value, .. } => {
-            value.to_string()
-        }
-        Operation::Cas { from, to, .. } => format!("{from} {to}"),
-        Operation::Transaction { value, keys, vetoes } => format!("{value} keys {keys:?} vetoes {vetoes:?}"),
+/// A call as a row of `history.csv`.
+fn history_row<S: Service>(call: &Call<S>) -> HistoryRow {
+    let (kind, result) = match call.outcome() {
+        Outcome::Ok(reply) => ("ok", reply.to_string()),
+        Outcome::Fail => ("fail", String::new()),
+        Outcome::Info => ("info", String::new()),
     };
     HistoryRow {
-        process: op.client,
+        process: call.client,
         kind: kind.to_string(),
-        f: op.operation.kind().name().to_string(),
-        key: op.operation.key(),
-        value,
+        f: call.operation.kind().to_string(),
+        key: call.operation.key(),
+        value: call.operation.to_string(),
         result,
-        invoked_ms: ms(op.invoked),
-        completed_ms: op.completed.map(ms),
-        latency_ms: op.completed.map(|completed| ms(completed - op.invoked)),
-    }
-}
-
-fn reply_text(reply: &Reply) -> String {
-    match reply {
-        Reply::Done => String::new(),
-        Reply::Value(value) => value.map_or_else(|| "nil".to_string(), |value| value.to_string()),
-        Reply::Values(values) => {
-            let mut text = String::from("[");
-            for (index, value) in values.iter().enumerate() {
-                let _ = write!(text, "{}{value}", if index == 0 { "" } else { " " });
-            }
-            text + "]"
-        }
+        invoked_ms: ms(call.invoked),
+        completed_ms: call.completed.map(ms),
+        latency_ms: call.completed.map(|completed| ms(completed - call.invoked)),
     }
 }

@@ -39,7 +39,7 @@ fn fault_naming_a_node_that_does_not_exist() {
     let error = error_of("\n[[faults]]\nat_ms = 10\nkind = \"crash\"\nnode = 7\n");
     assert!(error.starts_with("scenarios/bad.toml:9:"), "{error}");
     assert!(
-        error.contains("faults.0.node") && error.contains("node 7 does not exist") && error.contains("0 to 4"),
+        error.contains("faults.0.node") && error.contains("server 7 does not exist") && error.contains("0 to 4"),
         "{error}"
     );
 }

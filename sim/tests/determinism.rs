@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use sim::engine::RunOptions;
+use sim::RunOptions;
 use sim::{cli, run, scenario};
 
 fn run_once(scenario: &scenario::Scenario, seed: u64) -> run::RunResult {
@@ -19,7 +19,7 @@ fn same_seed_twice_gives_the_same_trace_hash_and_history() {
             let (first, second) = (run_once(&scenario, seed), run_once(&scenario, seed));
             assert_eq!(first.summary, second.summary, "{} seed {seed}", path.display());
             let (a, b) = (first.record.expect("no panic"), second.record.expect("no panic"));
-            assert_eq!(a.recorder.history, b.recorder.history, "{} seed {seed}", path.display());
+            assert_eq!(a.history, b.history, "{} seed {seed}", path.display());
             assert_eq!(a.recorder.messages, b.recorder.messages, "{} seed {seed}", path.display());
         }
     }

@@ -3,27 +3,33 @@
 //! both must reach the verdict it expects: an `ok` scenario is `ok` on every seed, and a
 //! flawed variant's violation (or a blocking protocol's `stuck`) shows on some seed of each
 //! engine, not necessarily the same one, since madsim's timing differs (DESIGN.md section 3).
-//! Also: madsim runs are deterministic, messages really cross madsim's network, what the host
-//! layers on madsim (clock skew, duplication, losing unsynced writes, pauses) happens, and a
-//! setting the madsim engine cannot honour is refused by name.
+//! Also: madsim runs are deterministic, messages take the scenario's latency through madsim's
+//! network, and a setting the madsim engine cannot honour is refused by name. What the world
+//! does to processes (pauses, crashes, clocks, syncs, membership) is tested on both engines
+//! from one source in `world.rs`.
 //!
 //! `cargo test --test engines -- --nocapture` prints each scenario's figures on both engines.
-
-#![cfg(madsim)]
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use protocols::node::MILLISECOND;
-mod support;
-
-use protocols::operation::{Operation, Outcome, Reply};
-use sim::engine::record::Fate;
-use sim::engine::{RunOptions, RunRecord};
+use sim::record::Fate;
 use sim::run::{self, RunResult};
 use sim::scenario::{self, EngineKind, Scenario, Verdict};
-use sim::{cli, madsim_engine};
-use support::Probe;
+use sim::substrate::madsim;
+use sim::{cli, RunOptions};
+
+/// A build without the madsim cfg has no madsim engine to cross-check: fail, and say why.
+fn require_madsim() {
+    if cfg!(madsim) {
+        return;
+    }
+    panic!(
+        "this build has no madsim engine, so the engines cannot be cross-checked: a RUSTFLAGS variable \
+         replaced the `--cfg madsim` that .cargo/config.toml sets; unset it"
+    );
+}
 
 /// Seeds on which an `ok` scenario must stay `ok` on both engines.
 const OK_SEEDS: [u64; 3] = [1, 2, 3];
@@ -32,12 +38,13 @@ const SEARCH_SEEDS: std::ops::RangeInclusive<u64> = 1..=40;
 
 #[test]
 fn both_engines_reach_every_scenarios_expected_verdict() {
+    require_madsim();
     let mut failures = Vec::new();
     let mut table = String::from("scenario                                   engine  seeds  p50 ms  msgs/op  ok ops\n");
     let mut skipped = Vec::new();
     for path in scenario_paths() {
         let scenario = scenario::load(&path).unwrap_or_else(|error| panic!("{error}"));
-        if let Some(reason) = madsim_engine::unsupported(&scenario) {
+        if let Some(reason) = madsim::unsupported(&scenario) {
             skipped.push(format!("{}: {reason}", path.display()));
             continue;
         }
@@ -54,13 +61,14 @@ fn both_engines_reach_every_scenarios_expected_verdict() {
 
 #[test]
 fn madsim_runs_are_deterministic() {
+    require_madsim();
     for name in ["paxos/nemesis", "paxos/lossy-network", "multipaxos/leader-crash"] {
         let scenario = on(&load(name), EngineKind::Madsim);
         let options = RunOptions { seed: 3, detailed: true };
         let (first, second) = (run::run(&scenario, options), run::run(&scenario, options));
         assert_eq!(first.summary, second.summary, "{name}");
         let (a, b) = (first.record.expect("no panic"), second.record.expect("no panic"));
-        assert_eq!(a.recorder.history, b.recorder.history, "{name}");
+        assert_eq!(a.history, b.history, "{name}");
         assert_eq!(a.recorder.messages, b.recorder.messages, "{name}");
         assert_eq!(a.recorder.faults, b.recorder.faults, "{name}");
     }
@@ -68,6 +76,7 @@ fn madsim_runs_are_deterministic() {
 
 #[test]
 fn messages_take_the_scenarios_latency_and_at_least_madsims_two_steps() {
+    require_madsim();
     // madsim sleeps at least 1 ms on each send and each receive: the host takes that off the
     // scenario's latency, which leaves a 2 ms floor.
     for (latency_ms, madsim_ms) in [(3, 3), (1, 2)] {
@@ -87,74 +96,16 @@ fn messages_take_the_scenarios_latency_and_at_least_madsims_two_steps() {
 
 #[test]
 fn a_setting_the_madsim_engine_cannot_honour_is_refused_by_name() {
+    require_madsim();
     let text = "protocol = \"paxos\"\nnodes = 3\nduration_ms = 100\nengine = \"madsim\"\nexpect = \"ok\"\n\
                 [network]\nfifo = true\n";
     let scenario = scenario::parse(Path::new("fifo.toml"), text).expect("a valid scenario");
-    let reason = madsim_engine::unsupported(&scenario).expect("FIFO links are refused");
+    let reason = madsim::unsupported(&scenario).expect("FIFO links are refused");
     assert!(reason.starts_with("network.fifo: ") && reason.contains("engine = \"native\""), "{reason}");
     let result = run::run(&scenario, RunOptions { seed: 1, detailed: false });
     assert_eq!(result.verdict, Verdict::Error, "a run does not ignore the setting");
     assert!(result.summary.violations[0].detail.starts_with("network.fifo"), "{:?}", result.summary.violations);
-    assert!(madsim_engine::unsupported(&on(&load("paxos/nemesis"), EngineKind::Madsim)).is_none());
-}
-
-#[test]
-fn each_node_reads_its_own_skewed_clock_on_madsim_too() {
-    let record = probe_run("[workload]\noperations = 1\n[[clocks]]\nnode = 0\noffset_ms = 50\n", 1);
-    let op = &record.recorder.history[0];
-    let Some(Outcome::Ok(Reply::Value(Some(server_clock)))) = op.outcome else { panic!("{op:?}") };
-    let arrival = op.invoked + 2 * MILLISECOND;
-    let offset = server_clock - arrival;
-    assert!((50 * MILLISECOND..50 * MILLISECOND + MILLISECOND / 100).contains(&offset), "offset {offset} ns");
-}
-
-#[test]
-fn the_host_duplicates_messages_for_madsim() {
-    let record = probe_run("duplicate = 1.0\n[workload]\noperations = 20\n", 1);
-    assert_eq!(record.recorder.history.len(), 20);
-    assert_eq!(record.recorder.duplicated, record.recorder.messages_sent(), "every message has a copy");
-    let delivered = |copy| {
-        let messages = record.recorder.messages.iter();
-        messages.filter(|message| message.copy == copy && matches!(message.fate, Fate::Delivered(_))).count()
-    };
-    assert_eq!(delivered(true), delivered(false), "copies cross madsim's network like the originals");
-}
-
-#[test]
-fn a_crash_on_madsim_loses_unsynced_writes_only_when_told_to() {
-    let (recovered, written, _) = crash_run(false, 1);
-    assert_eq!(recovered, written, "without lose_unsynced every written record survives");
-    let mut torn = 0;
-    for seed in 1..=20 {
-        let (recovered, written, synced) = crash_run(true, seed);
-        assert!(recovered >= synced && recovered <= written, "kept {recovered}, synced {synced}, written {written}");
-        torn += usize::from(recovered < written);
-    }
-    assert!(torn > 0, "losing unsynced writes must sometimes lose some");
-}
-
-#[test]
-fn a_paused_madsim_node_handles_its_messages_when_it_resumes() {
-    let record = probe_run(
-        "[workload]\nrate = 100\n[[faults]]\nat_ms = 200\nkind = \"pause\"\nnode = 0\nduration_ms = 300\n",
-        1,
-    );
-    let held: Vec<_> = (record.recorder.history.iter())
-        .filter(|op| op.invoked > 200 * MILLISECOND && op.invoked < 497 * MILLISECOND)
-        .collect();
-    assert!(!held.is_empty());
-    for op in held {
-        assert!(op.completed.expect("completes after the pause") >= 500 * MILLISECOND, "{op:?}");
-    }
-}
-
-#[test]
-fn a_panicking_node_on_madsim_becomes_an_error_verdict() {
-    let text = format!("{PROBE}[workload]\noperations = 20\nrate = 1000\n").replace("nodes = 2", "nodes = 3");
-    let scenario = scenario::parse(Path::new("probe.toml"), &text).expect("a valid scenario");
-    let result = run::run_with(&scenario, RunOptions { seed: 5, detailed: false }, madsim_engine::run::<Probe>);
-    assert_eq!(result.verdict, Verdict::Error);
-    assert!(result.summary.violations[0].detail.contains("the probe panics on 13"), "{:?}", result.summary.violations);
+    assert!(madsim::unsupported(&on(&load("paxos/nemesis"), EngineKind::Madsim)).is_none());
 }
 
 /// Mean figures over the seeds a check ran.
@@ -244,40 +195,4 @@ fn scenario_paths() -> Vec<PathBuf> {
 fn load(name: &str) -> Scenario {
     let path = scenarios_dir().join(format!("{name}.toml"));
     scenario::load(&path).unwrap_or_else(|error| panic!("{error}"))
-}
-
-/// Two servers and one client over constant 2 ms links (madsim's floor, so no rounding). It
-/// ends inside the `[network]` table, which an extra may add to before its own tables.
-const PROBE: &str = "protocol = \"paxos\"\nnodes = 2\nduration_ms = 1000\nexpect = \"ok\"\n\
-                     [network]\nlatency = { distribution = \"constant\", ms = 2 }\n";
-
-fn probe_run(extra: &str, seed: u64) -> RunRecord {
-    let text = format!("{PROBE}{extra}");
-    let scenario = scenario::parse(Path::new("probe.toml"), &text).expect("a valid scenario");
-    madsim_engine::run::<Probe>(&scenario, RunOptions { seed, detailed: true })
-}
-
-/// Runs with a crash of server 0 at 500 ms; returns how many records it recovered with, how
-/// many pings it received before the crash, and how many of those were synced.
-fn crash_run(lose_unsynced: bool, seed: u64) -> (usize, usize, usize) {
-    let extra = format!(
-        "[workload]\nrate = 200\n[[faults]]\nat_ms = 500\nkind = \"crash\"\nnode = 0\n\
-         lose_unsynced = {lose_unsynced}\nduration_ms = 10\n"
-    );
-    let record = probe_run(&extra, seed);
-    let recovered = record.recorder.events.iter().find_map(|event| event.what.parse().ok());
-    // One client, one ping per operation: the pings delivered before the crash are those of
-    // the first operations.
-    let crashed_at = record.recorder.faults[0].start;
-    let received = (record.recorder.messages.iter())
-        .filter(|message| message.kind == "Ping" && matches!(message.fate, Fate::Delivered(at) if at <= crashed_at))
-        .count();
-    let pings: Vec<u64> = (record.recorder.history[..received].iter())
-        .map(|op| match op.operation {
-            Operation::Propose { value } => value,
-            _ => unreachable!("the probe only proposes"),
-        })
-        .collect();
-    let last_synced = pings.iter().rposition(|value| value % 2 == 0).map_or(0, |index| index + 1);
-    (recovered.expect("the restarted server reports its records"), pings.len(), last_synced)
 }

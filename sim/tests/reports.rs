@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use sim::cli::{EXIT_BAD_INPUT, EXIT_OK};
-use sim::engine::RunOptions;
 use sim::report::{self, ReportArgs};
+use sim::RunOptions;
 use sim::{cli, run, scenario};
 
 fn scenarios_dir() -> PathBuf {

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sim::engine::RunOptions;
+use sim::RunOptions;
 use sim::{cli, run, scenario};
 
 fn scenarios_dir() -> PathBuf {
@@ -39,7 +39,7 @@ fn every_bundled_scenario_reaches_its_expected_verdict() {
 fn every_flawed_variant_has_a_scenario_that_finds_its_bug() {
     let files = cli::scenario_files(&scenarios_dir());
     let scenarios: Vec<_> = files.iter().filter_map(|path| scenario::load(path).ok()).collect();
-    for entry in sim::registry::PROTOCOLS {
+    for entry in sim::catalog::all() {
         for variant in entry.variants.iter().skip(1) {
             let found = scenarios.iter().any(|s| {
                 s.protocol == entry.name && s.variant == variant.name && s.expect == scenario::Verdict::Violation

@@ -5,10 +5,10 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use sim::engine::RunOptions;
 use sim::run;
 use sim::scenario::{self, Verdict};
 use sim::sweep::{self, shrink, Entry, Seeds, Shard, SweepOptions};
+use sim::RunOptions;
 
 fn bundled(name: &str) -> Entry {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios").join(name);
@@ -43,7 +43,7 @@ fn first_invariant(scenario: &scenario::Scenario, seed: u64) -> (Verdict, String
 #[test]
 fn shrinking_a_variant_failure_gives_a_smaller_scenario_that_fails_the_same_invariant() {
     for (name, seed) in
-        [("paxos/acceptor-forgets.toml", 1), ("paxos/acceptor-forgets.toml", 3), ("paxos/ignore-accepted.toml", 1)]
+        [("paxos/acceptor-forgets.toml", 1), ("paxos/acceptor-forgets.toml", 5), ("paxos/ignore-accepted.toml", 1)]
     {
         let entry = bundled(name);
         let before = first_invariant(&entry.scenario, seed);
@@ -136,6 +136,7 @@ fn a_scenario_whose_faults_never_fire_fails_the_sweep() {
         lose_unsynced: 0.0,
         max_down: Some(0),
         clock_jump_ms: 100,
+        client_faults: false,
     });
     let dir = out_dir("silent-faults");
     let summary = sweep::sweep(std::slice::from_ref(&entry), &options("1..21", dir.clone())).expect("sweeps");

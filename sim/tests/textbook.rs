@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use sim::engine::RunOptions;
+use sim::RunOptions;
 use sim::{run, scenario};
 
 /// One client, one proposal, `nodes` servers, constant latency `d_ms`, and a timeout well

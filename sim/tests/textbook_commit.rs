@@ -20,10 +20,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use sim::engine::record::Fate;
-use sim::engine::RunOptions;
+use sim::record::Fate;
 use sim::run::{self, RunResult};
 use sim::scenario;
+use sim::RunOptions;
 
 /// One transaction over `participants` participants, constant latency `d_ms`.
 fn single_transaction(protocol: &str, participants: u32, d_ms: u32) -> RunResult {

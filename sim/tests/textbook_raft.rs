@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use sim::engine::RunOptions;
+use sim::RunOptions;
 use sim::{run, scenario};
 
 const WRITES: u64 = 20;

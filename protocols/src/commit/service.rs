@@ -74,6 +74,19 @@ impl Service for TransactionService {
         TransactionWorkload { keys: u64::from(config.keys.max(1)), params: config.params.clone(), next_value: 0 }
     }
 
+    fn check_params(params: &TransactionParams, keys: u32) -> Result<(), String> {
+        if params.transaction_keys == 0 || params.transaction_keys > keys {
+            return Err(format!(
+                "transaction_keys = {}: each transaction writes from 1 to `keys` ({keys}) distinct keys",
+                params.transaction_keys
+            ));
+        }
+        if !(0.0..=1.0).contains(&params.no_vote) {
+            return Err(format!("no_vote = {}: a probability, from 0 to 1", params.no_vote));
+        }
+        Ok(())
+    }
+
     /// Atomicity is checked online by the protocols' checker; the history holds writes only.
     fn history_checks() -> Vec<HistoryCheck<TransactionService>> {
         Vec::new()

@@ -2,9 +2,10 @@
 //! with their real-time order, in which a sequential model gives every recorded output?
 //! (Herlihy and Wing, "Linearizability", 1990.)
 //!
-//! Two entry points: [`check_file`] reads a history another tool recorded (Jepsen's log or
-//! EDN, Porcupine's kv format; `faultline check-history`), and [`check_history`] checks a
-//! history the simulator recorded, on the [`Kv`] model. Both end in [`check()`], which splits
+//! Two ways in: [`check_file`] reads a history another tool recorded (Jepsen's log or EDN,
+//! Porcupine's kv format; `faultline check-history`), and the simulator's history checker
+//! (`checkers::linearizable`) checks a run's history on its service's model. Both end in
+//! [`check()`], which splits
 //! the history by key (`model.rs`), searches each key's history (`search.rs`: Wing-Gong-Lowe
 //! with a cache, as in Porcupine), and shrinks each violation to a few operations a reader
 //! can verify by hand (`minimise.rs`). The search stops after a budget of model steps and
@@ -19,7 +20,6 @@ mod convert;
 mod edn;
 mod error;
 mod formats;
-mod kv;
 mod minimise;
 mod model;
 mod pairing;
@@ -32,14 +32,9 @@ mod tests;
 
 use std::path::Path;
 
-use std::collections::BTreeSet;
-
-use protocols::operation::{Key, Operation, Outcome, Reply, Value};
-
 pub use check::check;
 pub use error::InputError;
 pub use formats::Format;
-pub use kv::Kv;
 pub use model::{Model, ModelName, ModelOp, Op};
 pub use register::{CasRegister, RegisterCommand, RegisterInput, RegisterOutput};
 pub use report::{OpSummary, Report, TimeUnit, Verdict, Violation};
@@ -66,81 +61,6 @@ pub fn check_file(path: &Path, format: Format, model: Option<ModelName>, budget:
     check_text(&text, format, model, budget).map_err(|error| error.in_file(path))
 }
 
-/// Checks a history the simulator recorded, on the [`Kv`] model, with instants in virtual
-/// nanoseconds (the engine converts its recorded history into these `Op`s).
-///
-/// An operation whose outcome is `Outcome::Info` is open, whatever its `ret` says. A failed
-/// operation other than a cas did not happen and is left out, as are open reads.
-///
-/// # Panics
-///
-/// If an operation returns before it is invoked: the engine recorded an impossible history.
-pub fn check_history(ops: &[Op<Operation, Outcome>], budget: u64) -> Report {
-    let observed = observed_values(ops);
-    let failed_cas_keys: BTreeSet<Key> = ops
-        .iter()
-        .filter(|op| matches!((&op.input, &op.output), (Operation::Cas { .. }, Outcome::Fail)))
-        .filter_map(|op| op.input.key())
-        .collect();
-    let ops = ops
-        .iter()
-        .filter_map(simulated_op)
-        .filter(|op| !unobserved_open_update(op, &observed, &failed_cas_keys))
-        .collect();
-    check(&Kv, ops, budget, TimeUnit::Nanosecond)
-}
-
-/// Every value a completed read returned, a completed proposal was told was chosen, or a
-/// compare-and-set expected.
-fn observed_values(ops: &[Op<Operation, Outcome>]) -> BTreeSet<Value> {
-    let mut observed = BTreeSet::new();
-    for op in ops {
-        match (&op.input, &op.output) {
-            (Operation::Cas { from, .. }, _) => {
-                observed.insert(*from);
-            }
-            (_, Outcome::Ok(Reply::Values(values))) => observed.extend(values.iter().copied()),
-            (_, Outcome::Ok(Reply::Value(Some(value)))) => {
-                observed.insert(*value);
-            }
-            _ => {}
-        }
-    }
-    observed
-}
-
-/// An open write, append or proposal whose value nothing observed, on a key with no failed
-/// compare-and-set. Values are unique, so letting it take effect could only put an unseen
-/// value into some later state, which no read shows and no successful compare-and-set
-/// expects: treating it as never applied is always at least as good, and dropping it keeps
-/// the search from trying it at every point (which made histories with many timed-out
-/// writes explode). A failed compare-and-set is the exception: it may need exactly such an
-/// unseen value to explain why the key did not hold what it expected.
-fn unobserved_open_update(
-    op: &Op<Operation, Outcome>,
-    observed: &BTreeSet<Value>,
-    failed_cas_keys: &BTreeSet<Key>,
-) -> bool {
-    let value = match op.input {
-        Operation::Write { value, .. } | Operation::Append { value, .. } | Operation::Propose { value } => value,
-        _ => return false,
-    };
-    let key_has_failed_cas = op.input.key().is_some_and(|key| failed_cas_keys.contains(&key));
-    op.ret.is_none() && !observed.contains(&value) && !key_has_failed_cas
-}
-
-fn simulated_op(op: &Op<Operation, Outcome>) -> Option<Op<Operation, Outcome>> {
-    assert!(op.ret.is_none_or(|ret| ret >= op.call), "operation returns before it is invoked: {op:?}");
-    let is_cas = matches!(op.input, Operation::Cas { .. });
-    let is_read = matches!(op.input, Operation::Read { .. });
-    match op.output {
-        Outcome::Fail if !is_cas => None,
-        Outcome::Info if is_read => None,
-        Outcome::Info => Some(Op { ret: None, ..op.clone() }),
-        _ => Some(op.clone()),
-    }
-}
-
 /// [`check_file`] on the text of a file; errors name no file.
 pub(crate) fn check_text(
     text: &str,
@@ -158,10 +78,6 @@ pub(crate) fn check_text(
     let mut report = match model {
         ModelName::CasRegister => check(&CasRegister, convert::register_ops(&calls)?, budget, TimeUnit::Line),
         ModelName::StringKv => check(&StringKv, convert::string_kv_ops(&calls)?, budget, TimeUnit::Line),
-        ModelName::Kv => {
-            let problem = "the kv model is for the simulator's own histories";
-            return Err(InputError::whole(problem, "--model cas-register or string-kv for history files"));
-        }
     };
     // The search ordered operations by their position among the events; report lines.
     report.map_instants(|at| usize::try_from(at).ok().and_then(|at| lines.get(at)).copied().unwrap_or(at));

@@ -6,7 +6,7 @@
 //! evidence that the register did not hold `from`; an unknown outcome (`info`, or
 //! `fail read :timed-out`) carries no information.
 
-use super::model::{Model, ModelName};
+use super::model::Model;
 
 /// The cas-register model.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,8 +46,8 @@ impl Model for CasRegister {
     type State = Option<i64>;
     type Key = Option<String>;
 
-    fn name(&self) -> ModelName {
-        ModelName::CasRegister
+    fn name(&self) -> &'static str {
+        "cas-register"
     }
 
     fn init(&self) -> Option<i64> {

@@ -4,13 +4,11 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::model::ModelName;
-
 /// The verdict on one history, with the evidence for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Report {
     pub verdict: Verdict,
-    pub model: ModelName,
+    pub model: &'static str,
     /// Operations checked (failed operations that did not happen, and open reads, are not
     /// counted: they carry no information).
     pub operations: usize,

@@ -1,7 +1,7 @@
 //! `StringKv`: a store of strings with get, put and append, every key starting as the
 //! empty string (Porcupine's kv test histories, and Jepsen histories with those `:f`s).
 
-use super::model::{Model, ModelName};
+use super::model::Model;
 
 /// The string key-value model.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -39,8 +39,8 @@ impl Model for StringKv {
     type State = String;
     type Key = String;
 
-    fn name(&self) -> ModelName {
-        ModelName::StringKv
+    fn name(&self) -> &'static str {
+        "string-kv"
     }
 
     fn init(&self) -> String {

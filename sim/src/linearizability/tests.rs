@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use protocols::operation::{Operation, Outcome, Reply};
+use protocols::kv::{KvModel, KvOperation, KvReply};
+use protocols::service::Outcome;
 
 use super::minimise::minimise;
 use super::search::{search, Budget, Found};
@@ -36,18 +37,6 @@ fn verdict(text: &str, format: Format) -> Verdict {
 
 fn error(text: &str, format: Format) -> InputError {
     check_text(text, format, None, DEFAULT_BUDGET).expect_err("the history is rejected")
-}
-
-fn sim(process: u64, call: u64, ret: Option<u64>, input: Operation, output: Outcome) -> Op<Operation, Outcome> {
-    Op { process, call, ret, input, output }
-}
-
-fn done() -> Outcome {
-    Outcome::Ok(Reply::Done)
-}
-
-fn values(values: &[u64]) -> Outcome {
-    Outcome::Ok(Reply::Values(values.to_vec()))
 }
 
 // The shared external histories (Porcupine's test data).
@@ -262,7 +251,7 @@ fn register_keys_from_edn_independent_tuples_are_checked_apart() {
 {:process 2, :type :ok, :f :read, :value [1 5]}
 ";
     let report = check_text(history, Format::JepsenEdn, None, DEFAULT_BUDGET).expect("parses");
-    assert_eq!((report.verdict, report.model, report.keys), (Verdict::Linearizable, ModelName::CasRegister, 2));
+    assert_eq!((report.verdict, report.model, report.keys), (Verdict::Linearizable, "cas-register", 2));
     let crossed = history.replace(":ok, :f :read, :value [2 nil]", ":ok, :f :read, :value [2 5]");
     let report = check_text(&crossed, Format::JepsenEdn, None, DEFAULT_BUDGET).expect("parses");
     assert_eq!(report.verdict, Verdict::NotLinearizable);
@@ -339,110 +328,6 @@ fn string_kv_info_append_may_apply_late_or_never() {
     assert_eq!(verdict(&history("\"\"", "\"aa\""), Format::PorcupineKv), Verdict::NotLinearizable, "twice");
 }
 
-// Kv, the simulator's own histories.
-
-#[test]
-fn kv_stale_read_is_caught_and_fresh_read_passes() {
-    let history = |seen: &[u64]| {
-        vec![
-            sim(0, 10, Some(20), Operation::Write { key: 7, value: 1 }, done()),
-            sim(1, 30, Some(40), Operation::Append { key: 7, value: 2 }, done()),
-            sim(2, 50, Some(60), Operation::Read { key: 7 }, values(seen)),
-        ]
-    };
-    assert_eq!(check_history(&history(&[1, 2]), DEFAULT_BUDGET).verdict, Verdict::Linearizable);
-    let report = check_history(&history(&[1]), DEFAULT_BUDGET);
-    assert_eq!(report.verdict, Verdict::NotLinearizable);
-    assert_eq!((report.time_unit, report.violations[0].key.as_deref()), (TimeUnit::Nanosecond, Some("7")));
-    assert!(report.to_string().contains("process 2, 0.000050ms to 0.000060ms: read: returned [1]"), "{report}");
-}
-
-#[test]
-fn kv_operations_touching_at_an_instant_are_concurrent() {
-    let history = |read_call: u64| {
-        vec![
-            sim(0, 10, Some(20), Operation::Write { key: 1, value: 5 }, done()),
-            sim(1, read_call, Some(30), Operation::Read { key: 1 }, values(&[])),
-        ]
-    };
-    assert_eq!(check_history(&history(20), DEFAULT_BUDGET).verdict, Verdict::Linearizable);
-    assert_eq!(check_history(&history(21), DEFAULT_BUDGET).verdict, Verdict::NotLinearizable);
-}
-
-#[test]
-fn kv_failed_cas_constrains_and_other_failures_did_not_happen() {
-    let history = |from: u64| {
-        vec![
-            sim(0, 10, Some(20), Operation::Write { key: 1, value: 5 }, done()),
-            sim(1, 25, Some(26), Operation::Write { key: 1, value: 9 }, Outcome::Fail),
-            sim(2, 30, Some(40), Operation::Cas { key: 1, from, to: 6 }, Outcome::Fail),
-            sim(2, 50, Some(60), Operation::Read { key: 1 }, Outcome::Ok(Reply::Value(Some(5)))),
-        ]
-    };
-    assert_eq!(check_history(&history(4), DEFAULT_BUDGET).verdict, Verdict::Linearizable);
-    assert_eq!(check_history(&history(5), DEFAULT_BUDGET).verdict, Verdict::NotLinearizable);
-}
-
-#[test]
-fn kv_info_operations_may_apply_late_or_never_whatever_their_ret() {
-    let history = |late_read: &[u64]| {
-        vec![
-            sim(0, 10, Some(20), Operation::Append { key: 3, value: 1 }, Outcome::Info),
-            sim(1, 30, Some(40), Operation::Read { key: 3 }, values(&[])),
-            sim(1, 50, Some(60), Operation::Read { key: 3 }, values(late_read)),
-        ]
-    };
-    assert_eq!(check_history(&history(&[1]), DEFAULT_BUDGET).verdict, Verdict::Linearizable);
-    assert_eq!(check_history(&history(&[]), DEFAULT_BUDGET).verdict, Verdict::Linearizable);
-    assert_eq!(check_history(&history(&[1, 1]), DEFAULT_BUDGET).verdict, Verdict::NotLinearizable);
-}
-
-#[test]
-fn kv_consensus_needs_one_decision_that_was_proposed() {
-    let history = |first: u64, second: u64| {
-        vec![
-            sim(0, 10, Some(30), Operation::Propose { value: 1 }, Outcome::Ok(Reply::Value(Some(first)))),
-            sim(1, 20, Some(40), Operation::Propose { value: 2 }, Outcome::Ok(Reply::Value(Some(second)))),
-        ]
-    };
-    assert_eq!(check_history(&history(2, 2), DEFAULT_BUDGET).verdict, Verdict::Linearizable);
-    assert_eq!(check_history(&history(1, 2), DEFAULT_BUDGET).verdict, Verdict::NotLinearizable);
-    assert_eq!(check_history(&history(3, 3), DEFAULT_BUDGET).verdict, Verdict::NotLinearizable);
-    let report = check_history(&history(1, 2), DEFAULT_BUDGET);
-    assert_eq!(report.violations[0].key.as_deref(), Some("the consensus decision"));
-    // A timed-out proposal after the decision cannot take effect: it must be left out.
-    let mut late = history(2, 2);
-    late.push(sim(2, 50, None, Operation::Propose { value: 3 }, Outcome::Info));
-    assert_eq!(check_history(&late, DEFAULT_BUDGET).verdict, Verdict::Linearizable);
-}
-
-#[test]
-fn kv_many_unobserved_timed_out_appends_are_decided_within_a_small_budget() {
-    // Forty appends time out and no read ever shows them: without pruning, each could take
-    // effect at any point, and the search explodes; with it, a tiny budget decides both ways.
-    let history = |stale: bool| {
-        let mut ops: Vec<_> = (0..40)
-            .map(|i| sim(i, 10 + i, None, Operation::Append { key: 0, value: 100 + i }, Outcome::Info))
-            .collect();
-        ops.push(sim(50, 100, Some(110), Operation::Append { key: 0, value: 7 }, done()));
-        ops.push(sim(51, 120, Some(130), Operation::Read { key: 0 }, values(if stale { &[] } else { &[7] })));
-        ops
-    };
-    assert_eq!(check_history(&history(false), 1_000).verdict, Verdict::Linearizable);
-    assert_eq!(check_history(&history(true), 1_000).verdict, Verdict::NotLinearizable);
-    // An unseen timed-out append may be what made a compare-and-set fail: it is kept.
-    let failed_cas = vec![
-        sim(0, 0, Some(10), Operation::Write { key: 0, value: 28 }, done()),
-        sim(1, 5, None, Operation::Append { key: 0, value: 33 }, Outcome::Info),
-        sim(2, 20, Some(30), Operation::Cas { key: 0, from: 28, to: 35 }, Outcome::Fail),
-    ];
-    assert_eq!(check_history(&failed_cas, 1_000).verdict, Verdict::Linearizable);
-    // An observed timed-out append is kept: the read may see it.
-    let mut seen = history(false);
-    seen.push(sim(52, 140, Some(150), Operation::Read { key: 0 }, values(&[7, 100])));
-    assert_eq!(check_history(&seen, 1_000).verdict, Verdict::Linearizable);
-}
-
 // The budget.
 
 #[test]
@@ -458,11 +343,24 @@ fn a_budget_too_small_gives_unknown_instead_of_an_answer() {
 fn a_hard_history_stops_at_the_budget() {
     // 40 concurrent writes of distinct values, then reads that contradict every order
     // of them: the search would explore up to 2^40 subsets.
-    let mut ops: Vec<Op<Operation, Outcome>> =
-        (0..40).map(|value| sim(value, 0, Some(1_000), Operation::Write { key: 0, value }, done())).collect();
-    ops.push(sim(99, 2_000, Some(3_000), Operation::Read { key: 0 }, values(&[1, 2])));
+    let write = |value| Op {
+        process: value,
+        call: 0,
+        ret: Some(1_000),
+        input: KvOperation::Write { key: 0, value },
+        output: Outcome::Ok(KvReply::Done),
+    };
+    let mut ops: Vec<_> = (0..40).map(write).collect();
+    let read = KvOperation::Read { key: 0 };
+    ops.push(Op {
+        process: 99,
+        call: 2_000,
+        ret: Some(3_000),
+        input: read,
+        output: Outcome::Ok(KvReply::Values(vec![1, 2])),
+    });
     let started = Instant::now();
-    let report = check_history(&ops, 100_000);
+    let report = check(&KvModel, ops, 100_000, TimeUnit::Nanosecond);
     assert_eq!((report.verdict, report.steps), (Verdict::Unknown, 100_000));
     println!("hard history: unknown after 100000 steps in {:?}", started.elapsed());
 }
@@ -517,8 +415,6 @@ fn input_errors_display_file_line_problem_and_what_is_allowed() {
     );
     let empty = error("INFO  jepsen.core - nothing to see\n", Format::JepsenLog);
     assert_eq!((empty.line, empty.problem.as_str()), (None, "no client operations found"));
-    let model = check_text(&log(&["0 :invoke :read nil"]), Format::JepsenLog, Some(ModelName::Kv), 1);
-    assert!(model.is_err_and(|problem| problem.line.is_none()));
 }
 
 // The EDN subset.
@@ -555,7 +451,7 @@ fn edn_reader_reads_the_values_histories_use() {
 fn jepsen_edn_picks_string_kv_for_get_put_append_and_the_override_wins() {
     let history = kv(&[(0, "invoke", "put", "k", "\"a\""), (0, "ok", "put", "k", "\"a\"")]);
     let report = check_text(&history, Format::JepsenEdn, None, DEFAULT_BUDGET).expect("parses");
-    assert_eq!(report.model, ModelName::StringKv);
+    assert_eq!(report.model, "string-kv");
     let forced = check_text(&history, Format::JepsenEdn, Some(ModelName::CasRegister), DEFAULT_BUDGET);
     let problem = forced.expect_err(":put is not a register operation");
     assert_eq!(problem.line, Some(1));

@@ -14,10 +14,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use protocols::node::{NodeId, Time, MILLISECOND};
-use protocols::operation::OperationKind;
 use serde::{Deserialize, Serialize};
 
 pub use validate::locate_line;
+
+use crate::catalog::Meta;
 
 /// A scenario as written in its file (times in milliseconds).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -31,8 +32,12 @@ pub struct Scenario {
     pub protocol: String,
     #[serde(default = "correct")]
     pub variant: String,
-    /// Number of servers.
+    /// Number of servers that are members from the start.
     pub nodes: u32,
+    /// Server slots, members and spares: servers `nodes..max_nodes` may join during the run
+    /// (protocols that support membership only). Defaults to `nodes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_nodes: Option<u32>,
     #[serde(default = "one")]
     pub seed: u64,
     /// How long the workload issues operations, in virtual milliseconds.
@@ -52,6 +57,16 @@ pub struct Scenario {
     pub nemesis: Option<Nemesis>,
     #[serde(default)]
     pub clocks: Vec<ClockSpec>,
+    /// The most any clock drifts, in parts per million, as the protocols are told
+    /// (`Setup::drift_bound_ppm`); every `[[clocks]]` drift must be within it. Defaults to
+    /// the largest drift the scenario configures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_bound_ppm: Option<f64>,
+    #[serde(default, skip_serializing_if = "Storage::is_default")]
+    pub storage: Storage,
+    /// The protocol's own settings, checked against what it declares.
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub settings: toml::Table,
     #[serde(default)]
     pub checks: Checks,
     #[serde(default)]
@@ -108,8 +123,8 @@ impl fmt::Display for Verdict {
     }
 }
 
+/// The workload: what every service's workload has, plus the service's own keys.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
 pub struct Workload {
     #[serde(default = "one_u32")]
     pub clients: u32,
@@ -122,15 +137,12 @@ pub struct Workload {
     pub operations: Option<u64>,
     #[serde(default = "one_u32")]
     pub keys: u32,
-    /// Distinct keys each transaction writes.
-    #[serde(default = "two_u32")]
-    pub transaction_keys: u32,
-    /// Probability that the participant holding a transaction's key votes no.
+    /// Weights of each operation kind; empty means the service's kinds, equally.
     #[serde(default)]
-    pub no_vote: f64,
-    /// Weights of each operation kind; empty means the protocol's kinds, equally.
-    #[serde(default)]
-    pub mix: BTreeMap<OperationKind, f64>,
+    pub mix: BTreeMap<String, f64>,
+    /// The service's own keys (`transaction_keys`, `no_vote`, ...), checked against it.
+    #[serde(flatten)]
+    pub params: toml::Table,
 }
 
 impl Default for Workload {
@@ -140,9 +152,8 @@ impl Default for Workload {
             rate: default_rate(),
             operations: None,
             keys: 1,
-            transaction_keys: two_u32(),
-            no_vote: 0.0,
             mix: BTreeMap::new(),
+            params: toml::Table::new(),
         }
     }
 }
@@ -197,6 +208,31 @@ impl Default for Latency {
     fn default() -> Self {
         Latency::Constant { ms: 1.0 }
     }
+}
+
+/// The durable storage of every server.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Storage {
+    /// How long a sync takes (default: no time at all).
+    #[serde(default = "instant")]
+    pub sync: Latency,
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Storage { sync: instant() }
+    }
+}
+
+impl Storage {
+    fn is_default(&self) -> bool {
+        *self == Storage::default()
+    }
+}
+
+fn instant() -> Latency {
+    Latency::Constant { ms: 0.0 }
 }
 
 /// One fault of the explicit timeline: `at_ms`, a `kind` and that kind's keys, and an
@@ -255,6 +291,15 @@ pub enum FaultKind {
         node: NodeId,
         ms: i64,
     },
+    /// A spare server starts, empty, and is announced to the cluster.
+    Join {
+        node: NodeId,
+    },
+    /// A server is told to hand off and leave; it is gone once it has (or when the fault's
+    /// `duration_ms` is over, 10 timeouts by default).
+    Leave {
+        node: NodeId,
+    },
 }
 
 impl FaultKind {
@@ -271,6 +316,8 @@ impl FaultKind {
             FaultKind::Pause { .. } => "pause",
             FaultKind::Resume { .. } => "resume",
             FaultKind::ClockJump { .. } => "clock-jump",
+            FaultKind::Join { .. } => "join",
+            FaultKind::Leave { .. } => "leave",
         }
     }
 
@@ -291,10 +338,12 @@ pub enum NemesisKind {
     Crash,
     Pause,
     ClockJump,
+    Join,
+    Leave,
 }
 
 impl NemesisKind {
-    pub const ALL: [NemesisKind; 7] = [
+    pub const ALL: [NemesisKind; 9] = [
         NemesisKind::Partition,
         NemesisKind::Cut,
         NemesisKind::Isolate,
@@ -302,7 +351,14 @@ impl NemesisKind {
         NemesisKind::Crash,
         NemesisKind::Pause,
         NemesisKind::ClockJump,
+        NemesisKind::Join,
+        NemesisKind::Leave,
     ];
+
+    /// Whether this kind changes membership (for protocols that support it only).
+    pub fn is_membership(self) -> bool {
+        matches!(self, NemesisKind::Join | NemesisKind::Leave)
+    }
 
     /// The name of the faults this kind injects (as `FaultKind::name`).
     pub fn name(self) -> &'static str {
@@ -314,6 +370,8 @@ impl NemesisKind {
             NemesisKind::Crash => "crash",
             NemesisKind::Pause => "pause",
             NemesisKind::ClockJump => "clock-jump",
+            NemesisKind::Join => "join",
+            NemesisKind::Leave => "leave",
         }
     }
 }
@@ -339,9 +397,14 @@ pub struct Nemesis {
     /// Largest clock jump, either way.
     #[serde(default = "default_clock_jump_ms")]
     pub clock_jump_ms: u64,
+    /// Whether pauses, clock jumps and isolation may strike clients too (a paused client
+    /// holding a lease is the classic lock failure).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub client_faults: bool,
 }
 
-/// A server's clock: `local = real + offset + real * drift_ppm / 1e6`.
+/// A process's clocks: its monotonic clock runs at `1 + drift_ppm / 1e6` of true time, and
+/// its wall clock reads the monotonic one plus `offset_ms` (and any jumps).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ClockSpec {
@@ -427,7 +490,18 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 }
 
 /// Parses and validates scenario text; `path` names it in errors and gives the default name.
+/// The protocol it names must be in the catalog.
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    parse_with(path, text, crate::catalog::find)
+}
+
+/// Parses and validates scenario text for protocol `P`, which need not be in the catalog
+/// (a protocol defined in a test, say); the scenario must name it.
+pub fn parse_for<P: protocols::node::Protocol>(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    parse_with(path, text, |name| (name == P::NAME).then(crate::catalog::Meta::of::<P>))
+}
+
+fn parse_with(path: &Path, text: &str, meta: impl Fn(&str) -> Option<Meta>) -> Result<Scenario, ScenarioError> {
     let mut scenario: Scenario = toml::from_str(text).map_err(|error| ScenarioError {
         file: path.to_path_buf(),
         line: error.span().map(|span| line_of(text, span.start)),
@@ -436,11 +510,17 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     if scenario.name.is_empty() {
         scenario.name = default_name(path);
     }
-    validate::check(&scenario).map_err(|problem| ScenarioError {
+    let error = |key: &validate::Path, message: String| ScenarioError {
         file: path.to_path_buf(),
-        line: locate_line(text, &problem.key),
-        message: format!("{}: {}", problem.key.join("."), problem.message),
-    })?;
+        line: locate_line(text, key),
+        message: format!("{}: {message}", key.join(".")),
+    };
+    let Some(meta) = meta(&scenario.protocol) else {
+        let key = validate::Path(vec![validate::KeyPart::Key("protocol")]);
+        let known = crate::catalog::NAMES.join(", ");
+        return Err(error(&key, format!("unknown protocol {:?}; allowed: {known}", scenario.protocol)));
+    };
+    validate::check(&scenario, &meta).map_err(|problem| error(&problem.key, problem.message))?;
     Ok(scenario)
 }
 
@@ -463,7 +543,45 @@ pub fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
 }
 
+/// The times of a run, computed once from its scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// The workload issues operations until then.
+    pub duration: Time,
+    /// The explicit faults and the nemesis are over (and everything heals, unless `heal = "none"`).
+    pub faults_end: Time,
+    /// The liveness check's window ends (`faults_end` without a liveness check).
+    pub liveness_end: Time,
+    /// The run ends: the later of the workload and the liveness window, plus the drain.
+    pub end: Time,
+}
+
 impl Scenario {
+    /// The run's times.
+    pub fn plan(&self) -> Plan {
+        let duration = self.duration_ms * MILLISECOND;
+        let faults_end = self.faults_end();
+        let liveness_end = faults_end + self.checks.liveness_ms.unwrap_or(0) * MILLISECOND;
+        let end = duration.max(liveness_end) + self.limits.drain_ms * MILLISECOND;
+        Plan { duration, faults_end, liveness_end, end }
+    }
+
+    /// Server slots: the initial members and the spares that may join.
+    pub fn server_slots(&self) -> u32 {
+        self.max_nodes.unwrap_or(self.nodes).max(self.nodes)
+    }
+
+    /// Every process: server slots, then clients.
+    pub fn processes(&self) -> u32 {
+        self.server_slots() + self.workload.clients
+    }
+
+    /// The drift bound the protocols are told: the scenario's, or its largest drift.
+    pub fn drift_bound_ppm(&self) -> f64 {
+        self.drift_bound_ppm
+            .unwrap_or_else(|| self.clocks.iter().map(|clock| clock.drift_ppm.abs()).fold(0.0, f64::max))
+    }
+
     /// The virtual time at which the explicit faults and the nemesis are over.
     pub fn faults_end(&self) -> Time {
         let timeline = self.faults.iter().map(|fault| time_of(fault.at_ms + fault.duration_ms.unwrap_or(0.0))).max();
@@ -537,9 +655,6 @@ fn one() -> u64 {
 }
 fn one_u32() -> u32 {
     1
-}
-fn two_u32() -> u32 {
-    2
 }
 fn default_rate() -> f64 {
     100.0

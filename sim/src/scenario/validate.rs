@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use protocols::node::NodeId;
 
 use super::{Fault, FaultKind, Latency, Scenario};
-use crate::registry;
+use crate::catalog::Meta;
 
 /// One step of a key path: a table key or an array index.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,72 +50,60 @@ fn problem(key: &[KeyPart], message: impl Into<String>) -> Problem {
 
 use KeyPart::{Index, Key};
 
-/// Checks everything serde could not.
-pub fn check(scenario: &Scenario) -> Checked {
-    check_protocol(scenario)?;
+/// Checks everything serde could not, for a protocol described by `meta`.
+pub fn check(scenario: &Scenario, meta: &Meta) -> Checked {
+    check_protocol(scenario, meta)?;
     at_least(&[Key("nodes")], scenario.nodes as f64, 1.0)?;
     at_most(&[Key("nodes")], scenario.nodes as f64, 1000.0)?;
+    if let Some(max_nodes) = scenario.max_nodes {
+        at_least(&[Key("max_nodes")], max_nodes as f64, scenario.nodes as f64)?;
+        at_most(&[Key("max_nodes")], max_nodes as f64, 1000.0)?;
+        if max_nodes > scenario.nodes && !meta.membership {
+            let message = format!("{} does not support servers joining; leave max_nodes out", meta.name);
+            return Err(problem(&[Key("max_nodes")], message));
+        }
+    }
     at_least(&[Key("duration_ms")], scenario.duration_ms as f64, 1.0)?;
     at_least(&[Key("timeout_ms")], scenario.timeout_ms as f64, 1.0)?;
-    check_workload(scenario)?;
+    check_workload(scenario, meta)?;
     check_network(scenario)?;
+    check_latency(&[Key("storage"), Key("sync")], &scenario.storage.sync)?;
     for (index, fault) in scenario.faults.iter().enumerate() {
-        check_fault(scenario, index, fault)?;
+        check_fault(scenario, meta, index, fault)?;
     }
-    check_nemesis(scenario)?;
+    check_nemesis(scenario, meta)?;
     if scenario.swarm.as_ref().is_some_and(|swarm| swarm.kinds.is_empty()) {
         return Err(problem(&[Key("swarm"), Key("kinds")], "name at least one fault kind swarm mode may draw"));
     }
-    for (index, clock) in scenario.clocks.iter().enumerate() {
-        node_exists(scenario, &[Key("clocks"), Index(index), Key("node")], clock.node)?;
-        at_least(&[Key("clocks"), Index(index), Key("drift_ppm")], clock.drift_ppm, -100_000.0)?;
-        at_most(&[Key("clocks"), Index(index), Key("drift_ppm")], clock.drift_ppm, 100_000.0)?;
-    }
+    check_clocks(scenario)?;
     at_least(&[Key("limits"), Key("max_events")], scenario.limits.max_events as f64, 1.0)
 }
 
-fn check_protocol(scenario: &Scenario) -> Checked {
-    let Some(entry) = registry::find(&scenario.protocol) else {
-        let known: Vec<_> = registry::PROTOCOLS.iter().map(|entry| entry.name).collect();
-        return Err(problem(
-            &[Key("protocol")],
-            format!("unknown protocol {:?}; allowed: {}", scenario.protocol, known.join(", ")),
-        ));
-    };
-    if entry.variant(&scenario.variant).is_none() {
-        let known: Vec<_> = entry.variants.iter().map(|variant| variant.name).collect();
+fn check_protocol(scenario: &Scenario, meta: &Meta) -> Checked {
+    if meta.variant(&scenario.variant).is_none() {
+        let known: Vec<_> = meta.variants.iter().map(|variant| variant.name).collect();
         return Err(problem(
             &[Key("variant")],
-            format!("{} has no variant {:?}; allowed: {}", entry.name, scenario.variant, known.join(", ")),
+            format!("{} has no variant {:?}; allowed: {}", meta.name, scenario.variant, known.join(", ")),
         ));
     }
-    for kind in scenario.workload.mix.keys() {
-        if !entry.operations.contains(kind) {
-            let allowed: Vec<_> = entry.operations.iter().map(|kind| kind.name()).collect();
-            return Err(problem(
-                &[Key("workload"), Key("mix")],
-                format!("{} clients do not perform {:?}; allowed: {}", entry.name, kind.name(), allowed.join(", ")),
-            ));
-        }
-    }
-    Ok(())
+    (meta.check_settings)(&scenario.settings)
+        .map_err(|message| problem(&[Key("settings")], format!("{message} (the settings of {})", meta.name)))
 }
 
-fn check_workload(scenario: &Scenario) -> Checked {
+fn check_workload(scenario: &Scenario, meta: &Meta) -> Checked {
     let workload = &scenario.workload;
     at_least(&[Key("workload"), Key("clients")], workload.clients as f64, 1.0)?;
     at_most(&[Key("workload"), Key("clients")], workload.clients as f64, 1_000.0)?;
     positive(&[Key("workload"), Key("rate")], workload.rate)?;
     at_least(&[Key("workload"), Key("keys")], workload.keys as f64, 1.0)?;
-    at_least(&[Key("workload"), Key("transaction_keys")], workload.transaction_keys as f64, 1.0)?;
-    let transactional = registry::find(&scenario.protocol)
-        .is_some_and(|entry| entry.operations.contains(&protocols::operation::OperationKind::Transaction));
-    if transactional && workload.transaction_keys > workload.keys {
-        let message = format!("{} keys per transaction, but only {} keys", workload.transaction_keys, workload.keys);
-        return Err(problem(&[Key("workload"), Key("transaction_keys")], message + "; need at most `keys`"));
-    }
-    probability(&[Key("workload"), Key("no_vote")], workload.no_vote)?;
-    for weight in workload.mix.values() {
+    for (kind, weight) in &workload.mix {
+        if !meta.operations.contains(&kind.as_str()) {
+            return Err(problem(
+                &[Key("workload"), Key("mix")],
+                format!("{} clients do not perform {kind:?}; allowed: {}", meta.name, meta.operations.join(", ")),
+            ));
+        }
         at_least(&[Key("workload"), Key("mix")], *weight, 0.0)?;
     }
     if !workload.mix.is_empty() && workload.mix.values().sum::<f64>() <= 0.0 {
@@ -124,23 +112,58 @@ fn check_workload(scenario: &Scenario) -> Checked {
             "the weights add up to 0; give at least one a positive weight",
         ));
     }
-    Ok(())
+    (meta.check_params)(&workload.params, workload.keys).map_err(|message| {
+        problem(
+            &[Key("workload")],
+            format!("{message} (the workload keys of {}'s {} service)", meta.name, meta.service),
+        )
+    })
 }
 
 fn check_network(scenario: &Scenario) -> Checked {
     let network = &scenario.network;
     probability(&[Key("network"), Key("loss")], network.loss)?;
     probability(&[Key("network"), Key("duplicate")], network.duplicate)?;
-    let latency = [Key("network"), Key("latency")];
-    let key = |name| [Key("network"), Key("latency"), Key(name)];
-    match network.latency {
+    check_latency(&[Key("network"), Key("latency")], &network.latency)
+}
+
+fn check_clocks(scenario: &Scenario) -> Checked {
+    let bound = scenario.drift_bound_ppm.unwrap_or(f64::INFINITY);
+    if let Some(bound) = scenario.drift_bound_ppm {
+        at_least(&[Key("drift_bound_ppm")], bound, 0.0)?;
+        at_most(&[Key("drift_bound_ppm")], bound, 100_000.0)?;
+    }
+    let mut seen = BTreeSet::new();
+    for (index, clock) in scenario.clocks.iter().enumerate() {
+        let key = |name| [Key("clocks"), Index(index), Key(name)];
+        process_exists(scenario, &key("node"), clock.node)?;
+        if !seen.insert(clock.node) {
+            return Err(problem(&key("node"), format!("node {} has two [[clocks]]; give each node one", clock.node)));
+        }
+        at_least(&key("drift_ppm"), clock.drift_ppm, -100_000.0)?;
+        at_most(&key("drift_ppm"), clock.drift_ppm, 100_000.0)?;
+        if clock.drift_ppm.abs() > bound {
+            let message = format!("drift {} ppm is beyond drift_bound_ppm = {bound}; raise the bound", clock.drift_ppm);
+            return Err(problem(&key("drift_ppm"), message));
+        }
+    }
+    Ok(())
+}
+
+fn check_latency(latency: &[KeyPart], value: &Latency) -> Checked {
+    let key = |name| {
+        let mut path = latency.to_vec();
+        path.push(Key(name));
+        path
+    };
+    match *value {
         Latency::Constant { ms } => at_least(&key("ms"), ms, 0.0),
         Latency::Uniform { min_ms, max_ms } => {
             at_least(&key("min_ms"), min_ms, 0.0)?;
             at_most(&key("max_ms"), max_ms, 3_600_000.0)?;
             if min_ms > max_ms {
                 return Err(problem(
-                    &latency,
+                    latency,
                     format!("min_ms {min_ms} is above max_ms {max_ms}; need min_ms <= max_ms"),
                 ));
             }
@@ -158,14 +181,16 @@ fn check_network(scenario: &Scenario) -> Checked {
     }
 }
 
-fn check_fault(scenario: &Scenario, index: usize, fault: &Fault) -> Checked {
+fn check_fault(scenario: &Scenario, meta: &Meta, index: usize, fault: &Fault) -> Checked {
     let key = |name| [Key("faults"), Index(index), Key(name)];
     at_least(&key("at_ms"), fault.at_ms, 0.0)?;
     at_most(&key("at_ms"), fault.at_ms, scenario.duration_ms as f64)?;
     if let Some(duration) = fault.duration_ms {
         positive(&key("duration_ms"), duration)?;
     }
-    let nodes = |name, nodes: &[NodeId]| nodes.iter().try_for_each(|&node| node_exists(scenario, &key(name), node));
+    // Link faults, pauses and clock jumps may name clients too; the rest only servers.
+    let nodes = |name, nodes: &[NodeId]| nodes.iter().try_for_each(|&node| process_exists(scenario, &key(name), node));
+    let servers = |name, nodes: &[NodeId]| nodes.iter().try_for_each(|&node| node_exists(scenario, &key(name), node));
     match &fault.kind {
         FaultKind::Partition { groups } => {
             groups.iter().try_for_each(|group| nodes("groups", group))?;
@@ -176,29 +201,46 @@ fn check_fault(scenario: &Scenario, index: usize, fault: &Fault) -> Checked {
             nodes("to", to)
         }
         FaultKind::Bridge { left, right, bridge } => {
-            nodes("left", left)?;
-            nodes("right", right)?;
+            servers("left", left)?;
+            servers("right", right)?;
             node_exists(scenario, &key("bridge"), *bridge)?;
             disjoint(&key("left"), [left.as_slice(), right.as_slice(), std::slice::from_ref(bridge)].into_iter())
         }
         FaultKind::Heal => Ok(()),
         FaultKind::Isolate { node }
-        | FaultKind::Crash { node, .. }
-        | FaultKind::Restart { node }
         | FaultKind::Pause { node }
         | FaultKind::Resume { node }
-        | FaultKind::ClockJump { node, .. } => node_exists(scenario, &key("node"), *node),
+        | FaultKind::ClockJump { node, .. } => process_exists(scenario, &key("node"), *node),
+        FaultKind::Crash { node, .. } | FaultKind::Restart { node } => node_exists(scenario, &key("node"), *node),
+        FaultKind::Join { node } | FaultKind::Leave { node } if !meta.membership => Err(problem(
+            &key("kind"),
+            format!("{} does not support servers joining or leaving (node {node})", meta.name),
+        )),
+        FaultKind::Join { node } if *node < scenario.nodes || *node >= scenario.server_slots() => Err(problem(
+            &key("node"),
+            format!(
+                "node {node} cannot join: the spares are servers {} to {} (set max_nodes for more)",
+                scenario.nodes,
+                scenario.server_slots() as i64 - 1
+            ),
+        )),
+        FaultKind::Join { .. } => Ok(()),
+        FaultKind::Leave { node } => node_exists(scenario, &key("node"), *node),
     }
 }
 
-fn check_nemesis(scenario: &Scenario) -> Checked {
+fn check_nemesis(scenario: &Scenario, meta: &Meta) -> Checked {
     let Some(nemesis) = &scenario.nemesis else { return Ok(()) };
     let key = |name| [Key("nemesis"), Key(name)];
     if nemesis.kinds.is_empty() {
         return Err(problem(
             &key("kinds"),
-            "name at least one fault kind: partition, cut, isolate, bridge, crash, pause, clock-jump",
+            "name at least one fault kind: partition, cut, isolate, bridge, crash, pause, clock-jump (join, leave)",
         ));
+    }
+    if let Some(kind) = nemesis.kinds.iter().find(|kind| kind.is_membership() && !meta.membership) {
+        let message = format!("{} does not support servers joining or leaving; remove {:?}", meta.name, kind.name());
+        return Err(problem(&key("kinds"), message));
     }
     positive(&key("interval_ms"), nemesis.interval_ms)?;
     positive(&key("fault_ms"), nemesis.fault_ms)?;
@@ -213,13 +255,28 @@ fn check_nemesis(scenario: &Scenario) -> Checked {
     Ok(())
 }
 
+/// Whether `node` is a server (a member or a spare).
 fn node_exists(scenario: &Scenario, key: &[KeyPart], node: NodeId) -> Checked {
-    if node < scenario.nodes {
+    let slots = scenario.server_slots();
+    if node < slots {
+        return Ok(());
+    }
+    Err(problem(key, format!("server {node} does not exist: the scenario has servers 0 to {}", slots - 1)))
+}
+
+/// Whether `node` is a server or a client.
+fn process_exists(scenario: &Scenario, key: &[KeyPart], node: NodeId) -> Checked {
+    let (slots, processes) = (scenario.server_slots(), scenario.processes());
+    if node < processes {
         return Ok(());
     }
     Err(problem(
         key,
-        format!("node {node} does not exist: the scenario has {} nodes, 0 to {}", scenario.nodes, scenario.nodes - 1),
+        format!(
+            "node {node} does not exist: the scenario has servers 0 to {} and clients {slots} to {}",
+            slots - 1,
+            processes - 1
+        ),
     ))
 }
 

@@ -24,9 +24,9 @@ use std::time::Instant;
 
 use reports::SweepRow;
 
-use crate::engine::RunOptions;
 use crate::run::{self, RunResult};
 use crate::scenario::Scenario;
+use crate::world::RunOptions;
 pub use summary::{ScenarioSummary, Summary, SummaryOptions};
 
 /// A half-open range of seeds, `A..B`, or `A..=B`.

@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 
 use protocols::node::MILLISECOND;
 
-use crate::engine::RunOptions;
 use crate::run::{self, RunResult};
 use crate::scenario::{Fault, Scenario, Verdict};
+use crate::world::RunOptions;
 
 /// Runs a shrink may spend.
 pub const BUDGET: usize = 300;
@@ -185,7 +185,7 @@ impl Shrinker {
 }
 
 /// The scenario with its nemesis replaced by the faults the run actually applied.
-fn explicit_timeline(scenario: &Scenario, record: &crate::engine::RunRecord) -> Scenario {
+fn explicit_timeline(scenario: &Scenario, record: &crate::run::RunRecord) -> Scenario {
     let mut explicit = scenario.clone();
     explicit.nemesis = None;
     explicit.faults = record

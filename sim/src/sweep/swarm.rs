@@ -14,15 +14,12 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::engine::stream;
+use crate::rng::{self, stream};
 use crate::scenario::{ClockSpec, Latency, Nemesis, NemesisKind, Scenario};
-
-/// The stream that draws the weather.
-const SWARM_STREAM: u64 = 5;
 
 /// `scenario` under the weather of `seed`, and that weather in words.
 pub fn weather(scenario: &Scenario, seed: u64) -> (Scenario, String) {
-    let mut rng = stream(seed, SWARM_STREAM);
+    let mut rng = stream(seed, rng::SWARM);
     let mut out = scenario.clone();
     let keep_network = scenario.swarm.as_ref().is_some_and(|limits| limits.keep_network);
     let drawn = (latency(&mut rng), sometimes(&mut rng, 0.2), sometimes(&mut rng, 0.2));
@@ -68,8 +65,10 @@ fn skewed_clocks(rng: &mut ChaCha8Rng, nodes: u32) -> Vec<ClockSpec> {
 }
 
 fn nemesis(rng: &mut ChaCha8Rng, scenario: &Scenario) -> Nemesis {
-    let allowed: Vec<NemesisKind> =
-        scenario.swarm.as_ref().map_or(NemesisKind::ALL.to_vec(), |limits| limits.kinds.clone());
+    // Membership changes only for protocols that support them.
+    let membership = crate::catalog::find(&scenario.protocol).is_some_and(|meta| meta.membership);
+    let every_kind = NemesisKind::ALL.iter().copied().filter(|kind| membership || !kind.is_membership()).collect();
+    let allowed: Vec<NemesisKind> = scenario.swarm.as_ref().map_or(every_kind, |limits| limits.kinds.clone());
     let mut kinds: Vec<NemesisKind> = allowed.iter().copied().filter(|_| rng.gen_bool(0.5)).collect();
     if kinds.is_empty() {
         kinds.push(*allowed.choose(rng).expect("validation requires at least one kind"));
@@ -85,6 +84,8 @@ fn nemesis(rng: &mut ChaCha8Rng, scenario: &Scenario) -> Nemesis {
         lose_unsynced,
         max_down: None,
         clock_jump_ms: rng.gen_range(1..=200),
+        // Clients are struck only where the scenario asks for it.
+        client_faults: scenario.nemesis.as_ref().is_some_and(|nemesis| nemesis.client_faults),
     }
 }
 

@@ -1,7 +1,12 @@
 //! The simulated network: per-message latency from a distribution (reordering follows
 //! from its spread), loss, duplication, optional FIFO links, and link faults (partitions,
-//! one-way cuts, isolation, bridges) between servers. Clients reach every server; link
-//! faults apply to server-to-server links.
+//! one-way cuts, isolation, bridges).
+//!
+//! Link faults cut the links between the servers they name, and the links of the clients
+//! they name: a client in a partition's group reaches only that group's servers, an
+//! isolated client reaches no server, a cut names any processes. Clients a fault does not
+//! name reach every server, so isolating a server cuts it off from the other servers only
+//! (its clients still reach it, as clients of a deposed leader do).
 
 use protocols::node::{NodeId, Time, MILLISECOND};
 use rand::Rng;
@@ -30,14 +35,19 @@ pub enum LinkFault {
 }
 
 impl LinkFault {
-    fn blocks(&self, from: NodeId, to: NodeId) -> bool {
+    /// Whether this fault blocks `from` -> `to`, in a world whose servers are `0..servers`.
+    fn blocks(&self, from: NodeId, to: NodeId, servers: NodeId) -> bool {
+        let is_client = |node: NodeId| node >= servers;
         match self {
             LinkFault::Partition { groups } => {
                 let group = |node| groups.iter().position(|group| group.contains(&node));
-                group(from) != group(to)
+                let (from_group, to_group) = (group(from), group(to));
+                let free = |node, group: Option<usize>| is_client(node) && group.is_none();
+                !free(from, from_group) && !free(to, to_group) && from_group != to_group
             }
             LinkFault::Cut { from: sources, to: targets } => sources.contains(&from) && targets.contains(&to),
-            LinkFault::Isolate { node } => (from == *node) != (to == *node),
+            LinkFault::Isolate { node } if is_client(*node) => (from == *node) != (to == *node),
+            LinkFault::Isolate { node } => !is_client(from) && !is_client(to) && (from == *node) != (to == *node),
             LinkFault::Bridge { left, right } => {
                 (left.contains(&from) && right.contains(&to)) || (right.contains(&from) && left.contains(&to))
             }
@@ -59,7 +69,7 @@ pub struct Network {
     duplicate: f64,
     servers: usize,
     processes: usize,
-    /// Directed server links that some fault blocks, row-major by sender.
+    /// Directed links that some fault blocks, row-major by sender.
     blocked: Vec<bool>,
     faults: Vec<(u64, LinkFault)>,
     /// Per directed link, the last delivery time scheduled (FIFO links only).
@@ -75,7 +85,7 @@ impl Network {
             duplicate: config.duplicate,
             servers,
             processes,
-            blocked: vec![false; servers * servers],
+            blocked: vec![false; processes * processes],
             faults: Vec::new(),
             last_delivery: config.fifo.then(|| vec![0; processes * processes]),
             rng,
@@ -98,8 +108,7 @@ impl Network {
 
     /// Whether a fault in force blocks `from` -> `to`.
     pub fn is_blocked(&self, from: NodeId, to: NodeId) -> bool {
-        let (from, to) = (from as usize, to as usize);
-        from < self.servers && to < self.servers && self.blocked[from * self.servers + to]
+        self.blocked[from as usize * self.processes + to as usize]
     }
 
     pub fn add_fault(&mut self, id: u64, fault: LinkFault) {
@@ -125,11 +134,11 @@ impl Network {
     }
 
     fn recompute(&mut self) {
-        let n = self.servers;
+        let (n, servers) = (self.processes, self.servers as NodeId);
         for from in 0..n {
             for to in 0..n {
-                let blocked = self.faults.iter().any(|(_, fault)| fault.blocks(from as NodeId, to as NodeId));
-                self.blocked[from * n + to] = blocked;
+                let blocks = |fault: &LinkFault| fault.blocks(from as NodeId, to as NodeId, servers);
+                self.blocked[from * n + to] = self.faults.iter().any(|(_, fault)| blocks(fault));
             }
         }
     }
@@ -147,14 +156,19 @@ impl Network {
     }
 
     fn sample_latency(&mut self) -> Time {
-        let ms = match self.latency {
-            Latency::Constant { ms } => ms,
-            Latency::Uniform { min_ms, max_ms } => min_ms + (max_ms - min_ms) * self.rng.gen::<f64>(),
-            Latency::Exponential { mean_ms, min_ms } => min_ms + exponential(&mut self.rng, mean_ms),
-            Latency::Lognormal { median_ms, sigma } => median_ms * (sigma * standard_normal(&mut self.rng)).exp(),
-        };
-        (ms * MILLISECOND as f64) as Time
+        sample(&self.latency, &mut self.rng)
     }
+}
+
+/// A duration drawn from `latency` (no draw at all for a constant).
+pub fn sample(latency: &Latency, rng: &mut ChaCha8Rng) -> Time {
+    let ms = match *latency {
+        Latency::Constant { ms } => ms,
+        Latency::Uniform { min_ms, max_ms } => min_ms + (max_ms - min_ms) * rng.gen::<f64>(),
+        Latency::Exponential { mean_ms, min_ms } => min_ms + exponential(rng, mean_ms),
+        Latency::Lognormal { median_ms, sigma } => median_ms * (sigma * standard_normal(rng)).exp(),
+    };
+    (ms * MILLISECOND as f64) as Time
 }
 
 /// An exponential draw with the given mean.
@@ -186,7 +200,7 @@ mod tests {
         assert!(!net.is_blocked(0, 1));
         assert!(net.is_blocked(0, 2) && net.is_blocked(2, 0));
         assert!(!net.is_blocked(2, 4), "unlisted servers form one group");
-        assert!(!net.is_blocked(5, 0), "clients are never cut off");
+        assert!(!net.is_blocked(5, 0), "a client no group names reaches every server");
         assert!(net.remove_fault(1));
         assert!(!net.is_blocked(0, 2));
     }

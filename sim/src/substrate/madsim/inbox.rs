@@ -15,43 +15,13 @@ use protocols::node::NodeId;
 /// One report from a task to the host.
 pub(super) enum Report {
     /// The node booted and bound its endpoint.
-    Up {
-        node: NodeId,
-        endpoint: Endpoint,
-    },
+    Up { node: NodeId, endpoint: Endpoint },
+    /// The event with this id in the host's table is due.
+    Due { id: u64 },
     /// The datagram carrying message `id` reached `node`.
-    Message {
-        node: NodeId,
-        id: u64,
-    },
-    Timer {
-        node: NodeId,
-        generation: u64,
-    },
-    /// The client's think time is over.
-    Invoke {
-        client: NodeId,
-    },
-    /// The timeline's fault with this index is due.
-    Fault(usize),
-    /// Undo the fault in force with this id.
-    Undo(u64),
-    Nemesis,
-    /// The fault window ends.
-    HealAll,
+    Datagram { id: u64 },
     /// The run's end time.
     End,
-}
-
-impl Report {
-    /// The process whose task made this report, for reports that die with it.
-    pub(super) fn node(&self) -> Option<NodeId> {
-        match self {
-            Report::Up { node, .. } | Report::Message { node, .. } | Report::Timer { node, .. } => Some(*node),
-            Report::Invoke { client } => Some(*client),
-            Report::Fault(_) | Report::Undo(_) | Report::Nemesis | Report::HealAll | Report::End => None,
-        }
-    }
 }
 
 #[derive(Default)]
@@ -97,11 +67,6 @@ impl Inbox {
     /// Whether no report waits.
     pub(super) fn is_empty(&self) -> bool {
         self.lock().reports.is_empty()
-    }
-
-    /// Drops the reports of `node` not handled yet: it was killed, and they died with it.
-    pub(super) fn forget(&self, node: NodeId) {
-        self.lock().reports.retain(|report| report.node() != Some(node));
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -1,24 +1,12 @@
-//! What a run records: the client history, every message with its fate (when recording is
-//! on), node and fault events, message counts by type, and the trace hash that identifies
-//! the run exactly.
+//! What a run records beside its client history: every message with its fate (when
+//! recording is on), node and fault events, message counts by type, milestones, and the
+//! trace hash that identifies the run exactly.
 
 use std::hash::{Hash, Hasher};
 
 use protocols::node::{NodeId, Time};
-use protocols::operation::{Operation, Outcome};
 
 use crate::scenario::FaultKind;
-
-/// One client operation: invoked, then completed (or still open at the end of the run).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OperationRecord {
-    pub client: NodeId,
-    pub invoked: Time,
-    pub completed: Option<Time>,
-    pub operation: Operation,
-    /// `None`: the run ended before the client knew; counts as `Info`.
-    pub outcome: Option<Outcome>,
-}
 
 /// What became of a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,7 +16,8 @@ pub enum Fate {
     Lost,
     /// Cut by a partition, at sending or in flight.
     Blocked,
-    /// The receiver was crashed.
+    /// The receiver was down (crashed, or restarted since the message left: a crash breaks
+    /// the connections, and what was on its way is lost with them).
     Crashed,
 }
 
@@ -54,6 +43,8 @@ pub struct MessageRecord {
     pub fate: Fate,
     /// True for the network's duplicate of an earlier message.
     pub copy: bool,
+    /// The message whose delivery made the sender send this one, if a message did.
+    pub cause: Option<u64>,
 }
 
 /// A node or fault event (crash, restart, partition, an observation, ...).
@@ -80,7 +71,6 @@ pub struct FaultPeriod {
 pub struct Recorder {
     /// Keep per-message records and events (off in sweeps: counts only).
     pub detailed: bool,
-    pub history: Vec<OperationRecord>,
     pub messages: Vec<MessageRecord>,
     pub events: Vec<NodeEvent>,
     pub faults: Vec<FaultPeriod>,

@@ -1,0 +1,437 @@
+//! Faults: the scenario's explicit timeline, the seeded random nemesis, and how each fault
+//! is applied to the world and undone.
+//!
+//! Every fault in force has an id and knows how it is undone (heal its links, restart the
+//! node, resume it), so a fault with a duration, a nemesis fault and the final heal all go
+//! through one path. A crash drops the server's volatile state, its timers, its pause
+//! backlog, its syncs in flight and the sends waiting for them; with `lose_unsynced` it
+//! also drops a random part of the records not yet durable (a torn suffix of the
+//! write-ahead log). A restarted server is rebuilt by `Protocol::recover` from the surviving
+//! records alone. Pauses, clock jumps and link faults may strike clients as well as servers.
+//! A join starts a spare server, empty, and announces it; a leave tells a server to hand off
+//! and removes it once it has (or once its time is up).
+
+use protocols::node::{Membership, NodeId, Protocol, Time, MILLISECOND};
+use rand::seq::SliceRandom;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::network::{exponential, LinkFault};
+use super::{Event, Life, Place, Substrate, World};
+use crate::record::FaultPeriod;
+use crate::rng::{self, stream};
+use crate::scenario::{self, time_of, Fault, FaultKind, Heal, NemesisKind, Scenario};
+
+/// How a fault in force is undone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Undo {
+    Link,
+    Restart(NodeId),
+    Resume(NodeId),
+}
+
+/// A fault in force.
+#[derive(Clone, Debug)]
+struct Active {
+    id: u64,
+    undo: Undo,
+    /// Its entry in the recorder's fault periods.
+    period: usize,
+}
+
+/// The faults of one run: the timeline, the nemesis, and those in force.
+pub struct Faults {
+    timeline: Vec<Fault>,
+    nemesis: Option<Nemesis>,
+    nemesis_start: Time,
+    active: Vec<Active>,
+    next_id: u64,
+    /// Which unsynced records a crash loses.
+    rng: ChaCha8Rng,
+    heal: Heal,
+    /// Whether the timeline or the nemesis injects anything.
+    any: bool,
+    /// How long a leaving server may take to hand off, unless its fault says.
+    leave_grace: Time,
+}
+
+impl Faults {
+    pub fn new(scenario: &Scenario, seed: u64) -> Faults {
+        Faults {
+            timeline: scenario.faults.clone(),
+            nemesis: scenario.nemesis.as_ref().map(|config| Nemesis::new(config, scenario, stream(seed, rng::NEMESIS))),
+            nemesis_start: scenario.nemesis.as_ref().map_or(0, |config| config.start_ms) * MILLISECOND,
+            active: Vec::new(),
+            next_id: 0,
+            rng: stream(seed, rng::FAULTS),
+            heal: scenario.checks.heal,
+            any: !scenario.faults.is_empty() || scenario.nemesis.is_some(),
+            leave_grace: 10 * scenario.timeout_ms * MILLISECOND,
+        }
+    }
+}
+
+/// The random nemesis: it draws a fault kind, targets and a duration from its own stream.
+pub struct Nemesis {
+    kinds: Vec<NemesisKind>,
+    interval_ms: f64,
+    fault_ms: f64,
+    end: Time,
+    lose_unsynced: f64,
+    max_down: u32,
+    clock_jump_ms: i64,
+    client_faults: bool,
+    rng: ChaCha8Rng,
+}
+
+/// Who the nemesis may strike at a draw.
+pub struct Targets {
+    /// Server slots.
+    pub servers: u32,
+    /// Servers up and not paused.
+    pub up: Vec<NodeId>,
+    /// Spare servers that have not joined.
+    pub spares: Vec<NodeId>,
+    /// Every client.
+    pub clients: Vec<NodeId>,
+}
+
+impl Nemesis {
+    pub fn new(config: &scenario::Nemesis, scenario: &Scenario, rng: ChaCha8Rng) -> Nemesis {
+        Nemesis {
+            kinds: config.kinds.clone(),
+            interval_ms: config.interval_ms,
+            fault_ms: config.fault_ms,
+            end: config.end_ms.unwrap_or(scenario.duration_ms) * MILLISECOND,
+            lose_unsynced: config.lose_unsynced,
+            max_down: config.max_down.unwrap_or((scenario.nodes - 1) / 2),
+            clock_jump_ms: config.clock_jump_ms as i64,
+            client_faults: config.client_faults,
+            rng,
+        }
+    }
+
+    fn gap(&mut self, mean_ms: f64) -> Time {
+        (exponential(&mut self.rng, mean_ms) * MILLISECOND as f64) as Time
+    }
+
+    /// Draws the next fault.
+    pub fn draw(&mut self, targets: &Targets) -> Option<FaultKind> {
+        let kind = *self.kinds.choose(&mut self.rng)?;
+        let servers = targets.servers;
+        let mut shuffled: Vec<NodeId> = (0..servers).collect();
+        shuffled.shuffle(&mut self.rng);
+        let down = targets.servers - targets.up.len() as u32 - targets.spares.len() as u32;
+        // Pauses, clock jumps and isolation strike a client one time in four when allowed.
+        let client = (self.client_faults && !targets.clients.is_empty() && self.rng.gen_bool(0.25))
+            .then(|| *targets.clients.choose(&mut self.rng).expect("not empty"));
+        let fault = match kind {
+            NemesisKind::Partition if servers >= 2 => {
+                let minority = self.rng.gen_range(1..=(servers as usize / 2).max(1));
+                FaultKind::Partition { groups: vec![shuffled[..minority].to_vec()] }
+            }
+            NemesisKind::Cut if servers >= 2 => {
+                let targets = self.rng.gen_range(1..servers as usize);
+                FaultKind::Cut { from: vec![shuffled[0]], to: shuffled[1..=targets].to_vec() }
+            }
+            NemesisKind::Isolate => FaultKind::Isolate { node: client.unwrap_or(shuffled[0]) },
+            NemesisKind::Bridge if servers >= 3 => {
+                let half = (servers as usize - 1) / 2;
+                let (left, right) = shuffled[1..].split_at(half);
+                FaultKind::Bridge { left: left.to_vec(), right: right.to_vec(), bridge: shuffled[0] }
+            }
+            NemesisKind::Crash if down < self.max_down && !targets.up.is_empty() => {
+                let lose_unsynced = self.rng.gen::<f64>() < self.lose_unsynced;
+                FaultKind::Crash { node: *targets.up.choose(&mut self.rng)?, lose_unsynced }
+            }
+            NemesisKind::Pause if client.is_some() => FaultKind::Pause { node: client? },
+            NemesisKind::Pause if down < self.max_down && !targets.up.is_empty() => {
+                FaultKind::Pause { node: *targets.up.choose(&mut self.rng)? }
+            }
+            NemesisKind::ClockJump => {
+                let ms = self.rng.gen_range(1..=self.clock_jump_ms.max(1));
+                let ms = if self.rng.gen() { ms } else { -ms };
+                FaultKind::ClockJump { node: client.unwrap_or(shuffled[0]), ms }
+            }
+            NemesisKind::Join if !targets.spares.is_empty() => {
+                FaultKind::Join { node: *targets.spares.choose(&mut self.rng)? }
+            }
+            NemesisKind::Leave if down < self.max_down && targets.up.len() > 1 => {
+                FaultKind::Leave { node: *targets.up.choose(&mut self.rng)? }
+            }
+            _ => return None,
+        };
+        Some(fault)
+    }
+}
+
+impl<P: Protocol, S: Substrate<P>> World<P, S> {
+    /// Puts the timeline, the nemesis and the final heal on the schedule.
+    pub(super) fn schedule_faults(&mut self) {
+        for index in 0..self.faults.timeline.len() {
+            let at = time_of(self.faults.timeline[index].at_ms);
+            self.substrate.schedule(self.now, at, Place::World, Event::Fault(index));
+        }
+        if let Some(nemesis) = &mut self.faults.nemesis {
+            let first = self.faults.nemesis_start + nemesis.gap(nemesis.interval_ms);
+            self.substrate.schedule(self.now, first, Place::World, Event::Nemesis);
+        }
+        if self.faults.any && self.faults.heal != Heal::None {
+            self.substrate.schedule(self.now, self.plan.faults_end, Place::World, Event::HealAll);
+        }
+    }
+
+    pub(super) fn on_timeline_fault(&mut self, index: usize) {
+        let fault = self.faults.timeline[index].clone();
+        if let FaultKind::Leave { node } = fault.kind {
+            let grace = fault.duration_ms.map_or(self.faults.leave_grace, time_of);
+            return self.leave(node, grace);
+        }
+        if let Some(id) = self.apply_fault(&fault.kind) {
+            if let Some(duration) = fault.duration_ms {
+                self.substrate.schedule(self.now, self.now + time_of(duration), Place::World, Event::Undo(id));
+            }
+        }
+    }
+
+    pub(super) fn on_nemesis(&mut self) {
+        let targets = self.targets();
+        let Some(nemesis) = &mut self.faults.nemesis else { return };
+        if self.now >= nemesis.end {
+            return;
+        }
+        let fault = nemesis.draw(&targets);
+        let (duration, next) = (nemesis.gap(nemesis.fault_ms), nemesis.gap(nemesis.interval_ms));
+        match fault {
+            Some(FaultKind::Leave { node }) => self.leave(node, self.faults.leave_grace),
+            Some(fault) => {
+                if let Some(id) = self.apply_fault(&fault) {
+                    self.substrate.schedule(self.now, self.now + duration, Place::World, Event::Undo(id));
+                }
+            }
+            None => {}
+        }
+        self.substrate.schedule(self.now, self.now + next, Place::World, Event::Nemesis);
+    }
+
+    fn targets(&self) -> Targets {
+        let slots = self.setup.server_slots();
+        let servers = 0..slots;
+        Targets {
+            servers: slots,
+            up: servers.clone().filter(|&node| self.is_up(node) && !self.processes[node as usize].paused).collect(),
+            spares: servers.filter(|&node| self.processes[node as usize].life == Life::Absent).collect(),
+            clients: (slots..self.processes.len() as NodeId).collect(),
+        }
+    }
+
+    /// Applies a fault; returns its id if it stays in force until undone.
+    fn apply_fault(&mut self, kind: &FaultKind) -> Option<u64> {
+        let id = self.faults.next_id + 1;
+        let undo = match kind {
+            FaultKind::Partition { groups } => self.add_link_fault(id, LinkFault::Partition { groups: groups.clone() }),
+            FaultKind::Cut { from, to } => {
+                self.add_link_fault(id, LinkFault::Cut { from: from.clone(), to: to.clone() })
+            }
+            FaultKind::Isolate { node } => self.add_link_fault(id, LinkFault::Isolate { node: *node }),
+            FaultKind::Bridge { left, right, .. } => {
+                self.add_link_fault(id, LinkFault::Bridge { left: left.clone(), right: right.clone() })
+            }
+            FaultKind::Heal => return self.undo_where(|undo| undo == Undo::Link),
+            FaultKind::Crash { node, lose_unsynced } => self.crash(*node, *lose_unsynced)?,
+            FaultKind::Restart { node } => return self.undo_where(|undo| undo == Undo::Restart(*node)),
+            FaultKind::Pause { node } => self.pause(*node)?,
+            FaultKind::Resume { node } => return self.undo_where(|undo| undo == Undo::Resume(*node)),
+            FaultKind::ClockJump { node, ms } => {
+                self.processes[*node as usize].clock.jump(*ms);
+                self.instant_fault(*node, kind);
+                return None;
+            }
+            FaultKind::Join { node } => {
+                self.join(*node);
+                return None;
+            }
+            FaultKind::Leave { node } => {
+                self.leave(*node, self.faults.leave_grace);
+                return None;
+            }
+        };
+        self.faults.next_id = id;
+        let period = self.recorder.faults.len();
+        self.recorder.faults.push(FaultPeriod { start: self.now, end: None, kind: kind.clone() });
+        self.recorder.event(self.now, None, || describe(kind));
+        self.faults.active.push(Active { id, undo, period });
+        Some(id)
+    }
+
+    /// A fault that is over as soon as it happens (a clock jump, a join, a leave).
+    fn instant_fault(&mut self, node: NodeId, kind: &FaultKind) {
+        self.recorder.faults.push(FaultPeriod { start: self.now, end: Some(self.now), kind: kind.clone() });
+        self.recorder.event(self.now, Some(node), || describe(kind));
+    }
+
+    fn add_link_fault(&mut self, id: u64, fault: LinkFault) -> Undo {
+        self.network.add_fault(id, fault);
+        self.substrate.links_changed(&self.network);
+        Undo::Link
+    }
+
+    fn crash(&mut self, node: NodeId, lose_unsynced: bool) -> Option<Undo> {
+        if !self.is_up(node) || self.setup.is_client(node) {
+            return None;
+        }
+        self.servers[node as usize] = None;
+        self.halt(node, lose_unsynced);
+        self.processes[node as usize].life = Life::Crashed;
+        // A crash ends a pause: the node resumes only by restarting.
+        for active in self.faults.active.iter().filter(|active| active.undo == Undo::Resume(node)) {
+            self.recorder.faults[active.period].end = Some(self.now);
+        }
+        self.faults.active.retain(|active| active.undo != Undo::Resume(node));
+        Some(Undo::Restart(node))
+    }
+
+    /// Stops every activity of `node`: timers, backlog, syncs and held sends; bumps its
+    /// incarnation, so that what was on its way to it is lost.
+    fn halt(&mut self, node: NodeId, lose_unsynced: bool) {
+        let process = &mut self.processes[node as usize];
+        process.timers.clear();
+        process.backlog.clear();
+        process.paused = false;
+        process.incarnation += 1;
+        process.storage.crash(lose_unsynced, &mut self.faults.rng);
+        self.substrate.crashed(node);
+    }
+
+    fn pause(&mut self, node: NodeId) -> Option<Undo> {
+        let process = &mut self.processes[node as usize];
+        if !matches!(process.life, Life::Up | Life::Leaving) || process.paused {
+            return None;
+        }
+        process.paused = true;
+        self.substrate.paused(node);
+        Some(Undo::Resume(node))
+    }
+
+    /// Undoes the fault with this id, if it is still in force.
+    pub(super) fn undo(&mut self, id: u64) {
+        let Some(position) = self.faults.active.iter().position(|active| active.id == id) else { return };
+        let active = self.faults.active.remove(position);
+        self.recorder.faults[active.period].end = Some(self.now);
+        match active.undo {
+            Undo::Link => {
+                self.network.remove_fault(id);
+                self.substrate.links_changed(&self.network);
+                self.recorder.event(self.now, None, || format!("heal fault {id}"));
+            }
+            Undo::Restart(node) => self.restart(node),
+            Undo::Resume(node) => self.resume(node),
+        }
+    }
+
+    /// Undoes every fault in force that `matches`; the timeline's heal, restart and resume.
+    fn undo_where(&mut self, matches: impl Fn(Undo) -> bool) -> Option<u64> {
+        let ids: Vec<u64> =
+            self.faults.active.iter().filter(|active| matches(active.undo)).map(|active| active.id).collect();
+        for id in ids {
+            self.undo(id);
+        }
+        None
+    }
+
+    /// The end of the fault window: everything heals, or (`heal = "majority"`) everything
+    /// heals for the majority core of servers `0..majority` while the rest stay cut off,
+    /// crashed or paused as they were.
+    pub(super) fn heal_all(&mut self) {
+        let core = self.setup.majority() as NodeId;
+        let outside_core = |undo| matches!(undo, Undo::Restart(node) | Undo::Resume(node) if node >= core);
+        match self.faults.heal {
+            Heal::Majority => self.undo_where(|undo| !outside_core(undo)),
+            _ => self.undo_where(|_| true),
+        };
+        self.network.heal();
+        self.substrate.links_changed(&self.network);
+        if self.faults.heal == Heal::Majority && core < self.setup.servers {
+            self.apply_fault(&FaultKind::Partition { groups: vec![(0..core).collect()] });
+        }
+        self.recorder.event(self.now, None, || "the fault window ends: heal".to_string());
+    }
+
+    fn restart(&mut self, node: NodeId) {
+        let process = &mut self.processes[node as usize];
+        if process.life != Life::Crashed {
+            return;
+        }
+        process.life = Life::Restarting;
+        self.substrate.restart(self.now, node);
+    }
+
+    fn resume(&mut self, node: NodeId) {
+        let process = &mut self.processes[node as usize];
+        if !process.paused {
+            return;
+        }
+        process.paused = false;
+        let backlog = std::mem::take(&mut process.backlog);
+        self.recorder.event(self.now, Some(node), || format!("resume with {} late events", backlog.len()));
+        self.substrate.resumed(node);
+        for event in backlog {
+            self.substrate.schedule(self.now, self.now, Place::Process(node), event);
+        }
+    }
+
+    /// A spare server starts, empty, and every running server hears of it.
+    fn join(&mut self, node: NodeId) {
+        if self.processes[node as usize].life != Life::Absent || self.setup.is_client(node) {
+            return;
+        }
+        self.instant_fault(node, &FaultKind::Join { node });
+        self.on_start(node);
+        self.announce(Membership::Joined(node));
+    }
+
+    /// Server `node` is told to hand off and leave; it is removed once it calls
+    /// `ctx.leave()`, or after `grace`.
+    fn leave(&mut self, node: NodeId, grace: Time) {
+        if self.processes[node as usize].life != Life::Up || self.setup.is_client(node) {
+            return;
+        }
+        self.instant_fault(node, &FaultKind::Leave { node });
+        self.processes[node as usize].life = Life::Leaving;
+        self.substrate.schedule(self.now, self.now + grace, Place::World, Event::Gone(node));
+        self.announce(Membership::Leaving(node));
+    }
+
+    /// A leaving server is gone for good, and every running server hears of it.
+    pub(super) fn remove(&mut self, node: NodeId) {
+        if self.processes[node as usize].life != Life::Leaving {
+            return;
+        }
+        self.servers[node as usize] = None;
+        self.halt(node, false);
+        let process = &mut self.processes[node as usize];
+        process.life = Life::Gone;
+        process.storage = Default::default();
+        self.recorder.event(self.now, Some(node), || "left the cluster".to_string());
+        self.announce(Membership::Left(node));
+    }
+}
+
+/// A fault in words, for events and plots.
+pub fn describe(kind: &FaultKind) -> String {
+    match kind {
+        FaultKind::Partition { groups } => format!("partition {groups:?}"),
+        FaultKind::Cut { from, to } => format!("cut {from:?} -> {to:?}"),
+        FaultKind::Isolate { node } => format!("isolate {node}"),
+        FaultKind::Bridge { left, right, bridge } => format!("bridge {left:?} <{bridge}> {right:?}"),
+        FaultKind::Heal => "heal".to_string(),
+        FaultKind::Crash { node, lose_unsynced: true } => format!("crash {node} losing unsynced writes"),
+        FaultKind::Crash { node, .. } => format!("crash {node}"),
+        FaultKind::Restart { node } => format!("restart {node}"),
+        FaultKind::Pause { node } => format!("pause {node}"),
+        FaultKind::Resume { node } => format!("resume {node}"),
+        FaultKind::ClockJump { node, ms } => format!("clock jump {node} by {ms} ms"),
+        FaultKind::Join { node } => format!("join {node}"),
+        FaultKind::Leave { node } => format!("leave {node}"),
+    }
+}

@@ -1,0 +1,182 @@
+//! The world model, checked through a probe protocol that reports what it sees, once per
+//! substrate from this one source: pauses hold a process's inputs until it resumes (clients
+//! too), crashes drop unsynced writes when told to, syncs take their time and hold back the
+//! sends that wait for them, messages on their way to a server that crashes are lost even if
+//! it is up again when they arrive, restarts rebuild from durable records, each process has
+//! a monotonic and a wall clock, isolation does not cut clients off, servers join and leave,
+//! the network duplicates, and a panicking node or a spent event budget becomes an `error`
+//! verdict instead of a crash.
+
+mod support;
+
+use protocols::node::{Membership, Time, MILLISECOND};
+use protocols::service::Outcome;
+use sim::record::Fate;
+use sim::scenario::{EngineKind, Latency, Verdict};
+use sim::{run, RunOptions};
+use support::{crash_run, probe_run, probe_scenario, Clocks, Probe};
+
+/// Each test, once on the native substrate and once on madsim.
+macro_rules! on_each_engine {
+    ($($(#[$meta:meta])* fn $name:ident($engine:ident: EngineKind) $body:block)*) => {
+        mod native {
+            use super::*;
+            $($(#[$meta])* #[test] fn $name() { let $engine = EngineKind::Native; $body })*
+        }
+        #[cfg(madsim)]
+        mod madsim {
+            use super::*;
+            $($(#[$meta])* #[test] fn $name() { let $engine = EngineKind::Madsim; $body })*
+        }
+    };
+}
+
+/// The one-way latency of the probe's links.
+const D: Time = 2 * MILLISECOND;
+/// How far madsim's clock may be off an exact multiple of its steps.
+const SLACK: Time = MILLISECOND / 100;
+
+fn clocks(outcome: &Option<Outcome<Clocks>>) -> Clocks {
+    match outcome {
+        Some(Outcome::Ok(clocks)) => *clocks,
+        other => panic!("the probe always answers: {other:?}"),
+    }
+}
+
+on_each_engine! {
+    fn a_paused_server_handles_its_messages_when_it_resumes(engine: EngineKind) {
+        let run = probe_run(engine, "[workload]\nrate = 100\n[[faults]]\nat_ms = 200\nkind = \"pause\"\nnode = 0\nduration_ms = 300\n", 1);
+        let held: Vec<_> = run.history.iter().filter(|call| call.invoked > 200 * MILLISECOND && call.invoked < 496 * MILLISECOND).collect();
+        assert!(!held.is_empty());
+        for call in held {
+            let completed = call.completed.expect("completes after the pause");
+            assert!(completed >= 500 * MILLISECOND, "invoked at {} ns, completed at {completed} ns", call.invoked);
+        }
+        let before = run.history.iter().find(|call| call.invoked < 190 * MILLISECOND).expect("operations before the pause");
+        let took = before.completed.expect("answered") - before.invoked;
+        assert!((2 * D..2 * D + SLACK).contains(&took), "2d when nothing is paused, not {took} ns");
+    }
+
+    fn a_paused_client_invokes_nothing_until_it_resumes(engine: EngineKind) {
+        // Process 2 is the client.
+        let run = probe_run(engine, "[workload]\nrate = 200\n[[faults]]\nat_ms = 200\nkind = \"pause\"\nnode = 2\nduration_ms = 300\n", 1);
+        let during = run.history.iter().filter(|call| call.invoked > 210 * MILLISECOND && call.invoked < 500 * MILLISECOND).count();
+        assert_eq!(during, 0, "a paused client starts no operation");
+        assert!(run.history.iter().any(|call| call.invoked >= 500 * MILLISECOND), "it goes on after the pause");
+    }
+
+    fn a_crash_keeps_every_write_unless_told_to_lose_the_unsynced_ones(engine: EngineKind) {
+        let (recovered, written, _) = crash_run(engine, false, 1);
+        assert_eq!(recovered, written, "without lose_unsynced every written record survives");
+        let mut torn = 0;
+        for seed in 1..=20 {
+            let (recovered, written, synced) = crash_run(engine, true, seed);
+            assert!(recovered >= synced && recovered <= written, "kept {recovered}, synced {synced}, written {written}");
+            torn += usize::from(recovered < written);
+        }
+        assert!(torn > 0, "losing unsynced writes must sometimes lose some");
+    }
+
+    fn a_sync_takes_its_time_and_holds_back_the_send_that_waits_for_it(engine: EngineKind) {
+        let run = probe_run(engine, "[workload]\noperations = 10\n[storage]\nsync = { distribution = \"constant\", ms = 10 }\n", 1);
+        for call in &run.history {
+            let took = call.completed.expect("answered") - call.invoked;
+            // Odd pings are answered at once; even ones once their record is durable.
+            let expected = if call.operation.0 % 2 == 0 { 2 * D + 10 * MILLISECOND } else { 2 * D };
+            assert!((expected..expected + SLACK).contains(&took), "{call:?} took {took} ns");
+        }
+    }
+
+    fn messages_on_their_way_to_a_crashed_server_are_lost_even_if_it_is_back(engine: EngineKind) {
+        // 20 ms links; server 0 is down from 300 ms to 305 ms, so pings sent from 280 to 300 ms
+        // would arrive at a restarted server: the crash broke their connection.
+        let extra = "[workload]\nrate = 500\n[[faults]]\nat_ms = 300\nkind = \"crash\"\nnode = 0\nduration_ms = 5\n";
+        let mut scenario = probe_scenario(engine, extra);
+        scenario.network.latency = Latency::Constant { ms: 20.0 };
+        let run = run::simulate::<Probe>(&scenario, RunOptions { seed: 1, detailed: true }).expect("no panic").expect("runs");
+        let in_flight: Vec<_> = (run.recorder.messages.iter())
+            .filter(|message| message.kind == "Ping" && message.sent > 281 * MILLISECOND && message.sent < 299 * MILLISECOND)
+            .collect();
+        assert!(!in_flight.is_empty(), "pings were in flight at the crash");
+        assert!(in_flight.iter().all(|message| message.fate == Fate::Crashed), "{in_flight:?}");
+        let restarted = run.recorder.events.iter().find(|event| event.what.starts_with("restart from"));
+        let restarted = restarted.expect("the server restarted").time;
+        assert!(in_flight.iter().any(|message| message.sent + 20 * MILLISECOND > restarted), "some would arrive after it");
+    }
+
+    fn each_process_reads_its_own_clocks_and_a_jump_moves_only_the_wall_clock(engine: EngineKind) {
+        let extra = "[workload]\nrate = 50\n[[clocks]]\nnode = 0\noffset_ms = 50\ndrift_ppm = 1000\n\
+                     [[faults]]\nat_ms = 500\nkind = \"clock-jump\"\nnode = 0\nms = -200\n";
+        let run = probe_run(engine, extra, 1);
+        for call in &run.history {
+            let Clocks { monotonic, wall } = clocks(&call.outcome);
+            let arrival = call.invoked + D;
+            let drifted = arrival + arrival / 1_000;
+            assert!((drifted..drifted + 2 * SLACK).contains(&monotonic), "{call:?}: monotonic {monotonic}");
+            let wall_offset = wall as i64 - monotonic as i64;
+            let want = if arrival < 500 * MILLISECOND { 50 } else { -150 };
+            assert_eq!(wall_offset, want * MILLISECOND as i64, "{call:?}");
+        }
+    }
+
+    fn clients_still_reach_an_isolated_server_but_not_when_isolated_themselves(engine: EngineKind) {
+        let isolated_server = probe_run(engine, "[workload]\nrate = 50\n[[faults]]\nat_ms = 0\nkind = \"isolate\"\nnode = 0\nduration_ms = 900\n", 1);
+        assert!(isolated_server.history.iter().all(|call| call.outcome.is_some()), "isolating a server leaves its clients");
+        let isolated_client = probe_run(engine, "[workload]\nrate = 50\n[[faults]]\nat_ms = 100\nkind = \"isolate\"\nnode = 2\nduration_ms = 2000\n", 1);
+        let blocked = isolated_client.recorder.messages.iter().filter(|message| message.fate == Fate::Blocked).count();
+        assert!(blocked > 0 && isolated_client.history.iter().any(|call| call.outcome.is_none()), "an isolated client is cut off");
+    }
+
+    fn servers_join_and_leave_and_every_running_server_hears_of_it(engine: EngineKind) {
+        let extra = "[workload]\nrate = 20\n[[faults]]\nat_ms = 100\nkind = \"join\"\nnode = 2\n\
+                     [[faults]]\nat_ms = 300\nkind = \"leave\"\nnode = 1\n";
+        let scenario = support::probe_text(engine, &format!("{}max_nodes = 3\n{}{extra}", support::PROBE, support::NETWORK));
+        let run = run::simulate::<Probe>(&scenario, RunOptions { seed: 1, detailed: true }).expect("no panic").expect("runs");
+        let heard = |node: u32, change: Membership| {
+            run.recorder.events.iter().any(|event| event.node == Some(node) && event.what == format!("{change:?}"))
+        };
+        assert!(heard(0, Membership::Joined(2)) && heard(1, Membership::Joined(2)), "the members hear of the join");
+        assert!(heard(1, Membership::Leaving(1)), "the leaver is told");
+        assert!(heard(0, Membership::Left(1)) && heard(2, Membership::Left(1)), "the rest hear it left");
+        assert!(!heard(1, Membership::Left(1)), "a server that left hears nothing more");
+        let kinds: Vec<&str> = run.recorder.faults.iter().map(|period| period.kind.name()).collect();
+        assert_eq!(kinds, vec!["join", "leave"]);
+    }
+
+    fn the_network_duplicates_messages(engine: EngineKind) {
+        let run = probe_run(engine, "duplicate = 1.0\n[workload]\noperations = 20\n", 1);
+        assert_eq!(run.history.len(), 20);
+        assert_eq!(run.recorder.duplicated, run.recorder.messages_sent(), "every message has a copy");
+        let delivered = |copy| {
+            let messages = run.recorder.messages.iter();
+            messages.filter(|message| message.copy == copy && matches!(message.fate, Fate::Delivered(_))).count()
+        };
+        assert_eq!(delivered(true), delivered(false), "copies cross the network like the originals");
+    }
+
+    fn a_panicking_node_becomes_an_error_verdict_with_its_seed(engine: EngineKind) {
+        let mut scenario = probe_scenario(engine, "[workload]\noperations = 20\nrate = 1000\n");
+        scenario.nodes = 3;
+        let result = run::run_protocol::<Probe>(&scenario, RunOptions { seed: 5, detailed: false });
+        assert_eq!(result.verdict, Verdict::Error);
+        assert_eq!(result.summary.seed, 5);
+        assert!(result.summary.violations[0].detail.contains("the probe panics on 13"), "{:?}", result.summary.violations);
+    }
+
+    fn the_event_budget_ends_a_run_with_an_error(engine: EngineKind) {
+        let scenario = probe_scenario(engine, "[workload]\nrate = 1000\n[limits]\nmax_events = 50\n");
+        let result = run::run_protocol::<Probe>(&scenario, RunOptions { seed: 1, detailed: false });
+        assert_eq!(result.verdict, Verdict::Error);
+        assert!(result.summary.violations[0].detail.contains("event budget of 50 events exceeded"));
+    }
+}
+
+/// Without the madsim cfg half of these tests would vanish without a word: say so instead.
+#[cfg(not(madsim))]
+#[test]
+fn the_madsim_engine_is_in_this_build() {
+    panic!(
+        "this build has no madsim engine, so the world tests ran on the native engine only: a RUSTFLAGS \
+         variable replaced the `--cfg madsim` that .cargo/config.toml sets; unset it"
+    );
+}
