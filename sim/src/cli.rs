@@ -361,6 +361,8 @@ fn list_command(scenarios: &Path) -> i32 {
     println!("protocols:");
     for entry in crate::catalog::all() {
         println!("  {:<12} {}", entry.name, entry.about);
+        let membership = if entry.membership { "; servers may join and leave" } else { "" };
+        println!("    service {} (operations {}){membership}", entry.service, entry.operations.join(", "));
         for variant in entry.variants {
             println!("    variant {:<24} {}", variant.name, variant.about);
         }

@@ -1,6 +1,6 @@
 //! The run's random streams: every random choice of a run comes from a ChaCha stream derived
 //! from its seed, one stream per purpose, so adding a node or a fault does not reshuffle
-//! unrelated choices (DESIGN.md section 3).
+//! unrelated choices.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

@@ -2,7 +2,7 @@
 //! `scenarios/compare/`) runs on the native and on the madsim engine with the same seeds, and
 //! both must reach the verdict it expects: an `ok` scenario is `ok` on every seed, and a
 //! flawed variant's violation (or a blocking protocol's `stuck`) shows on some seed of each
-//! engine, not necessarily the same one, since madsim's timing differs (DESIGN.md section 3).
+//! engine, not necessarily the same one, since madsim's timing differs (see `substrate::madsim`).
 //! Also: madsim runs are deterministic, messages take the scenario's latency through madsim's
 //! network, and a setting the madsim engine cannot honour is refused by name. What the world
 //! does to processes (pauses, crashes, clocks, syncs, membership) is tested on both engines

@@ -1,5 +1,5 @@
 //! Fault-free runs with constant one-way latency d reproduce the textbook costs of
-//! PROTOCOLS.md exactly: basic Paxos sends 4(N-1) messages per decision (Prepare, Promise,
+//! docs/textbook-costs.md exactly: basic Paxos sends 4(N-1) messages per decision (Prepare, Promise,
 //! Accept, Accepted) plus N-1 `Learn`s to the other learners, and the proposer decides 4d
 //! after the request reaches it, so the client sees 4d + 2d.
 

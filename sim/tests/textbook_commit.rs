@@ -1,5 +1,5 @@
 //! Fault-free runs of the commit protocols with constant one-way latency d reproduce the
-//! textbook costs of PROTOCOLS.md exactly. One client runs one transaction that touches
+//! textbook costs of docs/textbook-costs.md exactly. One client runs one transaction that touches
 //! every one of the N participants (N + 1 servers, N keys, N keys per transaction: key k is
 //! held by participant k + 1).
 //!

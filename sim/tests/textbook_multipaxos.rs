@@ -1,5 +1,5 @@
 //! Fault-free runs of Multi-Paxos with constant one-way latency d reproduce the textbook
-//! cost of PROTOCOLS.md exactly: with a stable leader, phase 1 runs once, and each command
+//! cost of docs/textbook-costs.md exactly: with a stable leader, phase 1 runs once, and each command
 //! costs 2(N-1) messages (an `Accept` to and an `Accepted` from each of the N-1 other
 //! acceptors), decisions riding on the next `Accept` or `Heartbeat`, which are counted
 //! apart (Paxos Made Simple, section 3). The leader decides 2d after a request reaches it,

@@ -1,5 +1,5 @@
 //! Fault-free runs of Raft with constant one-way latency d reproduce the textbook cost of
-//! PROTOCOLS.md exactly: each entry costs 2(N-1) messages, an `AppendEntries` to and an
+//! docs/textbook-costs.md exactly: each entry costs 2(N-1) messages, an `AppendEntries` to and an
 //! `AppendEntriesResponse` from each of the N-1 followers, the commit index riding on the
 //! next message (Raft paper, sections 5.3 and 5.4.2). Empty `AppendEntries` are heartbeats
 //! and are counted apart. A new leader's term starts with a no-op entry (thesis 6.4), so

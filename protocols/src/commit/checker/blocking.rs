@@ -34,6 +34,19 @@ impl Blocking {
         }
     }
 
+    /// The participants still blocked, and on what, in words.
+    pub fn still_blocked(&self) -> Option<String> {
+        let mut by_participant: BTreeMap<NodeId, Vec<TransactionId>> = BTreeMap::new();
+        for &(node, transaction) in self.since.keys() {
+            by_participant.entry(node).or_default().push(transaction);
+        }
+        let blocked: Vec<String> = by_participant
+            .into_iter()
+            .map(|(node, transactions)| format!("participant {node} on transactions {transactions:?}"))
+            .collect();
+        (!blocked.is_empty()).then(|| format!("blocked, having voted yes with no decision: {}", blocked.join(", ")))
+    }
+
     pub fn figures(&self, end: Time) -> Vec<(&'static str, f64)> {
         let open = self.since.values().map(|&since| end.saturating_sub(since));
         let durations: Vec<Time> = self.finished.iter().copied().chain(open).collect();

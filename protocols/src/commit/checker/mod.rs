@@ -70,6 +70,10 @@ impl<P: Protocol<Observation = CommitObservation>> Checker<P> for AtomicityCheck
     fn figures(&self, end: Time) -> Vec<(&'static str, f64)> {
         self.blocking.figures(end)
     }
+
+    fn stuck_reason(&self, _end: Time) -> Option<String> {
+        self.blocking.still_blocked()
+    }
 }
 
 /// A time for a violation's text, in milliseconds.

@@ -14,6 +14,11 @@ pub(super) struct ElectionSafety {
 }
 
 impl ElectionSafety {
+    /// The latest leader elected: term, server and when.
+    pub(super) fn latest(&self) -> Option<(Term, NodeId, Time)> {
+        self.leaders.iter().next_back().map(|(&term, &(node, at))| (term, node, at))
+    }
+
     pub(super) fn on_leader_elected(&mut self, at: Time, node: NodeId, term: Term) -> Result<(), Violation> {
         match self.leaders.get(&term) {
             Some(&(first, first_at)) if first != node => Err(Violation {

@@ -62,6 +62,13 @@ impl Checker<Raft> for RaftChecker {
         }
     }
 
+    fn stuck_reason(&self, _end: Time) -> Option<String> {
+        Some(match self.election_safety.latest() {
+            Some((term, node, at)) => format!("the latest leader elected: server {node}, term {term}, at {}", ms(at)),
+            None => "no leader was ever elected".to_string(),
+        })
+    }
+
     fn inspect(&mut self, at: Time, _node: NodeId, world: &dyn View<Raft>) -> Result<(), Violation> {
         for id in 0..world.servers() {
             let server = world.server(id);
