@@ -1,71 +1,118 @@
 //! The test kit of the protocols: drive nodes through the contract with no engine.
 //!
-//! - [`Harness`] runs one input on one server or client, as the world would (its clocks,
-//!   its random stream, its sync numbers), and returns the exact effects, for handler tests
-//!   that pin every output. Timers are asserted by range ([`assert_timer`]), never by
-//!   replaying the random generator, so one more random draw in a handler breaks no test.
+//! - [`Harness`] owns one server and runs one input on it at a time, as the world would (its
+//!   clocks, its random stream, its sync numbers), returning the exact effects, for handler
+//!   tests that pin every output; [`ClientHarness`] does the same for a client. Both deref to
+//!   the node, so a test reads its state directly. Timers are asserted by range
+//!   ([`assert_timer`], [`assert_timers`]), never by replaying the random generator, so one
+//!   more random draw in a handler breaks no test.
+//! - [`Effects`] gains what a test compares: the messages, records, syncs, observations and
+//!   outcomes of one input as lists, the effects in order with or without the timers (`Effect`
+//!   compares and clones here, for tests), and the records a sync of that input covered.
 //! - [`Cluster`] wires servers and clients together through a hand-driven network: every
 //!   message waits in a queue until the test delivers it (or loses it), timers fire when the
 //!   test says, syncs finish at once, and the protocol's checker sees every observation and
 //!   inspects every server after every input. Enough to pin textbook message costs and to
 //!   replay a paper's schedule step by step (Raft's Figure 8), as raft-rs's test harness
 //!   network does.
+//! - [`assert_milestones`] checks a protocol's milestone table against observations that
+//!   should mark each milestone.
+//!
+//! Nothing here knows a protocol: the kit is generic over [`Protocol`].
 
-use std::collections::{BTreeMap, VecDeque};
-use std::marker::PhantomData;
-use std::ops::RangeInclusive;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::ops::{Deref, DerefMut, RangeInclusive};
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::node::{
     Checker, Client, ClientContext, Context, Effect, Effects, Message, NodeId, OperationOf, Protocol, ReplyOf, Server,
-    ServerContext, SetupOf, SyncId, Time, View, Violation, MILLISECOND,
+    ServerContext, Setup, SetupOf, SyncId, Time, View, Violation, MILLISECOND,
 };
 use crate::service::Outcome;
 
-/// Drives one process of protocol `P` through the contract and returns what each input
-/// made it do.
+/// A setup for tests: `servers` members from the start, no spares, `clients` clients, the
+/// protocol's default settings and clocks that do not drift.
+pub fn setup<S: Default>(servers: u32, clients: u32, variant: &'static str, timeout: Time) -> Setup<S> {
+    Setup { servers, spares: 0, clients, variant, timeout, drift_bound_ppm: 0.0, settings: S::default() }
+}
+
+/// One server of protocol `P` under test: it runs one input at a time through the contract
+/// and returns what the input made the server do.
 #[derive(Debug)]
-pub struct Harness<P> {
+pub struct Harness<P: Protocol> {
+    pub server: P::Server,
+    process: Process,
+    /// The number the server's next sync gets: 1, 2, ... since it was built.
+    next_sync: SyncId,
+    /// Whether the server wrote records no sync covers yet.
+    uncovered: bool,
+}
+
+/// One client of protocol `P` under test.
+#[derive(Debug)]
+pub struct ClientHarness<P: Protocol> {
+    pub client: P::Client,
+    process: Process,
+}
+
+/// What every process under test has: its id, its random stream and its clocks.
+#[derive(Debug)]
+struct Process {
     id: NodeId,
     rng: ChaCha8Rng,
-    /// What both of the node's clocks read.
-    pub now: Time,
-    next_sync: SyncId,
-    /// Whether the node wrote records no sync covers yet.
-    uncovered: bool,
-    protocol: PhantomData<fn() -> P>,
+    /// What both of the process's clocks read.
+    now: Time,
+}
+
+impl Process {
+    /// Process `id` of a run with `seed`: one ChaCha stream per process, as the world gives.
+    fn new(id: NodeId, seed: u64) -> Process {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(u64::from(id));
+        Process { id, rng, now: 0 }
+    }
 }
 
 impl<P: Protocol> Harness<P> {
-    /// A harness for process `id` whose random stream starts from `seed`.
-    pub fn new(id: NodeId, seed: u64) -> Harness<P> {
-        Harness {
-            id,
-            rng: ChaCha8Rng::seed_from_u64(seed),
-            now: 0,
-            next_sync: 1,
-            uncovered: false,
-            protocol: PhantomData,
-        }
+    /// `server`, running as process `id` of a run with `seed`.
+    pub fn new(server: P::Server, id: NodeId, seed: u64) -> Harness<P> {
+        Harness { server, process: Process::new(id, seed), next_sync: 1, uncovered: false }
+    }
+
+    /// Server `id` at first boot.
+    pub fn boot(setup: &SetupOf<P>, id: NodeId, seed: u64) -> Harness<P> {
+        Harness::new(P::server(setup, id), id, seed)
+    }
+
+    /// Server `id` rebuilt from these durable records (`on_recover` not run yet).
+    pub fn recovered(setup: &SetupOf<P>, id: NodeId, records: &[P::Record], seed: u64) -> Harness<P> {
+        Harness::new(P::recover(setup, id, records), id, seed)
     }
 
     pub fn id(&self) -> NodeId {
-        self.id
+        self.process.id
     }
 
-    /// Runs `input` on `server`, then its invariants; returns the effects.
-    pub fn server(
-        &mut self,
-        server: &mut P::Server,
-        input: impl FnOnce(&mut P::Server, &mut ServerContext<P>),
-    ) -> Effects<P> {
+    /// What the server's clocks read.
+    pub fn now(&self) -> Time {
+        self.process.now
+    }
+
+    /// Sets both of the server's clocks (they never go back in a test either).
+    pub fn set_now(&mut self, now: Time) {
+        assert!(now >= self.process.now, "a clock set back from {} to {now}", self.process.now);
+        self.process.now = now;
+    }
+
+    /// Runs `input` on the server, then its invariants; returns the effects.
+    pub fn input(&mut self, input: impl FnOnce(&mut P::Server, &mut ServerContext<P>)) -> Effects<P> {
         let mut effects = Effects::default();
-        let context = Context::new(self.id, self.now, self.now, &mut self.rng, &mut effects);
-        let mut ctx = ServerContext::new(context, self.next_sync, self.uncovered);
-        input(server, &mut ctx);
-        server.invariants();
+        let Process { id, rng, now } = &mut self.process;
+        let context = Context::new(*id, *now, *now, rng, &mut effects);
+        input(&mut self.server, &mut ServerContext::new(context, self.next_sync, self.uncovered));
+        self.server.invariants();
         for effect in &effects.list {
             match effect {
                 Effect::Write(_) => self.uncovered = true,
@@ -80,50 +127,91 @@ impl<P: Protocol> Harness<P> {
         effects
     }
 
-    pub fn start(&mut self, server: &mut P::Server) -> Effects<P> {
-        self.server(server, |server, ctx| server.on_start(ctx))
+    pub fn start(&mut self) -> Effects<P> {
+        self.input(|server, ctx| server.on_start(ctx))
     }
 
-    pub fn recover(&mut self, server: &mut P::Server) -> Effects<P> {
-        self.server(server, |server, ctx| server.on_recover(ctx))
+    pub fn recover(&mut self) -> Effects<P> {
+        self.input(|server, ctx| server.on_recover(ctx))
     }
 
-    pub fn deliver(&mut self, server: &mut P::Server, from: NodeId, message: P::Message) -> Effects<P> {
-        self.server(server, |server, ctx| server.on_message(ctx, from, message))
+    pub fn deliver(&mut self, from: NodeId, message: P::Message) -> Effects<P> {
+        self.input(|server, ctx| server.on_message(ctx, from, message))
     }
 
-    pub fn fire(&mut self, server: &mut P::Server, timer: P::Timer) -> Effects<P> {
-        self.server(server, |server, ctx| server.on_timer(ctx, timer))
+    pub fn fire(&mut self, timer: P::Timer) -> Effects<P> {
+        self.input(|server, ctx| server.on_timer(ctx, timer))
     }
 
-    /// Tells `server` that every sync up to `sync` finished.
-    pub fn synced(&mut self, server: &mut P::Server, sync: SyncId) -> Effects<P> {
-        self.server(server, |server, ctx| server.on_synced(ctx, sync))
+    /// Tells the server that every sync up to `sync` finished.
+    pub fn synced(&mut self, sync: SyncId) -> Effects<P> {
+        self.input(|server, ctx| server.on_synced(ctx, sync))
     }
 
-    /// Runs `input` on `client`, then its invariants; returns the effects.
-    pub fn client(
-        &mut self,
-        client: &mut P::Client,
-        input: impl FnOnce(&mut P::Client, &mut ClientContext<P>),
-    ) -> Effects<P> {
+    /// Tells the server that every sync it asked for so far finished (none: no input).
+    pub fn sync_all(&mut self) -> Effects<P> {
+        match self.next_sync - 1 {
+            0 => Effects::default(),
+            last => self.synced(last),
+        }
+    }
+}
+
+impl<P: Protocol> Deref for Harness<P> {
+    type Target = P::Server;
+    fn deref(&self) -> &P::Server {
+        &self.server
+    }
+}
+
+impl<P: Protocol> DerefMut for Harness<P> {
+    fn deref_mut(&mut self) -> &mut P::Server {
+        &mut self.server
+    }
+}
+
+impl<P: Protocol> ClientHarness<P> {
+    /// Client `id` of a run with `seed`.
+    pub fn new(setup: &SetupOf<P>, id: NodeId, seed: u64) -> ClientHarness<P> {
+        ClientHarness { client: P::client(setup, id), process: Process::new(id, seed) }
+    }
+
+    pub fn id(&self) -> NodeId {
+        self.process.id
+    }
+
+    /// Runs `input` on the client, then its invariants; returns the effects.
+    pub fn input(&mut self, input: impl FnOnce(&mut P::Client, &mut ClientContext<P>)) -> Effects<P> {
         let mut effects = Effects::default();
-        let context = Context::new(self.id, self.now, self.now, &mut self.rng, &mut effects);
-        input(client, &mut ClientContext::new(context));
-        client.invariants();
+        let Process { id, rng, now } = &mut self.process;
+        input(&mut self.client, &mut ClientContext::new(Context::new(*id, *now, *now, rng, &mut effects)));
+        self.client.invariants();
         effects
     }
 
-    pub fn request(&mut self, client: &mut P::Client, operation: OperationOf<P>) -> Effects<P> {
-        self.client(client, |client, ctx| client.on_request(ctx, operation))
+    pub fn request(&mut self, operation: OperationOf<P>) -> Effects<P> {
+        self.input(|client, ctx| client.on_request(ctx, operation))
     }
 
-    pub fn deliver_to_client(&mut self, client: &mut P::Client, from: NodeId, message: P::Message) -> Effects<P> {
-        self.client(client, |client, ctx| client.on_message(ctx, from, message))
+    pub fn deliver(&mut self, from: NodeId, message: P::Message) -> Effects<P> {
+        self.input(|client, ctx| client.on_message(ctx, from, message))
     }
 
-    pub fn fire_client(&mut self, client: &mut P::Client, timer: P::Timer) -> Effects<P> {
-        self.client(client, |client, ctx| client.on_timer(ctx, timer))
+    pub fn fire(&mut self, timer: P::Timer) -> Effects<P> {
+        self.input(|client, ctx| client.on_timer(ctx, timer))
+    }
+}
+
+impl<P: Protocol> Deref for ClientHarness<P> {
+    type Target = P::Client;
+    fn deref(&self) -> &P::Client {
+        &self.client
+    }
+}
+
+impl<P: Protocol> DerefMut for ClientHarness<P> {
+    fn deref_mut(&mut self) -> &mut P::Client {
+        &mut self.client
     }
 }
 
@@ -146,9 +234,134 @@ impl<P: Protocol> Effects<P> {
         })
     }
 
+    /// The messages sent, at once or after a sync, in order.
+    pub fn sent(&self) -> Vec<(NodeId, P::Message)> {
+        self.sends().map(|(to, message)| (to, message.clone())).collect()
+    }
+
     /// The messages sent to `to`, in order.
     pub fn sent_to(&self, to: NodeId) -> Vec<P::Message> {
         self.sends().filter(|&(target, _)| target == to).map(|(_, message)| message.clone()).collect()
+    }
+
+    /// The records written, in order.
+    pub fn written(&self) -> Vec<P::Record> {
+        self.writes().cloned().collect()
+    }
+
+    /// The records written before the input's last sync (by `sync` or `send_after_sync`):
+    /// those that survive a crash once that sync finished.
+    pub fn synced_writes(&self) -> Vec<P::Record> {
+        let last_sync = self.list.iter().rposition(|effect| matches!(effect, Effect::Sync(_)));
+        let covered = last_sync.map_or(&[][..], |end| &self.list[..end]);
+        covered
+            .iter()
+            .filter_map(|effect| match effect {
+                Effect::Write(record) => Some(record.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The numbers of the syncs started, in order.
+    pub fn syncs(&self) -> Vec<SyncId> {
+        self.list
+            .iter()
+            .filter_map(|effect| match effect {
+                Effect::Sync(sync) => Some(*sync),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The observations, in order.
+    pub fn observed(&self) -> Vec<P::Observation> {
+        self.observations().cloned().collect()
+    }
+
+    /// The outcomes a client completed, in order.
+    pub fn completed(&self) -> Vec<Outcome<ReplyOf<P>>> {
+        self.outcomes().cloned().collect()
+    }
+
+    /// The timers set and cancelled, in order.
+    pub fn timers(&self) -> Vec<Effect<P>> {
+        self.list.iter().filter(|effect| is_timer(effect)).cloned().collect()
+    }
+
+    /// Every effect but the timers, in order: what a test compares exactly while it asserts
+    /// the timers by range.
+    pub fn without_timers(&self) -> Vec<Effect<P>> {
+        self.list.iter().filter(|effect| !is_timer(effect)).cloned().collect()
+    }
+}
+
+/// Shorter constructors of the effects a test expects.
+impl<P: Protocol> Effect<P> {
+    pub fn send(to: NodeId, message: P::Message) -> Effect<P> {
+        Effect::Send { to, message }
+    }
+
+    pub fn send_after_sync(to: NodeId, message: P::Message) -> Effect<P> {
+        Effect::SendAfterSync { to, message }
+    }
+
+    pub fn set_timer(after: Time, timer: P::Timer) -> Effect<P> {
+        Effect::SetTimer { after, timer }
+    }
+
+    pub fn cancel_timer(timer: P::Timer) -> Effect<P> {
+        Effect::CancelTimer { timer }
+    }
+}
+
+fn is_timer<P: Protocol>(effect: &Effect<P>) -> bool {
+    matches!(effect, Effect::SetTimer { .. } | Effect::CancelTimer { .. })
+}
+
+/// Effects are compared in tests; every part of one is `Clone` by the contract.
+impl<P: Protocol> Clone for Effect<P> {
+    fn clone(&self) -> Self {
+        match self {
+            Effect::Send { to, message } => Effect::Send { to: *to, message: message.clone() },
+            Effect::SendAfterSync { to, message } => Effect::SendAfterSync { to: *to, message: message.clone() },
+            Effect::SetTimer { after, timer } => Effect::SetTimer { after: *after, timer: timer.clone() },
+            Effect::CancelTimer { timer } => Effect::CancelTimer { timer: timer.clone() },
+            Effect::Write(record) => Effect::Write(record.clone()),
+            Effect::Sync(sync) => Effect::Sync(*sync),
+            Effect::Compact(records) => Effect::Compact(records.clone()),
+            Effect::Observe(observation) => Effect::Observe(observation.clone()),
+            Effect::Complete(outcome) => Effect::Complete(outcome.clone()),
+            Effect::Leave => Effect::Leave,
+        }
+    }
+}
+
+impl<P: Protocol> PartialEq for Effect<P>
+where
+    P::Message: PartialEq,
+    P::Record: PartialEq,
+    P::Observation: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        use Effect as E;
+        match (self, other) {
+            (E::Send { to, message }, E::Send { to: other_to, message: other_message })
+            | (E::SendAfterSync { to, message }, E::SendAfterSync { to: other_to, message: other_message }) => {
+                to == other_to && message == other_message
+            }
+            (E::SetTimer { after, timer }, E::SetTimer { after: other_after, timer: other_timer }) => {
+                after == other_after && timer == other_timer
+            }
+            (E::CancelTimer { timer }, E::CancelTimer { timer: other }) => timer == other,
+            (E::Write(record), E::Write(other)) => record == other,
+            (E::Sync(sync), E::Sync(other)) => sync == other,
+            (E::Compact(records), E::Compact(other)) => records == other,
+            (E::Observe(observation), E::Observe(other)) => observation == other,
+            (E::Complete(outcome), E::Complete(other)) => outcome == other,
+            (E::Leave, E::Leave) => true,
+            _ => false,
+        }
     }
 }
 
@@ -161,15 +374,62 @@ pub fn assert_timer<P: Protocol>(effects: &Effects<P>, timer: &P::Timer, range: 
     }
 }
 
+/// What a test expects of one timer effect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TimerChange<T> {
+    /// The timer is set to fire within this range of monotonic time.
+    Set(T, RangeInclusive<Time>),
+    Cancel(T),
+}
+
+impl<T> TimerChange<T> {
+    /// The timer is set to fire exactly `after` from now.
+    pub fn exactly(timer: T, after: Time) -> TimerChange<T> {
+        TimerChange::Set(timer, after..=after)
+    }
+}
+
+/// Asserts that the timer effects of `effects` are exactly `expected`, in order.
+#[track_caller]
+pub fn assert_timers<P: Protocol>(effects: &Effects<P>, expected: &[TimerChange<P::Timer>]) {
+    let timers = effects.timers();
+    let matches = timers.len() == expected.len()
+        && timers.iter().zip(expected).all(|(effect, expected)| match (effect, expected) {
+            (Effect::SetTimer { after, timer }, TimerChange::Set(named, range)) => {
+                timer == named && range.contains(after)
+            }
+            (Effect::CancelTimer { timer }, TimerChange::Cancel(named)) => timer == named,
+            _ => false,
+        });
+    assert!(matches, "timers {timers:?}, expected {expected:?}");
+}
+
+/// Asserts that `P::milestone` names only declared milestones for `observations`, and that
+/// every milestone `P` declares is named for one of them (so none is dead), each declared once.
+#[track_caller]
+pub fn assert_milestones<P: Protocol>(observations: &[P::Observation]) {
+    let declared: BTreeSet<&str> = P::MILESTONES.iter().map(|milestone| milestone.name).collect();
+    assert_eq!(declared.len(), P::MILESTONES.len(), "{}: a milestone is declared twice", P::NAME);
+    let mut named = BTreeSet::new();
+    for observation in observations {
+        if let Some(name) = P::milestone(observation) {
+            assert!(declared.contains(name), "{}: {observation:?} marks the undeclared milestone {name:?}", P::NAME);
+            named.insert(name);
+        }
+    }
+    let missing: Vec<&str> = declared.difference(&named).copied().collect();
+    assert!(missing.is_empty(), "{}: no observation marks {missing:?}", P::NAME);
+}
+
 /// A message in flight: from, to, message.
 pub type Envelope<P> = (NodeId, NodeId, <P as Protocol>::Message);
 
 /// Servers and clients wired through a hand-driven network.
 pub struct Cluster<P: Protocol> {
     pub setup: SetupOf<P>,
-    pub servers: Vec<Option<P::Server>>,
-    pub clients: Vec<P::Client>,
-    harnesses: Vec<Harness<P>>,
+    /// Per server slot, the running server (`None` while it is down or absent).
+    pub servers: Vec<Option<Harness<P>>>,
+    pub clients: Vec<ClientHarness<P>>,
     /// Per server, its durable records (syncs finish at once, so every record is durable
     /// once a sync covers it; records no sync covered are lost at a crash).
     pub disks: Vec<Vec<P::Record>>,
@@ -190,31 +450,35 @@ pub struct Cluster<P: Protocol> {
     pub violation: Option<Violation>,
     /// True time: one millisecond passes per input.
     pub now: Time,
+    seed: u64,
 }
 
 impl<P: Protocol> Cluster<P> {
-    /// Servers at first boot (not started: call `start_all` or drive them) and clients.
+    /// The initial servers at first boot (not started: call `start_all` or drive them) and
+    /// the clients, in a run with `seed`.
     pub fn new(setup: SetupOf<P>, seed: u64) -> Cluster<P> {
         let disks = vec![Vec::new(); setup.server_slots() as usize];
         let mut cluster = Cluster::from_disks(setup, seed, disks);
-        cluster.servers = (0..cluster.setup.server_slots())
-            .map(|id| (id < cluster.setup.servers).then(|| P::server(&cluster.setup, id)))
-            .collect();
+        for id in 0..cluster.setup.server_slots() {
+            let server = (id < cluster.setup.servers).then(|| Harness::boot(&cluster.setup, id, seed));
+            cluster.servers[id as usize] = server;
+        }
         cluster
     }
 
-    /// Servers restarted from these records (one list per server slot) and clients.
+    /// Every server slot restarted from these records (one list per slot, `on_recover` not
+    /// run yet) and the clients, in a run with `seed`.
     pub fn from_disks(setup: SetupOf<P>, seed: u64, disks: Vec<Vec<P::Record>>) -> Cluster<P> {
         let slots = setup.server_slots();
+        assert_eq!(disks.len(), slots as usize, "one disk per server slot");
         let processes = slots + setup.clients;
-        let servers = (0..slots).zip(&disks).map(|(id, records)| Some(P::recover(&setup, id, records))).collect();
-        let clients = (slots..processes).map(|id| P::client(&setup, id)).collect();
-        let harnesses = (0..processes).map(|id| Harness::new(id, seed.wrapping_add(u64::from(id)))).collect();
+        let servers =
+            (0..slots).zip(&disks).map(|(id, records)| Some(Harness::recovered(&setup, id, records, seed))).collect();
+        let clients = (slots..processes).map(|id| ClientHarness::new(&setup, id, seed)).collect();
         Cluster {
             checker: P::checker(&setup),
             servers,
             clients,
-            harnesses,
             pending: vec![Vec::new(); slots as usize],
             disks,
             network: VecDeque::new(),
@@ -224,6 +488,7 @@ impl<P: Protocol> Cluster<P> {
             outcomes: Vec::new(),
             violation: None,
             now: 0,
+            seed,
             setup,
         }
     }
@@ -231,15 +496,15 @@ impl<P: Protocol> Cluster<P> {
     /// The running server `id`.
     #[track_caller]
     pub fn server(&self, id: NodeId) -> &P::Server {
-        self.servers[id as usize].as_ref().expect("the server is up")
+        &self.servers[id as usize].as_ref().expect("the server is up").server
     }
 
     /// Client `id` (a process id, not an index).
     pub fn client(&self, id: NodeId) -> &P::Client {
-        &self.clients[(id - self.setup.server_slots()) as usize]
+        &self.clients[(id - self.setup.server_slots()) as usize].client
     }
 
-    /// Starts every server.
+    /// Starts every running server.
     pub fn start_all(&mut self) {
         for id in 0..self.setup.server_slots() {
             self.input(id, |server, ctx| server.on_start(ctx));
@@ -249,10 +514,9 @@ impl<P: Protocol> Cluster<P> {
     /// Runs one input on server `id` (if it is up) and carries out its effects.
     pub fn input(&mut self, id: NodeId, input: impl FnOnce(&mut P::Server, &mut ServerContext<P>)) {
         self.now += MILLISECOND;
-        let Some(server) = self.servers[id as usize].as_mut() else { return };
-        let harness = &mut self.harnesses[id as usize];
-        harness.now = self.now;
-        let effects = harness.server(server, input);
+        let Some(harness) = self.servers[id as usize].as_mut() else { return };
+        harness.set_now(self.now);
+        let effects = harness.input(input);
         self.apply(id, effects);
         if <P::Checker as Checker<P>>::INSPECTS {
             let view = ClusterView { servers: &self.servers, disks: &self.disks, clients: &self.clients };
@@ -264,10 +528,9 @@ impl<P: Protocol> Cluster<P> {
     /// Runs one input on client `id` and carries out its effects.
     pub fn client_input(&mut self, id: NodeId, input: impl FnOnce(&mut P::Client, &mut ClientContext<P>)) {
         self.now += MILLISECOND;
-        let index = (id - self.setup.server_slots()) as usize;
-        let harness = &mut self.harnesses[id as usize];
-        harness.now = self.now;
-        let effects = harness.client(&mut self.clients[index], input);
+        let client = &mut self.clients[(id - self.setup.server_slots()) as usize];
+        client.process.now = self.now;
+        let effects = client.input(input);
         self.apply(id, effects);
     }
 
@@ -283,6 +546,16 @@ impl<P: Protocol> Cluster<P> {
             self.client_input(id, |client, ctx| client.on_timer(ctx, timer));
         } else {
             self.input(id, |server, ctx| server.on_timer(ctx, timer));
+        }
+    }
+
+    /// Delivers `message` to `to` now, as if `from` sent it (dropped if `to` is down): for a
+    /// message from a process the test plays itself.
+    pub fn deliver(&mut self, (from, to, message): Envelope<P>) {
+        if self.setup.is_client(to) {
+            self.client_input(to, |client, ctx| client.on_message(ctx, from, message));
+        } else {
+            self.input(to, |server, ctx| server.on_message(ctx, from, message));
         }
     }
 
@@ -306,8 +579,15 @@ impl<P: Protocol> Cluster<P> {
         panic!("the network never went quiet");
     }
 
+    /// Delivers messages in order until none is left, losing every message that is not
+    /// between processes of `group`: a partition.
+    #[track_caller]
+    pub fn deliver_within(&mut self, group: &[NodeId]) {
+        self.deliver_all(|(from, to, _)| !group.contains(from) || !group.contains(to));
+    }
+
     /// Crashes server `id`: its volatile state, its timers, its unsynced records and the
-    /// messages on their way to it are gone.
+    /// messages on their way to it are gone (a broken connection loses them).
     pub fn crash(&mut self, id: NodeId) {
         self.servers[id as usize] = None;
         self.timers[id as usize].clear();
@@ -315,10 +595,11 @@ impl<P: Protocol> Cluster<P> {
         self.network.retain(|(_, to, _)| *to != id);
     }
 
-    /// Restarts server `id` from its durable records.
+    /// Restarts server `id` from its durable records, with a fresh random stream and sync
+    /// numbers from 1, and runs `on_recover`.
     pub fn restart(&mut self, id: NodeId) {
-        self.servers[id as usize] = Some(P::recover(&self.setup, id, &self.disks[id as usize]));
-        self.harnesses[id as usize] = Harness::new(id, self.now);
+        let seed = self.seed.wrapping_add(self.now);
+        self.servers[id as usize] = Some(Harness::recovered(&self.setup, id, &self.disks[id as usize], seed));
         self.input(id, |server, ctx| server.on_recover(ctx));
     }
 
@@ -339,14 +620,6 @@ impl<P: Protocol> Cluster<P> {
     /// The messages sent to `to`, in order.
     pub fn sent_to(&self, to: NodeId) -> Vec<P::Message> {
         self.sent.iter().filter(|(_, target, _)| *target == to).map(|(_, _, message)| message.clone()).collect()
-    }
-
-    fn deliver(&mut self, (from, to, message): Envelope<P>) {
-        if self.setup.is_client(to) {
-            self.client_input(to, |client, ctx| client.on_message(ctx, from, message));
-        } else {
-            self.input(to, |server, ctx| server.on_message(ctx, from, message));
-        }
     }
 
     /// Carries out `effects` in order; a sync finishes at once, and the server hears so.
@@ -389,11 +662,18 @@ impl<P: Protocol> Cluster<P> {
     }
 }
 
+/// A checker's view of these servers alone (no durable logs, no clients), for checker tests
+/// that build the servers' states by hand.
+pub fn view<P: Protocol>(servers: &[Option<Harness<P>>]) -> impl View<P> + '_ {
+    ClusterView { servers, disks: &[], clients: &[] }
+}
+
 /// The cluster as a checker sees it.
 struct ClusterView<'a, P: Protocol> {
-    servers: &'a [Option<P::Server>],
+    servers: &'a [Option<Harness<P>>],
+    /// Per server slot, its durable log (none given: empty).
     disks: &'a [Vec<P::Record>],
-    clients: &'a [P::Client],
+    clients: &'a [ClientHarness<P>],
 }
 
 impl<P: Protocol> View<P> for ClusterView<'_, P> {
@@ -402,19 +682,124 @@ impl<P: Protocol> View<P> for ClusterView<'_, P> {
     }
 
     fn server(&self, server: NodeId) -> Option<&P::Server> {
-        self.servers.get(server as usize)?.as_ref()
+        Some(&self.servers.get(server as usize)?.as_ref()?.server)
     }
 
     fn log(&self, server: NodeId) -> (&[P::Record], usize) {
-        let disk = &self.disks[server as usize];
+        let disk = self.disks.get(server as usize).map_or(&[][..], Vec::as_slice);
         (disk, disk.len())
     }
 
     fn client(&self, index: u32) -> &P::Client {
-        &self.clients[index as usize]
+        &self.clients[index as usize].client
     }
 
     fn clients(&self) -> u32 {
         self.clients.len() as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The kit tested through small protocols of the crate: its assertions pass what they
+    //! should and catch what they should, and the cluster keeps durable what a sync covered
+    //! and loses the rest at a crash.
+
+    use super::*;
+    use crate::consensus::{Chosen, Propose};
+    use crate::node::CORRECT;
+    use crate::paxos::{Paxos, PaxosMessage, PaxosRecord, PaxosTimer};
+    use crate::twopc::{TwoPhaseCommit, TwoPhaseMessage, TwoPhaseRecord, TwoPhaseServer};
+
+    const TIMEOUT: Time = 10 * MILLISECOND;
+
+    /// Server 0 of three asked by client 3 to propose 42: it prepares and promises itself.
+    fn proposing() -> (Harness<Paxos>, Effects<Paxos>) {
+        let mut server = Harness::<Paxos>::boot(&setup(3, 1, CORRECT, TIMEOUT), 0, 1);
+        let effects = server.deliver(3, PaxosMessage::Request { request: 1, value: 42 });
+        (server, effects)
+    }
+
+    #[test]
+    fn timer_assertions_take_a_range_and_the_exact_order() {
+        let (_, effects) = proposing();
+        assert_timer(&effects, &PaxosTimer::Retry, TIMEOUT..=2 * TIMEOUT);
+        assert_timers(&effects, &[TimerChange::Set(PaxosTimer::Retry, TIMEOUT..=2 * TIMEOUT)]);
+        assert!(!effects.cancels(&PaxosTimer::Retry));
+        assert_eq!(effects.timers().len(), 1);
+        assert_eq!(effects.without_timers().len() + 1, effects.list.len());
+    }
+
+    #[test]
+    #[should_panic(expected = "outside")]
+    fn timer_assertion_catches_a_draw_outside_its_range() {
+        let (_, effects) = proposing();
+        assert_timer(&effects, &PaxosTimer::Retry, 0..=TIMEOUT - 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "expected")]
+    fn timers_assertion_catches_a_missing_cancel() {
+        let (_, effects) = proposing();
+        let set = TimerChange::Set(PaxosTimer::Retry, TIMEOUT..=2 * TIMEOUT);
+        assert_timers(&effects, &[set, TimerChange::Cancel(PaxosTimer::Retry)]);
+    }
+
+    #[test]
+    fn harness_numbers_syncs_across_inputs_and_reports_what_a_sync_covered() {
+        let (mut server, effects) = proposing();
+        assert_eq!(effects.syncs(), [1]);
+        assert_eq!(effects.synced_writes(), effects.written());
+        let ballot = crate::paxos::Ballot { round: 1, proposer: 0 };
+        let effects = server.deliver(1, PaxosMessage::Promise { ballot, accepted: None });
+        assert_eq!(effects.syncs(), [2], "the next sync of the same server");
+        assert_eq!(effects.synced_writes(), [PaxosRecord::Accepted(ballot, 42)]);
+        let setup = setup(4, 1, CORRECT, TIMEOUT);
+        let mut participant = Harness::<TwoPhaseCommit>::boot(&setup, 1, 1);
+        let share = crate::commit::Share { keys: vec![0], vetoes: vec![0] };
+        let vetoed = participant.deliver(0, TwoPhaseMessage::Prepare { transaction: 7, share });
+        assert_eq!(vetoed.written().len(), 1);
+        assert!(vetoed.synced_writes().is_empty(), "an abort it does not force is not covered");
+        assert!(participant.sync_all().list.is_empty(), "no sync to finish: no input");
+    }
+
+    #[test]
+    fn cluster_carries_a_proposal_from_the_client_to_the_chosen_value() {
+        let mut cluster = Cluster::<Paxos>::new(setup(3, 1, CORRECT, TIMEOUT), 1);
+        cluster.start_all();
+        cluster.request(3, Propose { value: 42 });
+        cluster.deliver_all(|_| false);
+        assert_eq!(cluster.outcomes, vec![(3, Outcome::Ok(Chosen(42)))]);
+        assert_eq!(cluster.violation, None);
+        assert!((0..3).all(|id| cluster.server(id).learned() == Some(42)));
+        let kinds = cluster.sent_by_kind();
+        assert_eq!((kinds["Prepare"], kinds["Accept"], kinds["Learn"], kinds["Reply"]), (2, 2, 2, 1));
+        assert!(cluster.timers[3].is_empty(), "the client's timer was cancelled");
+    }
+
+    #[test]
+    fn cluster_keeps_synced_records_and_loses_unsynced_ones_and_messages_in_flight_at_a_crash() {
+        let mut cluster = Cluster::<TwoPhaseCommit>::new(setup(4, 1, CORRECT, TIMEOUT), 1);
+        let request = |transaction| {
+            let client = crate::commit::ClientMessage::Request { transaction, keys: vec![0], vetoes: vec![] };
+            (4, 0, TwoPhaseMessage::Client(client))
+        };
+        cluster.deliver(request(7));
+        assert_eq!(cluster.disks[0], [TwoPhaseRecord::Began { transaction: 7, participants: vec![1] }]);
+        cluster.deliver_all(|(_, to, message)| *to == 1 && matches!(message, TwoPhaseMessage::Decision { .. }));
+        assert_eq!(cluster.disks[1], [TwoPhaseRecord::Prepared { transaction: 7, keys: vec![0] }]);
+        cluster.deliver(request(8));
+        let (_, to, prepare) = cluster.deliver_next().expect("the Prepare of 8");
+        assert!(to == 1 && matches!(prepare, TwoPhaseMessage::Prepare { transaction: 8, .. }));
+        assert_eq!(cluster.disks[1].len(), 1, "its no vote (key 0 is locked) wrote an abort it does not sync");
+        cluster.deliver(request(9));
+        assert!(cluster.network.iter().any(|(_, to, _)| *to == 1), "the Prepare of 9 is on its way");
+        cluster.crash(1);
+        assert!(cluster.network.iter().all(|(_, to, _)| *to != 1), "messages to it are lost");
+        cluster.restart(1);
+        let TwoPhaseServer::Participant(participant) = cluster.server(1) else { panic!("server 1 participates") };
+        assert_eq!(participant.decision(8), None, "the unsynced abort is gone");
+        assert_eq!(participant.locks().holder(0), Some(7), "the prepared transaction holds its lock again");
+        assert_eq!(cluster.violation, None);
     }
 }

@@ -3,8 +3,9 @@
 //! as BHG section 7.3 states them, is caught), and the blocking figures.
 
 use super::*;
-use crate::node::{Checker, Setup, Time, Violation, CORRECT, MILLISECOND};
-use crate::operation::Key;
+use crate::node::{Checker, Time, Violation, CORRECT, MILLISECOND};
+use crate::testing::{self, assert_milestones};
+use crate::threepc::ThreePhaseCommit;
 use crate::twopc::TwoPhaseCommit;
 
 /// A coordinator (0) and three participants (1, 2, 3).
@@ -44,7 +45,7 @@ fn lock_table_votes_no_on_a_veto_or_a_conflict_and_locks_on_yes() {
 }
 
 fn checker() -> AtomicityChecker {
-    AtomicityChecker::new(&Setup { servers: SERVERS, clients: 1, variant: CORRECT, timeout: MILLISECOND })
+    AtomicityChecker::new(&testing::setup(SERVERS, 1, CORRECT, MILLISECOND))
 }
 
 fn began(transaction: TransactionId, keys: &[Key], vetoes: &[Key]) -> (NodeId, CommitObservation) {
@@ -216,4 +217,20 @@ fn milestones_name_decisions_blocks_restarts_and_terminations() {
     assert_eq!(milestone(&CommitObservation::Blocked { transaction: 1 }), Some("participant-blocked"));
     assert_eq!(milestone(&CommitObservation::TerminationStarted { transaction: 1 }), Some("termination-started"));
     assert_eq!(milestone(&CommitObservation::Voted { transaction: 1, yes: true }), None);
+}
+
+#[test]
+fn both_protocols_declare_every_milestone_they_mark() {
+    let observations = [
+        CommitObservation::Began { transaction: 1, keys: vec![0], vetoes: vec![] },
+        CommitObservation::Voted { transaction: 1, yes: true },
+        CommitObservation::Decided { transaction: 1, decision: Decision::Commit },
+        CommitObservation::Decided { transaction: 2, decision: Decision::Abort },
+        CommitObservation::TimedOut { transaction: 3 },
+        CommitObservation::Blocked { transaction: 3 },
+        CommitObservation::Restarted { transaction: 3 },
+        CommitObservation::TerminationStarted { transaction: 3 },
+    ];
+    assert_milestones::<TwoPhaseCommit>(&observations);
+    assert_milestones::<ThreePhaseCommit>(&observations);
 }

@@ -1,8 +1,9 @@
-//! Exact-output tests of Multi-Paxos through the node contract: each feeds one input to a
-//! server, built fresh or from records, and asserts its effects, citing the section of
-//! "Paxos Made Simple" (PMS) or "Paxos Made Moderately Complex" (PMMC) whose rule it pins.
-//! `cluster.rs` wires servers together with a hand-driven network for the end-to-end
-//! properties: the textbook message cost and a leader change that recovers the log.
+//! Exact-output tests of Multi-Paxos through the node contract, with the test kit: each
+//! feeds one input to a server, built fresh or from records, and asserts its effects,
+//! citing the section of "Paxos Made Simple" (PMS) or "Paxos Made Moderately Complex"
+//! (PMMC) whose rule it pins. `cluster.rs` wires servers and clients together with the kit's
+//! hand-driven network for the end-to-end properties: the textbook message cost and a
+//! leader change that recovers the log.
 
 mod acceptor;
 mod checker;
@@ -12,13 +13,11 @@ mod leader;
 mod replica;
 mod requests;
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
 use super::*;
-use crate::kv::{Command, Response};
-use crate::node::{Context, Effects, Node, NodeId, Setup, Time, TimerCommand, CORRECT, MILLISECOND};
-use crate::operation::{Operation, Outcome, Reply};
+use crate::kv::{Command, KvOperation, KvReply, Response};
+use crate::node::{Effect, Effects, NodeId, Setup, Time, CORRECT, MILLISECOND};
+use crate::service::Outcome;
+use crate::testing::{self, assert_milestones, Harness, TimerChange};
 
 const SEED: u64 = 7;
 const TIMEOUT: Time = 90 * MILLISECOND;
@@ -27,60 +26,33 @@ const SERVERS: u32 = 5;
 const CLIENT: NodeId = 5;
 
 fn setup(variant: &'static str) -> Setup {
-    Setup { servers: SERVERS, clients: 2, variant, timeout: TIMEOUT }
+    testing::setup(SERVERS, 2, variant, TIMEOUT)
 }
 
-fn server(id: NodeId) -> MultiPaxosServer {
-    MultiPaxos::server(&setup(CORRECT), id)
+/// Server `id` at first boot.
+fn server(id: NodeId) -> Harness<MultiPaxos> {
+    Harness::boot(&setup(CORRECT), id, SEED)
 }
 
-/// Runs one input on `node` (id `id`) with a fresh random stream, checks the node's own
-/// invariants, and returns its effects.
-fn step<N: Node<MultiPaxos>>(
-    node: &mut N,
-    id: NodeId,
-    input: impl FnOnce(&mut N, &mut Context<MultiPaxos>),
-) -> Effects<MultiPaxos> {
-    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
-    let mut effects = Effects::default();
-    input(node, &mut Context::new(id, 0, &mut rng, &mut effects));
-    node.invariants();
-    effects
+/// The election timer, set anew: uniform in one to two timeouts, a fresh draw each time.
+fn election_timer() -> TimerChange<MultiPaxosTimer> {
+    TimerChange::Set(MultiPaxosTimer::Election, TIMEOUT..=2 * TIMEOUT)
 }
 
-fn deliver<N: Node<MultiPaxos>>(
-    node: &mut N,
-    id: NodeId,
-    from: NodeId,
-    message: MultiPaxosMessage,
-) -> Effects<MultiPaxos> {
-    step(node, id, |node, ctx| node.on_message(ctx, from, message))
-}
-
-fn fire<N: Node<MultiPaxos>>(node: &mut N, id: NodeId, timer: MultiPaxosTimer) -> Effects<MultiPaxos> {
-    step(node, id, |node, ctx| node.on_timer(ctx, timer))
-}
-
-/// The election timer as `step` sets it: the first draw from a fresh stream.
-fn set_election_timer() -> TimerCommand<MultiPaxosTimer> {
-    let after = ChaCha8Rng::seed_from_u64(SEED).gen_range(TIMEOUT..=2 * TIMEOUT);
-    TimerCommand::Set { after, timer: MultiPaxosTimer::Election }
-}
-
-fn set_heartbeat_timer() -> TimerCommand<MultiPaxosTimer> {
-    TimerCommand::Set { after: TIMEOUT / 3, timer: MultiPaxosTimer::Heartbeat }
+fn heartbeat_timer() -> TimerChange<MultiPaxosTimer> {
+    TimerChange::exactly(MultiPaxosTimer::Heartbeat, TIMEOUT / 3)
 }
 
 fn ballot(round: u64, leader: NodeId) -> Ballot {
     Ballot { round, leader }
 }
 
-fn command(sequence: u64, operation: Operation) -> Command {
+fn command(sequence: u64, operation: KvOperation) -> Command {
     Command { client: CLIENT, sequence, operation }
 }
 
-fn append(value: u64) -> Operation {
-    Operation::Append { key: 1, value }
+fn append(value: u64) -> KvOperation {
+    KvOperation::Append { key: 1, value }
 }
 
 /// The entry of the client's append of `value`, with sequence number `sequence`.
@@ -92,12 +64,12 @@ fn request(command: Command) -> MultiPaxosMessage {
     MultiPaxosMessage::ClientRequest(command)
 }
 
-fn done(sequence: u64, outcome: Outcome) -> MultiPaxosMessage {
+fn done(sequence: u64, outcome: Outcome<KvReply>) -> MultiPaxosMessage {
     MultiPaxosMessage::ClientReply(Response::Done { sequence, outcome })
 }
 
-fn ok_done() -> Outcome {
-    Outcome::Ok(Reply::Done)
+fn ok_done() -> Outcome<KvReply> {
+    Outcome::Ok(KvReply::Done)
 }
 
 fn promise(round: u64, leader: NodeId, accepted: Vec<(Slot, Ballot, Entry)>) -> MultiPaxosMessage {
@@ -118,26 +90,41 @@ fn to_peers(id: NodeId, message: MultiPaxosMessage) -> Vec<(NodeId, MultiPaxosMe
 }
 
 /// Server `id` restarted from these acceptor records.
-fn recovered(id: NodeId, records: &[MultiPaxosRecord]) -> MultiPaxosServer {
-    MultiPaxos::recover(&setup(CORRECT), id, records)
+fn recovered(id: NodeId, records: &[MultiPaxosRecord]) -> Harness<MultiPaxos> {
+    Harness::recovered(&setup(CORRECT), id, records, SEED)
 }
 
 /// Makes `server` time out and win phase 1 with promises from the next two servers,
 /// carrying `reported`; returns the effects of the winning promise.
-fn elect(server: &mut MultiPaxosServer, reported: Vec<(Slot, Ballot, Entry)>) -> Effects<MultiPaxos> {
+fn elect(server: &mut Harness<MultiPaxos>, reported: Vec<(Slot, Ballot, Entry)>) -> Effects<MultiPaxos> {
     let id = server.id();
-    fire(server, id, MultiPaxosTimer::Election);
+    server.fire(MultiPaxosTimer::Election);
     let ballot = server.ballot().expect("a candidate has a ballot");
     let voters: Vec<NodeId> = (1..SERVERS).map(|offset| (id + offset) % SERVERS).take(2).collect();
-    deliver(server, id, voters[0], MultiPaxosMessage::Promise { ballot, accepted: vec![] });
-    let effects = deliver(server, id, voters[1], MultiPaxosMessage::Promise { ballot, accepted: reported });
+    server.deliver(voters[0], MultiPaxosMessage::Promise { ballot, accepted: vec![] });
+    let effects = server.deliver(voters[1], MultiPaxosMessage::Promise { ballot, accepted: reported });
     assert_eq!(server.role(), Role::Leader);
     effects
 }
 
-/// A leader (server 0, ballot (1, 0)) with an empty log, elected with no proposal reported.
-fn leader() -> MultiPaxosServer {
+/// A leader (server 0, ballot (1, 0)) with an empty log, elected with no proposal reported;
+/// its promise to itself took sync 1.
+fn leader() -> Harness<MultiPaxos> {
     let mut leader = server(0);
     elect(&mut leader, vec![]);
     leader
+}
+
+#[test]
+fn milestones_are_declared_and_each_is_marked_by_an_observation() {
+    let read = |through| MultiPaxosObservation::ReadServed { client: CLIENT, sequence: 1, key: 1, through };
+    assert_milestones::<MultiPaxos>(&[
+        MultiPaxosObservation::LeaderElected { ballot: ballot(1, 0) },
+        MultiPaxosObservation::Accepted { ballot: ballot(1, 0), slot: 1, entry: Entry::Noop },
+        MultiPaxosObservation::Chosen { slot: 1, entry: Entry::Noop },
+        MultiPaxosObservation::Executed { slot: 1, entry: Entry::Noop },
+        MultiPaxosObservation::ReadReceived { client: CLIENT, sequence: 1, key: 1 },
+        read(1),
+        MultiPaxosObservation::Acknowledged { client: CLIENT, sequence: 2, key: 1, through: 1 },
+    ]);
 }

@@ -28,14 +28,19 @@ fn committed(index: Index, term: Term, leader_term: Term) -> RaftObservation {
 }
 
 /// Server `id` elected leader of `term + 1` from a log with these terms.
-fn leader(id: NodeId, term: Term, terms: &[Term]) -> RaftServer {
+fn leader(id: NodeId, term: Term, terms: &[Term]) -> Harness<Raft> {
     let mut server = recovered(CORRECT, id, term, None, log_of(terms));
     elect(&mut server);
     server
 }
 
-fn follower(id: NodeId, term: Term, terms: &[Term]) -> RaftServer {
+fn follower(id: NodeId, term: Term, terms: &[Term]) -> Harness<Raft> {
     recovered(CORRECT, id, term, None, log_of(terms))
+}
+
+/// The checker's inspection of these servers (by slot; `None`: down) at `at`.
+fn inspect(checker: &mut RaftChecker, at: Time, servers: &[Option<Harness<Raft>>]) -> Result<(), Violation> {
+    checker.inspect(at, 0, &testing::view(servers))
 }
 
 #[test]
@@ -55,8 +60,8 @@ fn checker_accepts_a_legal_run() {
     ];
     assert_eq!(observe_all(&mut checker, &observations), Ok(()));
     let servers = [Some(leader(1, 1, &[1])), Some(follower(0, 2, &[1, 2])), None];
-    assert_eq!(checker.inspect(0, &servers), Ok(()));
-    assert_eq!(checker.inspect(1, &servers), Ok(()), "inspecting the same state again is fine");
+    assert_eq!(inspect(&mut checker, 0, &servers), Ok(()));
+    assert_eq!(inspect(&mut checker, 1, &servers), Ok(()), "inspecting the same state again is fine");
 }
 
 #[test]
@@ -88,7 +93,7 @@ fn checker_flags_a_later_leader_missing_a_committed_entry_leader_completeness() 
     observe_all(&mut checker, &[(0, committed(2, 2, 2))]).unwrap();
     // Server 4 leads term 3 with a log [1, 3]: index 2 holds its no-op, not the entry of term 2.
     let servers = [None, None, None, None, Some(leader(4, 2, &[1]))];
-    let violation = checker.inspect(5, &servers).unwrap_err();
+    let violation = inspect(&mut checker, 5, &servers).unwrap_err();
     assert_eq!((violation.invariant, violation.nodes), ("leader-completeness", vec![0, 4]));
 }
 
@@ -97,16 +102,16 @@ fn checker_accepts_a_later_leader_holding_the_committed_entries_leader_completen
     let mut checker = checker();
     observe_all(&mut checker, &[(0, committed(1, 1, 2)), (0, committed(2, 2, 2)), (4, committed(3, 5, 5))]).unwrap();
     let servers = [None, None, None, None, Some(leader(4, 2, &[1, 2]))];
-    assert_eq!(checker.inspect(5, &servers), Ok(()), "what term 5 commits binds only later leaders");
+    assert_eq!(inspect(&mut checker, 5, &servers), Ok(()), "what term 5 commits binds only later leaders");
 }
 
 #[test]
 fn checker_flags_a_commit_a_leader_of_a_later_term_lacks_leader_completeness() {
     let mut checker = checker();
     let servers = [Some(leader(0, 2, &[1]))];
-    assert_eq!(checker.inspect(0, &servers), Ok(()));
+    assert_eq!(inspect(&mut checker, 0, &servers), Ok(()));
     observe_all(&mut checker, &[(1, committed(2, 2, 2))]).unwrap();
-    let violation = checker.inspect(1, &servers).unwrap_err();
+    let violation = inspect(&mut checker, 1, &servers).unwrap_err();
     assert_eq!((violation.invariant, violation.nodes), ("leader-completeness", vec![1, 0]));
 }
 
@@ -114,7 +119,7 @@ fn checker_flags_a_commit_a_leader_of_a_later_term_lacks_leader_completeness() {
 fn checker_flags_an_index_and_term_after_different_entries_log_matching() {
     let mut checker = checker();
     let servers = [Some(follower(0, 2, &[1, 2])), Some(follower(1, 2, &[2, 2]))];
-    let violation = checker.inspect(0, &servers).unwrap_err();
+    let violation = inspect(&mut checker, 0, &servers).unwrap_err();
     assert_eq!((violation.invariant, violation.nodes), ("log-matching", vec![0, 1]));
 }
 
@@ -123,23 +128,23 @@ fn checker_flags_an_index_and_term_with_different_commands_log_matching() {
     let mut checker = checker();
     let first = recovered(CORRECT, 0, 1, None, vec![command_entry(1, 1, 10)]);
     let second = recovered(CORRECT, 1, 1, None, vec![command_entry(1, 1, 11)]);
-    assert_eq!(checker.inspect(0, &[Some(first), None]), Ok(()));
-    let violation = checker.inspect(1, &[None, Some(second)]).unwrap_err();
+    assert_eq!(inspect(&mut checker, 0, &[Some(first), None]), Ok(()));
+    let violation = inspect(&mut checker, 1, &[None, Some(second)]).unwrap_err();
     assert_eq!((violation.invariant, violation.nodes), ("log-matching", vec![0, 1]));
 }
 
 #[test]
 fn checker_flags_a_leader_whose_log_shrinks_in_its_term_leader_append_only() {
     let mut checker = checker();
-    assert_eq!(checker.inspect(0, &[Some(leader(0, 1, &[1, 1]))]), Ok(()));
-    let violation = checker.inspect(1, &[Some(leader(0, 1, &[1]))]).unwrap_err();
+    assert_eq!(inspect(&mut checker, 0, &[Some(leader(0, 1, &[1, 1]))]), Ok(()));
+    let violation = inspect(&mut checker, 1, &[Some(leader(0, 1, &[1]))]).unwrap_err();
     assert_eq!((violation.invariant, violation.nodes), ("leader-append-only", vec![0]));
 }
 
 #[test]
 fn checker_accepts_a_log_that_shrinks_after_a_restart() {
     let mut checker = checker();
-    assert_eq!(checker.inspect(0, &[Some(follower(0, 1, &[1, 1]))]), Ok(()));
-    assert_eq!(checker.inspect(1, &[None]), Ok(()));
-    assert_eq!(checker.inspect(2, &[Some(follower(0, 1, &[1]))]), Ok(()));
+    assert_eq!(inspect(&mut checker, 0, &[Some(follower(0, 1, &[1, 1]))]), Ok(()));
+    assert_eq!(inspect(&mut checker, 1, &[None]), Ok(()));
+    assert_eq!(inspect(&mut checker, 2, &[Some(follower(0, 1, &[1]))]), Ok(()));
 }

@@ -1,125 +1,30 @@
-//! Servers wired together through a hand-driven network, with the checker watching every
-//! input: enough to pin the textbook message cost and to replay the paper's Figure 8 and a
-//! double vote step by step, without the simulation engine.
+//! Servers and clients wired together through the kit's hand-driven network, with the
+//! checker watching every input: enough to pin the textbook message cost and to replay the
+//! paper's Figure 8 and a double vote step by step, without the simulation engine.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use super::*;
-use crate::node::{Checker as _, Message as _, Violation};
-
-/// A message in flight.
-type Envelope = (NodeId, NodeId, RaftMessage);
-
-struct Cluster {
-    setup: Setup,
-    servers: Vec<Option<RaftServer>>,
-    /// Per server, its synced records.
-    disks: Vec<Vec<RaftRecord>>,
-    network: VecDeque<Envelope>,
-    checker: RaftChecker,
-    /// Messages sent, by kind.
-    sent: BTreeMap<&'static str, usize>,
-    /// Messages to clients.
-    replies: Vec<(NodeId, RaftMessage)>,
-    violation: Option<Violation>,
-    now: Time,
-}
-
-impl Cluster {
-    /// Servers restarted from these records, one list per server.
-    fn from_disks(variant: &'static str, disks: Vec<Vec<RaftRecord>>) -> Cluster {
-        let setup = Setup { servers: disks.len() as u32, ..setup(variant) };
-        let servers = (0..).zip(&disks).map(|(id, records)| Some(RaftServer::recover(&setup, id, records))).collect();
-        Cluster {
-            checker: RaftChecker::new(&setup),
-            setup,
-            servers,
-            disks,
-            network: VecDeque::new(),
-            sent: BTreeMap::new(),
-            replies: Vec::new(),
-            violation: None,
-            now: 0,
-        }
-    }
-
-    fn new(variant: &'static str, servers: u32) -> Cluster {
-        Cluster::from_disks(variant, vec![vec![]; servers as usize])
-    }
-
-    fn server(&self, id: NodeId) -> &RaftServer {
-        self.servers[id as usize].as_ref().expect("server is up")
-    }
-
-    /// Runs one input on server `id` and carries out its effects.
-    fn input(&mut self, id: NodeId, input: impl FnOnce(&mut RaftServer, &mut Context<Raft>)) {
-        self.now += MILLISECOND;
-        let Some(server) = self.servers[id as usize].as_mut() else { return };
-        let effects = step(server, id, input);
-        server.invariants();
-        self.disks[id as usize].extend_from_slice(&effects.writes[..effects.synced.unwrap_or(0)]);
-        for (to, message) in effects.sends {
-            *self.sent.entry(message.kind()).or_default() += 1;
-            if to < self.setup.servers {
-                self.network.push_back((id, to, message));
-            } else {
-                self.replies.push((to, message));
-            }
-        }
-        for observation in &effects.observations {
-            let result = self.checker.observe(self.now, id, observation);
-            self.violation = self.violation.take().or(result.err());
-        }
-        let result = self.checker.inspect(self.now, &self.servers);
-        self.violation = self.violation.take().or(result.err());
-    }
-
-    fn timeout(&mut self, id: NodeId, timer: RaftTimer) {
-        self.input(id, |server, ctx| server.on_timer(ctx, timer));
-    }
-
-    /// Delivers messages in order until none is left; those `lost` returns true for are
-    /// dropped instead, as are those to or from a crashed server.
-    fn deliver_all(&mut self, lost: impl Fn(&Envelope) -> bool) {
-        for _ in 0..10_000 {
-            let Some(envelope) = self.network.pop_front() else { return };
-            if lost(&envelope) || self.servers[envelope.0 as usize].is_none() {
-                continue;
-            }
-            let (from, to, message) = envelope;
-            self.input(to, |server, ctx| server.on_message(ctx, from, message));
-        }
-        panic!("the network never went quiet");
-    }
-
-    fn crash(&mut self, id: NodeId) {
-        self.servers[id as usize] = None;
-    }
-}
-
-/// Loses every message that is not between servers of `group`.
-fn outside(group: &'static [NodeId]) -> impl Fn(&Envelope) -> bool {
-    move |(from, to, _)| !group.contains(from) || !group.contains(to)
-}
+use crate::testing::Cluster;
 
 #[test]
 fn fault_free_entry_costs_two_messages_per_follower_heartbeats_apart_section_5_3() {
-    let mut cluster = Cluster::new(CORRECT, 5);
-    cluster.timeout(0, RaftTimer::Election);
+    let mut cluster = Cluster::<Raft>::new(setup(CORRECT), SEED);
+    cluster.fire(0, RaftTimer::Election);
     cluster.deliver_all(|_| false);
     assert_eq!(cluster.server(0).commit_index(), 1, "the no-op committed");
-    cluster.sent.clear();
-    let command = command(CLIENT, 1, append(10));
-    cluster.input(0, |server, ctx| server.on_message(ctx, CLIENT, RaftMessage::ClientRequest(command)));
+    cluster.clear_sent();
+    cluster.request(CLIENT, append(10));
     cluster.deliver_all(|_| false);
-    let expected = BTreeMap::from([("AppendEntries", 4), ("AppendEntriesResponse", 4), ("ClientReply", 1)]);
-    assert_eq!(cluster.sent, expected, "2(N-1) messages for the entry");
-    assert_eq!(cluster.replies, vec![(CLIENT, client_reply(1, done()))]);
+    let expected =
+        BTreeMap::from([("ClientRequest", 1), ("AppendEntries", 4), ("AppendEntriesResponse", 4), ("ClientReply", 1)]);
+    assert_eq!(cluster.sent_by_kind(), expected, "2(N-1) messages between the servers for the entry");
+    assert_eq!(cluster.outcomes, vec![(CLIENT, done())]);
 
-    cluster.sent.clear();
-    cluster.timeout(0, RaftTimer::Heartbeat);
+    cluster.clear_sent();
+    cluster.fire(0, RaftTimer::Heartbeat);
     cluster.deliver_all(|_| false);
-    assert_eq!(cluster.sent, BTreeMap::from([("Heartbeat", 4), ("HeartbeatResponse", 4)]));
+    assert_eq!(cluster.sent_by_kind(), BTreeMap::from([("Heartbeat", 4), ("HeartbeatResponse", 4)]));
     for id in 1..5 {
         assert_eq!(cluster.server(id).store().read(1), vec![10], "the heartbeat carried the commit index");
     }
@@ -134,7 +39,7 @@ fn fault_free_entry_costs_two_messages_per_follower_heartbeats_apart_section_5_3
 /// command and crashes before sending it. (d) S5 restarts and runs for term 4 (refused by S2
 /// and S3, who voted in it), then term 5. Returns S1's commit index when it crashed, and the
 /// cluster after that second election.
-fn figure_8(variant: &'static str) -> (Index, Cluster) {
+fn figure_8(variant: &'static str) -> (Index, Cluster<Raft>) {
     let term = |current_term, voted_for| RaftRecord::Term { current_term, voted_for };
     let entries = |terms: &[Term]| RaftRecord::Entries { from: 1, entries: log_of(terms) };
     let disks = vec![
@@ -144,19 +49,18 @@ fn figure_8(variant: &'static str) -> (Index, Cluster) {
         vec![term(3, Some(4)), entries(&[1])],
         vec![term(3, Some(4)), entries(&[1, 3])],
     ];
-    let mut cluster = Cluster::from_disks(variant, disks);
+    let mut cluster = Cluster::<Raft>::from_disks(setup(variant), SEED, disks);
     for _ in 0..2 {
-        cluster.timeout(0, RaftTimer::Election);
-        cluster.deliver_all(outside(&[0, 1, 2]));
+        cluster.fire(0, RaftTimer::Election);
+        cluster.deliver_within(&[0, 1, 2]);
     }
     assert_eq!((cluster.server(0).role(), cluster.server(0).current_term()), (Role::Leader, 4));
-    let request = RaftMessage::ClientRequest(command(CLIENT, 1, append(10)));
-    cluster.input(0, |server, ctx| server.on_message(ctx, CLIENT, request));
+    cluster.deliver((CLIENT, 0, RaftMessage::ClientRequest(command(CLIENT, 1, append(10)))));
     let commit_index = cluster.server(0).commit_index();
     cluster.crash(0);
     for _ in 0..2 {
-        cluster.timeout(4, RaftTimer::Election);
-        cluster.deliver_all(outside(&[1, 2, 3, 4]));
+        cluster.fire(4, RaftTimer::Election);
+        cluster.deliver_within(&[1, 2, 3, 4]);
     }
     (commit_index, cluster)
 }
@@ -179,20 +83,19 @@ fn figure_8_commit_old_term_commits_by_counting_and_loses_the_entry() {
     assert_eq!((violation.invariant, violation.nodes), ("leader-completeness", vec![0, 4]));
 }
 
-/// Server 0 wins term 1 with votes from 1 and 2, and no entry gets out; server 1 restarts;
-/// server 3 then asks 1 and 4 for their votes in term 1.
-fn double_vote(variant: &'static str) -> Cluster {
-    let mut cluster = Cluster::new(variant, 5);
-    cluster.timeout(0, RaftTimer::Election);
+/// Server 0 wins term 1 with votes from 1 and 2, and no entry gets out; server 1 crashes
+/// and restarts from its disk; server 3 then asks 1 and 4 for their votes in term 1.
+fn double_vote(variant: &'static str) -> Cluster<Raft> {
+    let mut cluster = Cluster::<Raft>::new(setup(variant), SEED);
+    cluster.fire(0, RaftTimer::Election);
     cluster.deliver_all(|(from, to, message)| {
-        *to == 3 || *to == 4 || *from == 3 || *from == 4 || matches!(message, RaftMessage::AppendEntries(_))
+        [3, 4].contains(to) || [3, 4].contains(from) || matches!(message, RaftMessage::AppendEntries(_))
     });
     assert_eq!(cluster.server(0).role(), Role::Leader);
     cluster.crash(1);
-    let setup = cluster.setup.clone();
-    cluster.servers[1] = Some(RaftServer::recover(&setup, 1, &cluster.disks[1]));
-    cluster.timeout(3, RaftTimer::Election);
-    cluster.deliver_all(outside(&[1, 3, 4]));
+    cluster.restart(1);
+    cluster.fire(3, RaftTimer::Election);
+    cluster.deliver_within(&[1, 3, 4]);
     cluster
 }
 

@@ -1,8 +1,12 @@
-//! Exact-output tests of Raft through the node contract: each feeds one input to a server,
-//! client or checker built from records and asserts every effect, citing the section of
-//! the extended paper (or Ongaro's thesis) whose rule it pins. `cluster.rs` wires servers
-//! together with a hand-driven network for the end-to-end properties: the textbook message
-//! cost and the Figure 8 schedule.
+//! Exact-output tests of Raft through the node contract, with the test kit: each feeds one
+//! input to a server, client or checker built from records and asserts its effects, citing
+//! the section of the extended paper (or Ongaro's thesis) whose rule it pins. `cluster.rs`
+//! wires servers and clients together with the kit's hand-driven network for the end-to-end
+//! properties: the textbook message cost and the Figure 8 schedule.
+//!
+//! A server's syncs finish only when a test says so (`synced`, `sync_all`): a leader counts
+//! itself towards a majority only for entries its own disk holds (persistence before
+//! acknowledging, even to itself).
 
 mod checker;
 mod client;
@@ -12,13 +16,11 @@ mod persistence;
 mod replication;
 mod requests;
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
 use super::*;
-use crate::kv::{Command, Response};
-use crate::node::{Context, Effects, Node, NodeId, Setup, Time, TimerCommand, CORRECT, MILLISECOND};
-use crate::operation::{Operation, Outcome, Reply};
+use crate::kv::{Command, KvOperation, KvReply, Response};
+use crate::node::{Effect, Effects, NodeId, Server as _, Setup, Time, CORRECT, MILLISECOND};
+use crate::service::Outcome;
+use crate::testing::{self, assert_milestones, Harness, TimerChange};
 
 const SEED: u64 = 7;
 const TIMEOUT: Time = 90 * MILLISECOND;
@@ -27,44 +29,33 @@ const SERVERS: u32 = 5;
 const CLIENT: NodeId = 5;
 
 fn setup(variant: &'static str) -> Setup {
-    Setup { servers: SERVERS, clients: 2, variant, timeout: TIMEOUT }
+    testing::setup(SERVERS, 2, variant, TIMEOUT)
 }
 
-/// Runs one input on `node` (id `id`) with a fresh random stream and returns its effects.
-fn step<N>(node: &mut N, id: NodeId, input: impl FnOnce(&mut N, &mut Context<Raft>)) -> Effects<Raft> {
-    let mut rng = ChaCha8Rng::seed_from_u64(SEED);
-    let mut effects = Effects::default();
-    input(node, &mut Context::new(id, 0, &mut rng, &mut effects));
-    effects
+/// Server `id` at first boot.
+fn server(variant: &'static str, id: NodeId) -> Harness<Raft> {
+    Harness::boot(&setup(variant), id, SEED)
 }
 
-fn deliver<N: Node<Raft>>(node: &mut N, id: NodeId, from: NodeId, message: RaftMessage) -> Effects<Raft> {
-    step(node, id, |node, ctx| node.on_message(ctx, from, message))
+/// The election timer, set anew: uniform in one to two timeouts (section 5.2).
+fn election_timer() -> TimerChange<RaftTimer> {
+    TimerChange::Set(RaftTimer::Election, TIMEOUT..=2 * TIMEOUT)
 }
 
-fn fire<N: Node<Raft>>(node: &mut N, id: NodeId, timer: RaftTimer) -> Effects<Raft> {
-    step(node, id, |node, ctx| node.on_timer(ctx, timer))
-}
-
-/// The first draw of an election timeout from a fresh stream: what `step` produces.
-fn election_after() -> Time {
-    ChaCha8Rng::seed_from_u64(SEED).gen_range(TIMEOUT..=2 * TIMEOUT)
-}
-
-fn set_election_timer() -> TimerCommand<RaftTimer> {
-    TimerCommand::Set { after: election_after(), timer: RaftTimer::Election }
+fn heartbeat_timer() -> TimerChange<RaftTimer> {
+    TimerChange::exactly(RaftTimer::Heartbeat, TIMEOUT / 3)
 }
 
 fn noop(term: Term) -> Entry {
     Entry { term, payload: Payload::Noop }
 }
 
-fn command(client: NodeId, sequence: u64, operation: Operation) -> Command {
+fn command(client: NodeId, sequence: u64, operation: KvOperation) -> Command {
     Command { client, sequence, operation }
 }
 
-fn append(value: u64) -> Operation {
-    Operation::Append { key: 1, value }
+fn append(value: u64) -> KvOperation {
+    KvOperation::Append { key: 1, value }
 }
 
 fn command_entry(term: Term, sequence: u64, value: u64) -> Entry {
@@ -83,21 +74,22 @@ fn recovered(
     current_term: Term,
     voted_for: Option<NodeId>,
     log: Vec<Entry>,
-) -> RaftServer {
+) -> Harness<Raft> {
     let records = [RaftRecord::Term { current_term, voted_for }, RaftRecord::Entries { from: 1, entries: log }];
-    RaftServer::recover(&setup(variant), id, &records)
+    Harness::recovered(&setup(variant), id, &records, SEED)
 }
 
 /// Makes `server` time out and win the election with votes from servers 1 and 2 (or 3
-/// and 4 for server 1 or 2); returns the effects of the winning vote.
-fn elect(server: &mut RaftServer) -> Effects<Raft> {
-    let id = server.id();
-    fire(server, id, RaftTimer::Election);
+/// and 4 for server 1 or 2); returns the effects of the winning vote. Its syncs are left
+/// running: the new leader does not count itself for its no-op yet.
+fn elect(server: &mut Harness<Raft>) -> Effects<Raft> {
+    server.fire(RaftTimer::Election);
     let term = server.current_term();
+    let id = server.id();
     let voters: Vec<NodeId> = (0..SERVERS).filter(|&voter| voter != id).take(2).collect();
     let granted = || RaftMessage::RequestVoteResponse(Vote { term, granted: true });
-    deliver(server, id, voters[0], granted());
-    let effects = deliver(server, id, voters[1], granted());
+    server.deliver(voters[0], granted());
+    let effects = server.deliver(voters[1], granted());
     assert_eq!(server.role(), Role::Leader);
     effects
 }
@@ -122,7 +114,7 @@ fn refused(term: Term, hint: Index) -> RaftMessage {
     RaftMessage::AppendEntriesResponse(response)
 }
 
-fn client_reply(sequence: u64, outcome: Outcome) -> RaftMessage {
+fn client_reply(sequence: u64, outcome: Outcome<KvReply>) -> RaftMessage {
     RaftMessage::ClientReply(Response::Done { sequence, outcome })
 }
 
@@ -130,11 +122,15 @@ fn not_leader(sequence: u64, leader: Option<NodeId>) -> RaftMessage {
     RaftMessage::ClientReply(Response::NotLeader { sequence, leader })
 }
 
-fn done() -> Outcome {
-    Outcome::Ok(Reply::Done)
+fn done() -> Outcome<KvReply> {
+    Outcome::Ok(KvReply::Done)
 }
 
-/// The messages of `effects` sent to `to`.
-fn sent_to(effects: &Effects<Raft>, to: NodeId) -> Vec<RaftMessage> {
-    effects.sends.iter().filter(|(target, _)| *target == to).map(|(_, message)| message.clone()).collect()
+#[test]
+fn milestones_are_declared_and_each_is_marked_by_an_observation() {
+    assert_milestones::<Raft>(&[
+        RaftObservation::LeaderElected { term: 1 },
+        RaftObservation::Committed { index: 1, term: 1, leader_term: 1 },
+        RaftObservation::Applied { index: 1, term: 1, payload: Payload::Noop },
+    ]);
 }

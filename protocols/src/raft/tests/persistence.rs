@@ -2,6 +2,7 @@
 //! log are rebuilt from the synced records alone.
 
 use super::*;
+use crate::testing::assert_timers;
 
 fn request_vote(term: Term) -> RaftMessage {
     RaftMessage::RequestVote(RequestVote { term, last_log_index: 0, last_log_term: 0 })
@@ -29,36 +30,35 @@ fn recovery_rebuilds_term_vote_and_log_from_records_figure_2() {
 #[test]
 fn recovered_server_starts_its_election_timer() {
     let mut server = recovered(CORRECT, 0, 2, Some(1), log_of(&[1]));
-    let effects = step(&mut server, 0, |server, ctx| server.on_recover(ctx));
-    assert_eq!(effects.timers, vec![set_election_timer()]);
-    assert!(effects.sends.is_empty() && effects.writes.is_empty());
+    let effects = server.recover();
+    assert_timers(&effects, &[election_timer()]);
+    assert!(effects.without_timers().is_empty(), "nothing sent, nothing written");
 }
 
 /// Server 0 grants its vote in term 1 to server 1, crashes and restarts from what it
 /// synced, then hears server 2 ask for its vote in term 1.
 fn vote_after_restart(variant: &'static str) -> (Effects<Raft>, Effects<Raft>) {
     let setup = setup(variant);
-    let mut server = RaftServer::new(&setup, 0);
-    let before = deliver(&mut server, 0, 1, request_vote(1));
-    assert_eq!(before.sends, vec![(1, vote(1, true))]);
-    let durable = &before.writes[..before.synced.unwrap_or(0)];
-    let mut restarted = RaftServer::recover(&setup, 0, durable);
-    let after = deliver(&mut restarted, 0, 2, request_vote(1));
+    let mut server = Harness::<Raft>::boot(&setup, 0, SEED);
+    let before = server.deliver(1, request_vote(1));
+    assert_eq!(before.sent(), vec![(1, vote(1, true))]);
+    let mut restarted = Harness::<Raft>::recovered(&setup, 0, &before.synced_writes(), SEED);
+    let after = restarted.deliver(2, request_vote(1));
     (before, after)
 }
 
 #[test]
 fn restarted_server_keeps_its_vote_and_refuses_a_second_candidate_figure_2() {
     let (before, after) = vote_after_restart(CORRECT);
-    assert_eq!(before.writes, vec![RaftRecord::Term { current_term: 1, voted_for: Some(1) }]);
-    assert_eq!(after.sends, vec![(2, vote(1, false))]);
+    assert_eq!(before.written(), vec![RaftRecord::Term { current_term: 1, voted_for: Some(1) }]);
+    assert_eq!(after.sent(), vec![(2, vote(1, false))]);
 }
 
 #[test]
 fn volatile_vote_variant_forgets_its_vote_and_votes_twice_in_a_term() {
     let (before, after) = vote_after_restart(VOLATILE_VOTE);
-    assert!(before.writes.is_empty() && before.synced.is_none(), "the vote is never persisted");
-    assert_eq!(after.sends, vec![(2, vote(1, true))]);
+    assert!(before.written().is_empty() && before.syncs().is_empty(), "the vote is never persisted");
+    assert_eq!(after.sent(), vec![(2, vote(1, true))]);
 }
 
 #[test]
@@ -69,10 +69,23 @@ fn volatile_vote_variant_recovers_the_term_of_its_last_entry() {
 }
 
 #[test]
-fn leader_persists_its_noop_before_replicating_it_figure_2() {
-    let mut server = RaftServer::new(&setup(CORRECT), 0);
+fn leader_counts_itself_for_its_noop_only_once_its_own_sync_finished_figure_2() {
+    let mut server = server(CORRECT, 0);
     let effects = elect(&mut server);
-    assert_eq!(effects.writes, vec![RaftRecord::Entries { from: 1, entries: vec![noop(1)] }]);
-    assert_eq!(effects.synced, Some(effects.writes.len()));
-    assert_eq!(effects.sends.len(), 4);
+    assert_eq!(effects.written(), vec![RaftRecord::Entries { from: 1, entries: vec![noop(1)] }]);
+    assert_eq!(effects.sent().len(), 4, "replicated while its own write is under way");
+    let sync = effects.syncs()[0];
+    server.deliver(1, accepted(1, 1, 0));
+    let effects = server.deliver(2, accepted(1, 1, 0));
+    assert!(effects.observed().is_empty(), "two followers hold it, but the leader's own copy is not durable yet");
+    assert_eq!(server.commit_index(), 0);
+    let effects = server.synced(sync);
+    assert_eq!(
+        effects.observed(),
+        [
+            RaftObservation::Committed { index: 1, term: 1, leader_term: 1 },
+            RaftObservation::Applied { index: 1, term: 1, payload: Payload::Noop },
+        ],
+        "its own durable copy makes three of five"
+    );
 }

@@ -73,7 +73,7 @@ impl Participant {
         let id = self.id;
         let Some(entry) = self.transactions.get_mut(&transaction) else {
             self.decide(ctx, transaction, Decision::Abort);
-            ctx.send(backup, ThreePhaseMessage::StateReport { transaction, state: SiteState::Aborted });
+            ctx.send_after_sync(backup, ThreePhaseMessage::StateReport { transaction, state: SiteState::Aborted });
             return;
         };
         if entry.recovering {

@@ -1,20 +1,20 @@
-//! Exact-output handler tests of three-phase commit through the node contract, with no
-//! engine: each feeds one input to a coordinator or participant (built fresh or from log
-//! records) and asserts every effect, citing the rule it pins (Skeen 1981; Skeen and
-//! Stonebraker 1983; BHG section 7.5). The client is shared with 2PC and tested there.
+//! Exact-output handler tests of three-phase commit through the node contract, with the
+//! test kit and no engine: each feeds one input to a coordinator or participant (built fresh
+//! or from log records) and asserts its effects in order, citing the rule it pins (Skeen
+//! 1981; Skeen and Stonebraker 1983; BHG section 7.5). The client is shared with 2PC and
+//! tested there.
 
 mod coordinator;
 mod participant;
 mod termination;
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-
 use super::*;
 use crate::commit::{CommitObservation, Decision, Share, TransactionId};
-use crate::node::{Context, Effects, Node, NodeId, Setup, Time, TimerCommand, CORRECT, MILLISECOND};
-use crate::operation::Key;
+use crate::node::{Effect, NodeId, Setup, Time, CORRECT, MILLISECOND};
+use crate::service::Key;
+use crate::testing::{self, Harness};
 
+const SEED: u64 = 7;
 const TIMEOUT: Time = 10 * MILLISECOND;
 /// How long a participant waits on its coordinator or backup.
 const SUSPICION: Time = SUSPECT_ROUNDS as Time * TIMEOUT;
@@ -24,33 +24,12 @@ const SERVERS: u32 = 4;
 const CLIENT: NodeId = 4;
 
 fn setup() -> Setup {
-    Setup { servers: SERVERS, clients: 1, variant: CORRECT, timeout: TIMEOUT }
+    testing::setup(SERVERS, 1, CORRECT, TIMEOUT)
 }
 
-/// Runs one input on `node` (id `id`), checks the node's own invariants, returns its effects.
-fn step<N: Node<ThreePhaseCommit>>(
-    node: &mut N,
-    id: NodeId,
-    input: impl FnOnce(&mut N, &mut Context<ThreePhaseCommit>),
-) -> Effects<ThreePhaseCommit> {
-    let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let mut effects = Effects::default();
-    input(node, &mut Context::new(id, 0, &mut rng, &mut effects));
-    node.invariants();
-    effects
-}
-
-fn deliver<N: Node<ThreePhaseCommit>>(
-    node: &mut N,
-    id: NodeId,
-    from: NodeId,
-    message: ThreePhaseMessage,
-) -> Effects<ThreePhaseCommit> {
-    step(node, id, |node, ctx| node.on_message(ctx, from, message))
-}
-
-fn fire<N: Node<ThreePhaseCommit>>(node: &mut N, id: NodeId, timer: ThreePhaseTimer) -> Effects<ThreePhaseCommit> {
-    step(node, id, |node, ctx| node.on_timer(ctx, timer))
+/// Server `id` at first boot.
+fn server(id: NodeId) -> Harness<ThreePhaseCommit> {
+    Harness::boot(&setup(), id, SEED)
 }
 
 fn can_commit(transaction: TransactionId, keys: &[Key], participants: &[NodeId]) -> ThreePhaseMessage {
@@ -66,18 +45,11 @@ fn decided(transaction: TransactionId, decision: Decision) -> CommitObservation 
     CommitObservation::Decided { transaction, decision }
 }
 
-fn set(after: Time, timer: ThreePhaseTimer) -> TimerCommand<ThreePhaseTimer> {
-    TimerCommand::Set { after, timer }
-}
-
-fn cancel(timer: ThreePhaseTimer) -> TimerCommand<ThreePhaseTimer> {
-    TimerCommand::Cancel { timer }
-}
-
-/// Participant `id` after voting yes on transaction 7, whose participants are 1, 2 and 3.
-fn uncertain(id: NodeId) -> ThreePhaseServer {
-    let mut server = ThreePhaseCommit::server(&setup(), id);
-    deliver(&mut server, id, 0, can_commit(7, &[Key::from(id) - 1], &[1, 2, 3]));
+/// Participant `id` after voting yes on transaction 7, whose participants are 1, 2 and 3
+/// (its yes vote took sync 1).
+fn uncertain(id: NodeId) -> Harness<ThreePhaseCommit> {
+    let mut server = server(id);
+    server.deliver(0, can_commit(7, &[Key::from(id) - 1], &[1, 2, 3]));
     server
 }
 
