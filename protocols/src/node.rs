@@ -18,7 +18,7 @@
 //! surviving records only (`Protocol::recover`), which is how "acknowledged before fsync"
 //! bugs show up.
 
-use std::fmt::Debug;
+use std::fmt::{Debug, Display};
 use std::hash::Hash;
 
 use rand_chacha::ChaCha8Rng;
@@ -97,6 +97,9 @@ pub struct Violation {
     pub nodes: Vec<NodeId>,
     /// The events that show it, in words.
     pub detail: String,
+    /// The moments the detail cites, as (node, time): what a server observed, or when a
+    /// client invoked an operation. Reports start their view of the run from these.
+    pub evidence: Vec<(NodeId, Time)>,
 }
 
 /// A protocol: its processes, message, timer, durable record and observation types, its
@@ -116,8 +119,9 @@ pub trait Protocol: Sized + 'static {
     type Timer: Clone + Debug + PartialEq + Hash;
     /// A record of the durable write-ahead log.
     type Record: Clone + Debug;
-    /// An event reported to the checkers.
-    type Observation: Clone + Debug;
+    /// An event reported to the checkers; `Display` writes it for the event table in the
+    /// notation of the rest of the reports (`accepted ballot 1.2 value 7`).
+    type Observation: Clone + Debug + Display;
     type Server: Node<Self>;
     type Client: Client<Self>;
     type Checker: Checker<Self>;

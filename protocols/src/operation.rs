@@ -31,6 +31,25 @@ pub enum Operation {
     Transaction { value: Value, keys: Vec<Key>, vetoes: Vec<Key> },
 }
 
+impl std::fmt::Display for Operation {
+    /// In words, as the tables write it: `write 0 3`, `cas 1 2->5`, `transaction 4 on keys [0, 1]`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Operation::Propose { value } => write!(f, "propose {value}"),
+            Operation::Read { key } => write!(f, "read {key}"),
+            Operation::Write { key, value } => write!(f, "write {key} {value}"),
+            Operation::Append { key, value } => write!(f, "append {key} {value}"),
+            Operation::Cas { key, from, to } => write!(f, "cas {key} {from}->{to}"),
+            Operation::Transaction { value, keys, vetoes } if vetoes.is_empty() => {
+                write!(f, "transaction {value} on keys {keys:?}")
+            }
+            Operation::Transaction { value, keys, vetoes } => {
+                write!(f, "transaction {value} on keys {keys:?} vetoes {vetoes:?}")
+            }
+        }
+    }
+}
+
 /// The kinds of operation, as named in a scenario's operation mix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -71,7 +71,7 @@ fn peer(ctx: &mut Context<Flood>) -> NodeId {
 struct NoChecks;
 
 impl Checker<Flood> for NoChecks {
-    fn observe(&mut self, _: u64, _: NodeId, _: &()) -> Result<(), Violation> {
+    fn observe(&mut self, _: u64, _: NodeId, _: &u8) -> Result<(), Violation> {
         Ok(())
     }
 }
@@ -84,7 +84,7 @@ impl Protocol for Flood {
     type Message = Token;
     type Timer = ();
     type Record = ();
-    type Observation = ();
+    type Observation = u8;
     type Server = FloodNode;
     type Client = FloodNode;
     type Checker = NoChecks;

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod linearizability;
 pub mod madsim_engine;
 pub mod registry;
+pub mod replay;
 pub mod report;
 pub mod run;
 pub mod scenario;

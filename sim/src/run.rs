@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use protocols::node::{Time, Violation, MILLISECOND};
 use protocols::operation::{Operation, Outcome, Reply};
 use reports::{
-    EventRow, FaultRow, Figures, HistoryRow, Latency, MessageCounts, MessageRow, OperationCounts, Summary,
+    EventRow, EvidenceRow, FaultRow, Figures, HistoryRow, Latency, MessageCounts, MessageRow, OperationCounts, Summary,
     TransactionFigures, ViolationRow,
 };
 
@@ -55,11 +55,6 @@ pub fn run_with(scenario: &Scenario, options: RunOptions, engine: fn(&Scenario, 
         Ok(record) => judge(scenario, options, record),
         Err(payload) => failed(scenario, options, format!("a node panicked: {}", panic_message(&payload))),
     }
-}
-
-/// The one-line command that replays a run.
-pub fn replay_command(path: &Path, seed: u64) -> String {
-    format!("cargo run --release -- run {} --seed {seed}", path.display())
 }
 
 /// Where a run writes its files unless told otherwise.
@@ -105,7 +100,7 @@ fn judge(scenario: &Scenario, options: RunOptions, record: RunRecord) -> RunResu
 
 fn liveness(scenario: &Scenario, record: &RunRecord) -> Result<(), Violation> {
     let Some(bound_ms) = scenario.checks.liveness_ms else { return Ok(()) };
-    checkers::liveness::check(&record.recorder.history, record.faults_end, bound_ms * MILLISECOND)
+    checkers::liveness::check(&record.recorder.history, record.faults_end, bound_ms * MILLISECOND, record.servers)
 }
 
 fn failed(scenario: &Scenario, options: RunOptions, detail: String) -> RunResult {
@@ -122,11 +117,8 @@ fn summary_header(scenario: &Scenario, options: RunOptions) -> Summary {
         scenario: scenario.name.clone(),
         protocol: scenario.protocol.clone(),
         variant: scenario.variant.clone(),
-        engine: match scenario.engine {
-            EngineKind::Native => "native",
-            EngineKind::Madsim => "madsim",
-        }
-        .to_string(),
+        engine: scenario.engine.name().to_string(),
+        servers: scenario.nodes,
         seed: options.seed,
         expect: scenario.expect.name().to_string(),
         verdict: String::new(),
@@ -134,9 +126,9 @@ fn summary_header(scenario: &Scenario, options: RunOptions) -> Summary {
         checks: BTreeMap::new(),
         figures: Figures {
             operations: OperationCounts::default(),
-            latency_ms: Latency::default(),
+            latency_ms: None,
             messages: MessageCounts::default(),
-            messages_per_op: 0.0,
+            messages_per_op: None,
             throughput_ops: 0.0,
             virtual_time_ms: 0.0,
             events: 0,
@@ -144,6 +136,7 @@ fn summary_header(scenario: &Scenario, options: RunOptions) -> Summary {
             protocol_figures: BTreeMap::new(),
         },
         trace_hash: String::new(),
+        replay: String::new(),
     }
 }
 
@@ -173,7 +166,7 @@ fn figures(record: &RunRecord) -> Figures {
             duplicated: record.recorder.duplicated,
             by_type,
         },
-        messages_per_op: if operations.ok == 0 { 0.0 } else { total as f64 / operations.ok as f64 },
+        messages_per_op: (operations.ok > 0).then(|| total as f64 / operations.ok as f64),
         throughput_ops: if seconds > 0.0 { operations.ok as f64 / seconds } else { 0.0 },
         virtual_time_ms: ms(record.virtual_time),
         events: record.events,
@@ -212,7 +205,8 @@ fn transaction_figures(record: &RunRecord) -> Option<TransactionFigures> {
 }
 
 fn violation_row(time: Time, violation: &Violation) -> ViolationRow {
-    row(violation.invariant, time, &violation.nodes, &violation.detail)
+    let evidence = violation.evidence.iter().map(|&(node, at)| EvidenceRow { node, time_ms: ms(at) });
+    ViolationRow { evidence: evidence.collect(), ..row(violation.invariant, time, &violation.nodes, &violation.detail) }
 }
 
 fn row(invariant: &str, time: Time, nodes: &[u32], detail: &str) -> ViolationRow {
@@ -221,6 +215,7 @@ fn row(invariant: &str, time: Time, nodes: &[u32], detail: &str) -> ViolationRow
         time_ms: ms(time),
         nodes: nodes.to_vec(),
         detail: detail.to_string(),
+        evidence: Vec::new(),
     }
 }
 
@@ -259,12 +254,15 @@ pub fn write_outputs(dir: &Path, result: &RunResult) -> std::io::Result<()> {
         },
         fate: message.fate.name().to_string(),
         duplicate: message.copy,
+        cause: message.cause,
+        payload: message.payload.clone(),
     });
     reports::write_csv(&dir.join("messages.csv"), messages)?;
     let events = recorder.events.iter().map(|event| EventRow {
         time_ms: ms(event.time),
         node: event.node,
         event: event.what.clone(),
+        cause: event.cause,
     });
     reports::write_csv(&dir.join("events.csv"), events)?;
     let faults = recorder.faults.iter().map(|period| FaultRow {

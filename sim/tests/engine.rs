@@ -114,7 +114,9 @@ fn a_panicking_node_becomes_an_error_verdict_with_its_seed() {
 
 #[test]
 fn the_event_budget_ends_a_run_with_an_error() {
-    let text = format!("{BASE}[workload]\nrate = 1000\n[limits]\nmax_events = 50\n");
+    // 40 operations pass the load-time check (at most max_events offered) and take more
+    // than 50 events to run.
+    let text = format!("{BASE}[workload]\nrate = 1000\noperations = 40\n[limits]\nmax_events = 50\n");
     let scenario = scenario::parse(Path::new("probe.toml"), &text).expect("valid scenario");
     let result = run::run_with(&scenario, RunOptions { seed: 1, detailed: false }, engine::run::<Probe>);
     assert_eq!(result.verdict, Verdict::Error);

@@ -138,6 +138,37 @@ pub enum CommitObservation {
     TerminationStarted { transaction: TransactionId },
 }
 
+impl std::fmt::Display for CommitObservation {
+    /// `voted yes on transaction 4`, `decided commit of transaction 4`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CommitObservation::Began { transaction, keys, vetoes } if vetoes.is_empty() => {
+                write!(f, "began transaction {transaction} on keys {keys:?}")
+            }
+            CommitObservation::Began { transaction, keys, vetoes } => {
+                write!(f, "began transaction {transaction} on keys {keys:?} vetoes {vetoes:?}")
+            }
+            CommitObservation::Voted { transaction, yes } => {
+                write!(f, "voted {} on transaction {transaction}", if *yes { "yes" } else { "no" })
+            }
+            CommitObservation::Decided { transaction, decision: Decision::Commit } => {
+                write!(f, "decided commit of transaction {transaction}")
+            }
+            CommitObservation::Decided { transaction, decision: Decision::Abort } => {
+                write!(f, "decided abort of transaction {transaction}")
+            }
+            CommitObservation::TimedOut { transaction } => write!(f, "timed out on transaction {transaction}"),
+            CommitObservation::Blocked { transaction } => write!(f, "blocked on transaction {transaction}"),
+            CommitObservation::Restarted { transaction } => {
+                write!(f, "restarted with transaction {transaction} undecided")
+            }
+            CommitObservation::TerminationStarted { transaction } => {
+                write!(f, "started the termination protocol for transaction {transaction}")
+            }
+        }
+    }
+}
+
 /// The milestone an observation marks, for both protocols.
 pub fn milestone(observation: &CommitObservation) -> Option<&'static str> {
     match observation {

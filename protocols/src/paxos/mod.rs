@@ -145,6 +145,17 @@ pub enum PaxosObservation {
     Learned { value: Value },
 }
 
+impl std::fmt::Display for PaxosObservation {
+    /// `accepted ballot 1.2 value 7`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PaxosObservation::Proposed { value } => write!(f, "proposed value {value}"),
+            PaxosObservation::Accepted { ballot, value } => write!(f, "accepted ballot {ballot} value {value}"),
+            PaxosObservation::Learned { value } => write!(f, "learned value {value}"),
+        }
+    }
+}
+
 /// How many times a proposer's back-off doubles after failed rounds in a row.
 /// Bounded so that, once the faults heal, a proposer retries within a few hundred base
 /// timeouts at worst.

@@ -28,14 +28,47 @@ pub fn check(scenario: &Scenario, history: &[OperationRecord]) -> (String, Resul
         Verdict::Unknown => (format!("unknown after {} steps", report.steps), Ok(())),
         Verdict::NotLinearizable => {
             let first = &report.violations[0];
+            let cited = report.violations.iter().flat_map(|violation| violation.operations.iter());
             let violation = Violation {
                 invariant: "linearizability",
+                evidence: cited.map(|op| (op.process as u32, op.call)).collect(),
                 nodes: first.operations.iter().map(|op| op.process as u32).collect(),
-                detail: report.to_string().trim_end().to_string(),
+                detail: detail(&report, scenario.nodes),
             };
             ("not-linearizable".to_string(), Err((first.cut, violation)))
         }
     }
+}
+
+/// The violations of `report` in the words of a run: clients by their number, times in
+/// milliseconds.
+fn detail(report: &linearizability::Report, servers: u32) -> String {
+    let keys: Vec<String> = report
+        .violations
+        .iter()
+        .map(|violation| {
+            let key = violation.key.as_ref().map_or_else(String::new, |key| format!("key {key}: "));
+            let operations: Vec<String> = violation
+                .operations
+                .iter()
+                .map(|op| {
+                    let completed = op.ret.map_or_else(|| "still open".to_string(), |ret| format!("to {}", ms(ret)));
+                    let client = op.process.saturating_sub(u64::from(servers));
+                    format!("client {client} {}, from {} {completed}", op.operation, ms(op.call))
+                })
+                .collect();
+            format!("{key}{}", operations.join(" and "))
+        })
+        .collect();
+    format!(
+        "{} cannot be ordered consistently with both their times and the model (of {} operations checked)",
+        keys.join("; "),
+        report.operations
+    )
+}
+
+fn ms(time: Time) -> String {
+    format!("{:.3} ms", time as f64 / protocols::node::MILLISECOND as f64)
 }
 
 fn op_of(op: &OperationRecord) -> Op<protocols::operation::Operation, Outcome> {

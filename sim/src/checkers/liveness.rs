@@ -16,33 +16,45 @@ use crate::engine::record::OperationRecord;
 const LISTED: usize = 5;
 
 /// A violation named `liveness` if nothing succeeded in the window while something waited.
-pub fn check(history: &[OperationRecord], faults_end: Time, bound: Time) -> Result<(), Violation> {
+/// Processes `0..servers` are servers; clients are named by their number.
+pub fn check(history: &[OperationRecord], faults_end: Time, bound: Time, servers: u32) -> Result<(), Violation> {
     let window_end = faults_end + bound;
-    let progressed =
-        history.iter().any(|op| progress(op) && op.completed.is_some_and(|t| t >= faults_end && t <= window_end));
-    let waiting: Vec<&OperationRecord> =
-        history.iter().filter(|op| op.invoked <= window_end && op.completed.is_none_or(|t| t >= faults_end)).collect();
-    if progressed || waiting.is_empty() {
+    let in_window = |t: Time| t >= faults_end && t <= window_end;
+    let progressed = history.iter().any(|op| progress(op) && op.completed.is_some_and(in_window));
+    // Waited through the window: invoked by its end and not answered before it.
+    let waited: Vec<&OperationRecord> =
+        history.iter().filter(|op| op.invoked <= window_end && op.completed.is_none_or(|t| t > window_end)).collect();
+    let failed = history.iter().filter(|op| !progress(op) && op.completed.is_some_and(in_window)).count();
+    if progressed || (waited.is_empty() && failed == 0) {
         return Ok(());
     }
-    let listed: Vec<String> = waiting
+    let listed: Vec<String> = waited
         .iter()
         .take(LISTED)
-        .map(|op| {
-            format!("client {} {} invoked at {} ms", op.client, describe(&op.operation), op.invoked / MILLISECOND)
-        })
+        .map(|op| format!("client {} {} invoked at {}", op.client - servers, describe(&op.operation), ms(op.invoked)))
         .collect();
+    let more = waited.len().saturating_sub(LISTED);
+    let more = if more > 0 { format!("; and {more} more") } else { String::new() };
+    let waiting = match waited.len() {
+        0 => "none waited through it".to_string(),
+        count => format!("{count} waited through it with no answer: {}{more}", listed.join("; ")),
+    };
     Err(Violation {
         invariant: "liveness",
-        nodes: waiting.iter().map(|op| op.client).collect(),
+        evidence: waited.iter().map(|op| (op.client, op.invoked)).collect(),
+        nodes: waited.iter().map(|op| op.client).collect(),
         detail: format!(
-            "no operation succeeded within {} ms after the faults ended at {} ms; {} waiting: {}",
+            "no operation succeeded from the end of the faults at {} to {} ({} ms later); {failed} failed or \
+             timed out in that time, and {waiting}",
+            ms(faults_end),
+            ms(window_end),
             bound / MILLISECOND,
-            faults_end / MILLISECOND,
-            waiting.len(),
-            listed.join("; ")
         ),
     })
+}
+
+fn ms(time: Time) -> String {
+    format!("{:.3} ms", time as f64 / MILLISECOND as f64)
 }
 
 fn progress(op: &OperationRecord) -> bool {
@@ -61,15 +73,30 @@ mod tests {
     #[test]
     fn progress_after_the_faults_passes() {
         let history = [op(50, Some(120), Some(Outcome::Ok(Reply::Value(Some(1)))))];
-        assert_eq!(check(&history, 100, 50), Ok(()));
+        assert_eq!(check(&history, 100, 50, 0), Ok(()));
     }
 
     #[test]
     fn waiting_with_no_success_in_the_window_is_stuck() {
         let history = [op(50, Some(500), Some(Outcome::Info)), op(60, None, None)];
-        let violation = check(&history, 100, 50).unwrap_err();
+        let violation = check(&history, 100, 50, 0).unwrap_err();
         assert_eq!(violation.invariant, "liveness");
         assert_eq!(violation.nodes, vec![3, 3]);
+        assert_eq!(violation.evidence, vec![(3, 50), (3, 60)]);
+    }
+
+    #[test]
+    fn the_detail_lists_what_waited_by_client_and_counts_what_failed() {
+        let failed = op(110 * MILLISECOND, Some(120 * MILLISECOND), Some(Outcome::Fail));
+        let waiting = op(130 * MILLISECOND, None, None);
+        let violation = check(&[failed, waiting], 100 * MILLISECOND, 50 * MILLISECOND, 2).unwrap_err();
+        assert_eq!(
+            violation.detail,
+            "no operation succeeded from the end of the faults at 100.000 ms to 150.000 ms (50 ms later); 1 failed \
+             or timed out in that time, and 1 waited through it with no answer: client 1 propose 1 invoked at \
+             130.000 ms"
+        );
+        assert_eq!(violation.evidence, vec![(3, 130 * MILLISECOND)]);
     }
 
     #[test]
@@ -79,17 +106,17 @@ mod tests {
             ..op(50, Some(120), Some(Outcome::Fail))
         };
         let read = OperationRecord { operation: Operation::Read { key: 0 }, ..op(50, Some(120), Some(Outcome::Fail)) };
-        assert_eq!(check(&[abort, read], 100, 50).unwrap_err().invariant, "liveness");
+        assert_eq!(check(&[abort, read], 100, 50, 0).unwrap_err().invariant, "liveness");
         let commit = OperationRecord {
             operation: Operation::Transaction { value: 2, keys: vec![0], vetoes: vec![] },
             ..op(50, Some(120), Some(Outcome::Ok(Reply::Done)))
         };
-        assert_eq!(check(&[commit], 100, 50), Ok(()));
+        assert_eq!(check(&[commit], 100, 50, 0), Ok(()));
     }
 
     #[test]
     fn an_idle_system_is_not_stuck() {
         let history = [op(10, Some(20), Some(Outcome::Ok(Reply::Done)))];
-        assert_eq!(check(&history, 100, 50), Ok(()));
+        assert_eq!(check(&history, 100, 50, 0), Ok(()));
     }
 }

@@ -294,7 +294,9 @@ impl<P: Protocol> Engine<P> {
             self.recorder.fate(id, Fate::Crashed);
         } else {
             self.recorder.fate(id, Fate::Delivered(self.now));
+            self.recorder.handling = Some(id);
             self.dispatch(node, Input::Message { from, message, id });
+            self.recorder.handling = None;
         }
     }
 
@@ -395,7 +397,7 @@ impl<P: Protocol> Engine<P> {
             self.transmit(node, to, message);
         }
         for observation in &effects.observations {
-            self.recorder.event(self.now, Some(node), || format!("{observation:?}"));
+            self.recorder.event(self.now, Some(node), || observation.to_string());
             if let Some(milestone) = P::milestone(observation) {
                 self.recorder.milestone(milestone);
             }
@@ -428,15 +430,7 @@ impl<P: Protocol> Engine<P> {
 
     fn transmit(&mut self, from: NodeId, to: NodeId, message: P::Message) {
         assert!((to as usize) < self.nodes.len(), "node {from} sent {message:?} to node {to}, which does not exist");
-        let record = MessageRecord {
-            from,
-            to,
-            kind: protocols::node::Message::kind(&message),
-            size: protocols::node::Message::size_bytes(&message),
-            sent: self.now,
-            fate: Fate::InFlight,
-            copy: false,
-        };
+        let record = self.recorder.message(from, to, &message, self.now);
         match self.network.route(self.now, from, to) {
             Route::Blocked => {
                 let id = self.recorder.sent(record);

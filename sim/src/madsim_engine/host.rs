@@ -374,7 +374,7 @@ impl<P: Protocol> Host<P> {
             self.transmit(node, to, message);
         }
         for observation in &effects.observations {
-            self.recorder.event(self.now, Some(node), || format!("{observation:?}"));
+            self.recorder.event(self.now, Some(node), || observation.to_string());
             if let Some(milestone) = P::milestone(observation) {
                 self.recorder.milestone(milestone);
             }

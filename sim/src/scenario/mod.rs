@@ -7,7 +7,7 @@
 //! a latency range upside down, a variant the protocol does not have); every error names
 //! the file, the line and the key.
 
-mod validate;
+pub mod validate;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -17,7 +17,7 @@ use protocols::node::{NodeId, Time, MILLISECOND};
 use protocols::operation::OperationKind;
 use serde::{Deserialize, Serialize};
 
-pub use validate::locate_line;
+pub use validate::{key_path_at, locate_line, KeyPath};
 
 /// A scenario as written in its file (times in milliseconds).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
@@ -79,6 +79,21 @@ pub enum EngineKind {
     #[default]
     Native,
     Madsim,
+}
+
+impl EngineKind {
+    /// The engine's name as a scenario and `--engine` write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Native => "native",
+            EngineKind::Madsim => "madsim",
+        }
+    }
+
+    /// The engine of that name.
+    pub fn parse(name: &str) -> Option<EngineKind> {
+        [EngineKind::Native, EngineKind::Madsim].into_iter().find(|engine| engine.name() == name)
+    }
 }
 
 /// The outcome of a run, and what a scenario expects.
@@ -389,11 +404,19 @@ pub struct Limits {
     /// Virtual time after the workload stops for operations in flight to finish.
     #[serde(default = "default_drain_ms")]
     pub drain_ms: u64,
+    /// The longest virtual time a scenario may ask for (its duration, its liveness window,
+    /// its drain, any one fault), checked when the file is loaded.
+    #[serde(default = "default_max_duration_ms")]
+    pub max_duration_ms: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_events: default_max_events(), drain_ms: default_drain_ms() }
+        Limits {
+            max_events: default_max_events(),
+            drain_ms: default_drain_ms(),
+            max_duration_ms: default_max_duration_ms(),
+        }
     }
 }
 
@@ -428,18 +451,37 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Parses and validates scenario text; `path` names it in errors and gives the default name.
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
-    let mut scenario: Scenario = toml::from_str(text).map_err(|error| ScenarioError {
-        file: path.to_path_buf(),
-        line: error.span().map(|span| line_of(text, span.start)),
-        message: error.message().trim().to_string(),
+    parse_keyed(path, text).map_err(|(error, _)| error)
+}
+
+/// As [`parse`], and on error also the key path the error is about (as far as it is known),
+/// so that text built from several sources can point at the source line.
+pub fn parse_keyed(path: &Path, text: &str) -> Result<Scenario, (ScenarioError, KeyPath)> {
+    let mut scenario: Scenario = toml::from_str(text).map_err(|error| {
+        let offset = error.span().map(|span| span.start);
+        let error = ScenarioError {
+            file: path.to_path_buf(),
+            line: offset.map(|offset| line_of(text, offset)),
+            message: error.message().trim().to_string(),
+        };
+        let unknown = error.message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next());
+        let key = match (offset, unknown) {
+            (Some(offset), Some(name)) => validate::unknown_key_path(text, offset, name),
+            (Some(offset), None) => key_path_at(text, offset),
+            (None, _) => KeyPath::default(),
+        };
+        (error, key)
     })?;
     if scenario.name.is_empty() {
         scenario.name = default_name(path);
     }
-    validate::check(&scenario).map_err(|problem| ScenarioError {
-        file: path.to_path_buf(),
-        line: locate_line(text, &problem.key),
-        message: format!("{}: {}", problem.key.join("."), problem.message),
+    validate::check(&scenario).map_err(|problem| {
+        let error = ScenarioError {
+            file: path.to_path_buf(),
+            line: locate_line(text, &problem.key),
+            message: format!("{}: {}", problem.key.join("."), problem.message),
+        };
+        (error, problem.key)
     })?;
     Ok(scenario)
 }
@@ -555,4 +597,7 @@ fn default_max_events() -> u64 {
 }
 fn default_drain_ms() -> u64 {
     2_000
+}
+fn default_max_duration_ms() -> u64 {
+    validate::DEFAULT_MAX_DURATION_MS
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use madsim::net::{Endpoint, NetSim};
 use madsim::runtime::{Handle, NodeHandle};
-use protocols::node::{Message, NodeId, Protocol, Time};
+use protocols::node::{NodeId, Protocol, Time};
 use rand_chacha::ChaCha8Rng;
 
 use super::inbox::{Inbox, Report};
@@ -114,15 +114,7 @@ impl<P: Protocol> Host<P> {
     /// Hands a message to madsim's network (twice, if the host duplicates it).
     pub(super) fn transmit(&mut self, from: NodeId, to: NodeId, message: P::Message) {
         assert!((to as usize) < self.nodes.len(), "node {from} sent {message:?} to node {to}, which does not exist");
-        let record = MessageRecord {
-            from,
-            to,
-            kind: message.kind(),
-            size: message.size_bytes(),
-            sent: self.now,
-            fate: Fate::InFlight,
-            copy: false,
-        };
+        let record = self.recorder.message(from, to, &message, self.now);
         // A blocked message still goes to madsim, whose clogged link drops it.
         let (delay, copy_delay) = match self.network.route(self.now, from, to) {
             Route::Deliver { at, copy_at } => {
@@ -148,7 +140,9 @@ impl<P: Protocol> Host<P> {
         };
         self.recorder.fate(transit.record, fate);
         if fate == Fate::Delivered(self.now) {
+            self.recorder.handling = Some(transit.record);
             self.dispatch(node, Input::Message { from: transit.from, message: transit.message });
+            self.recorder.handling = None;
         }
     }
 
