@@ -156,6 +156,9 @@ pub struct Violation {
     pub nodes: Vec<NodeId>,
     /// The events that show it, in words.
     pub detail: String,
+    /// The moments the detail cites, as (node, time): what a server observed, or when a
+    /// client invoked an operation. Reports start their view of the run from these.
+    pub evidence: Vec<(NodeId, Time)>,
 }
 
 /// The protocol's setup type.
@@ -179,6 +182,8 @@ pub trait Protocol: Sized + Debug + 'static {
     const MILESTONES: &'static [Milestone];
     /// Whether servers may join and leave during a run (`join` and `leave` faults).
     const MEMBERSHIP: bool = false;
+    /// The fewest servers the protocol runs with.
+    const SERVERS_MIN: u32 = 1;
 
     /// What clients ask of the system: operations, replies, model, workload.
     type Service: Service;
@@ -189,7 +194,8 @@ pub trait Protocol: Sized + Debug + 'static {
     type Timer: Clone + Debug + Eq + Hash;
     /// A record of the durable write-ahead log.
     type Record: Clone + Debug;
-    /// An event reported to the checkers, in words for the event table.
+    /// An event reported to the checkers; `Display` writes it for the event table in the
+    /// notation of the rest of the reports (`accepted ballot 1.2 value 7`).
     type Observation: Clone + Debug + Display;
     type Server: Server<Self>;
     type Client: Client<Self>;

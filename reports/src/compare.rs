@@ -15,7 +15,7 @@ use crate::html::{self, escape};
 use crate::plots::{self, Figure};
 use crate::run_data::{Availability, RunData};
 use crate::run_report::{figures_html, quantiles, REPORT_FILE};
-use crate::Latency;
+use crate::{words, Latency};
 
 /// What was compared, and the entrants with their runs.
 #[derive(Clone, Debug, Default)]
@@ -36,6 +36,8 @@ pub struct Entrant {
     pub label: String,
     pub protocol: String,
     pub variant: String,
+    /// What a reader must know to read this entrant's figures (from the comparison file).
+    pub note: Option<String>,
     pub runs: Vec<RunOutcome>,
     tally: Tally,
 }
@@ -75,7 +77,7 @@ impl Entrant {
         self.runs.iter().filter(|run| run.expect.as_ref().is_some_and(|expect| *expect != run.verdict))
     }
 
-    fn latency(&self) -> Latency {
+    fn latency(&self) -> Option<Latency> {
         Latency::of(self.tally.latencies.clone())
     }
 
@@ -146,7 +148,7 @@ fn latency_quantiles(comparison: &Comparison, out: &Path) -> io::Result<Figure> 
     let title = "Latency quantiles of ok operations";
     let groups = ["p50", "p95", "p99"];
     let value = |entrant: &Entrant, group: usize| {
-        let latency = entrant.latency();
+        let latency = entrant.latency().unwrap_or_default();
         [latency.p50, latency.p95, latency.p99][group]
     };
     let bars = BarChart {
@@ -181,7 +183,7 @@ fn latency_distributions(comparison: &Comparison, out: &Path) -> io::Result<Figu
         })
         .collect();
     let plot = Plot {
-        axes: Axes { title, x: "latency (ms)", y: "share of ok operations at most this fast" },
+        axes: Axes { title, x: "latency (ms)", y: "share done within this latency" },
         x,
         x_scale,
         y: 0.0..1.0,
@@ -197,7 +199,7 @@ fn latency_distributions(comparison: &Comparison, out: &Path) -> io::Result<Figu
 }
 
 fn availability(comparison: &Comparison, out: &Path) -> io::Result<Figure> {
-    let title = "Availability: operations that completed ok";
+    let title = "Availability: operations answered (ok or a definite fail)";
     let groups = ["overall", "invoked during a fault", "invoked outside faults"];
     let value = |entrant: &Entrant, group: usize| {
         let availability = entrant.tally.availability;
@@ -205,14 +207,16 @@ fn availability(comparison: &Comparison, out: &Path) -> io::Result<Figure> {
         100.0 * share.fraction().unwrap_or(0.0)
     };
     let bars = BarChart {
-        axes: Axes { title, x: "when the operation was invoked", y: "ok operations (% of invoked)" },
+        axes: Axes { title, x: "when the operation was invoked", y: "answered (% of invoked)" },
         groups: groups.iter().map(|group| group.to_string()).collect(),
         series: bars_per_entrant(comparison, value, groups.len()),
         format: |value| format!("{value:.1}%"),
     };
     chart::bars(&out.join("availability.png"), &bars)?;
-    let caption = "The share of invoked operations that completed ok, split by whether some fault was in force \
-                   when the operation was invoked (the same seed gives each protocol the same fault schedule).";
+    let caption = "The share of invoked operations that got a definite answer, ok or fail (a compare-and-set \
+                   whose precondition failed, an aborted transaction), rather than a timeout or no reply; split by \
+                   whether some fault was in force when the operation was invoked (the same seed gives each \
+                   protocol the same fault schedule).";
     Ok(figure("availability.png", title, caption))
 }
 
@@ -307,6 +311,10 @@ fn page(comparison: &Comparison, figures: &[Figure], out: &Path) -> io::Result<S
     for note in &comparison.notes {
         let _ = writeln!(body, "<p class=\"note\">{}</p>", escape(note));
     }
+    for entrant in comparison.entrants.iter().filter(|entrant| entrant.note.is_some()) {
+        let note = entrant.note.as_deref().unwrap_or_default();
+        let _ = writeln!(body, "<p class=\"note\"><b>{}:</b> {}</p>", escape(&entrant.label), escape(note));
+    }
     body.push_str("<h2>Figures</h2>\n");
     body.push_str(&figures_table(comparison));
     body.push_str("<h2>Plots</h2>\n");
@@ -326,10 +334,10 @@ fn figures_table(comparison: &Comparison) -> String {
             VERDICTS.iter().map(|verdict| e.verdicts(verdict).to_string()).collect::<Vec<_>>().join(" / ")
         }),
         ("operations invoked", |e| e.tally.availability.overall().total.to_string()),
-        ("availability (ok of invoked)", |e| html::percent(e.tally.availability.overall())),
+        ("availability (answered ok or fail, of invoked)", |e| html::percent(e.tally.availability.overall())),
         ("availability during faults", |e| html::percent(e.tally.availability.during_faults)),
         ("availability outside faults", |e| html::percent(e.tally.availability.outside_faults)),
-        ("latency p50 / p95 / p99 / max (ms)", |e| quantiles(&e.latency())),
+        ("latency of ok operations p50 / p95 / p99 / max (ms)", |e| quantiles(e.latency().as_ref())),
         ("messages per ok operation", |e| per_op(e.tally.sent_by_type.values().sum(), e.tally.ok)),
         ("throughput (ok operations per second)", |e| rate(e.tally.ok, e.tally.virtual_ms)),
         ("runs not as expected", |e| e.unexpected().count().to_string()),
@@ -347,19 +355,11 @@ fn once_then(first: String, rest: impl Iterator<Item = String>) -> Vec<String> {
 }
 
 fn per_op(messages: u64, ok: u64) -> String {
-    if ok == 0 {
-        "\u{2013}".into()
-    } else {
-        format!("{:.2}", messages as f64 / ok as f64)
-    }
+    words::decimal((ok > 0).then(|| messages as f64 / ok as f64))
 }
 
 fn rate(ok: u64, virtual_ms: f64) -> String {
-    if virtual_ms <= 0.0 {
-        "\u{2013}".into()
-    } else {
-        format!("{:.2}", ok as f64 / (virtual_ms / 1000.0))
-    }
+    words::decimal((virtual_ms > 0.0).then(|| ok as f64 / (virtual_ms / 1000.0)))
 }
 
 /// A row per seed, a column per entrant: the verdict, linked to the run's report if any.

@@ -72,11 +72,11 @@ pub fn table(headers: &[&str], rows: &[Vec<String>], numeric: &[usize]) -> Strin
     html
 }
 
-/// `share` as "98.9 % (90 of 91)", or a dash when there were no operations.
+/// `share` as "98.9 % (90 of 91)", or `n/a` when there were no operations.
 pub fn percent(share: Share) -> String {
     match share.fraction() {
-        Some(fraction) => format!("{:.1} % ({} of {})", 100.0 * fraction, share.ok, share.total),
-        None => "\u{2013} (no operations)".to_string(),
+        Some(fraction) => format!("{:.1} % ({} of {})", 100.0 * fraction, share.answered, share.total),
+        None => format!("{} (no operations)", crate::words::NOT_APPLICABLE),
     }
 }
 
@@ -145,7 +145,7 @@ p.lead { margin: 4px 0 16px; color: #4a5263; }
 table { border-collapse: collapse; margin: 8px 0 16px; font-size: 14px; }
 th, td { padding: 4px 12px; border-bottom: 1px solid #e3e6ea; text-align: left; vertical-align: top; }
 th { background: #f0f2f5; font-weight: 600; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 pre { background: #f0f2f5; padding: 10px 14px; border-radius: 6px; overflow-x: auto; font-size: 13px; }
 code { font-family: 'DejaVu Sans Mono', ui-monospace, monospace; }
 figure { margin: 16px 0 28px; }
@@ -159,7 +159,12 @@ figcaption { color: #4a5263; font-size: 14px; margin-top: 6px; max-width: 960px;
 .legend span { display: inline-block; margin-right: 16px; font-size: 13px; }
 .legend i { display: inline-block; width: 12px; height: 12px; margin-right: 5px; vertical-align: -1px; }
 .spacetime { overflow-x: auto; border: 1px solid #e3e6ea; }
-.spacetime text { font-family: 'DejaVu Sans', sans-serif; }
+.spacetime text, .svgplot text { font-family: 'DejaVu Sans', sans-serif; }
+.svgplot { overflow-x: auto; }
+td.tight { white-space: nowrap; }
+.toggle { margin: 4px 8px 8px 0; }
+.spacetime .heartbeat { display: none; }
+#show-heartbeats:checked ~ .spacetime .heartbeat { display: inline; }
 ";
 
 #[cfg(test)]

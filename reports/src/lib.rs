@@ -13,25 +13,43 @@ pub mod run_data;
 pub mod run_report;
 pub mod spacetime;
 pub mod summary;
+pub mod sweep_page;
 pub mod trace;
+pub mod words;
 
 pub use chart::{HEIGHT as PLOT_HEIGHT, WIDTH as PLOT_WIDTH};
 pub use compare::{render_comparison, Comparison, Entrant, RunOutcome};
 pub use rows::{EventRow, FaultRow, HistoryRow, MessageRow, SweepRow};
 pub use run_data::RunData;
-pub use run_report::{render_run, render_run_into, replay_command, REPORT_FILE, TRACE_FILE};
-pub use summary::{Figures, Latency, MessageCounts, OperationCounts, Summary, TransactionFigures, ViolationRow};
+pub use run_report::{render_run, render_run_into, REPORT_FILE, TRACE_FILE};
+pub use summary::{
+    EvidenceRow, Figures, Latency, MessageCounts, OperationCounts, Summary, TransactionFigures, ViolationRow,
+};
 
 use std::io;
 use std::path::Path;
 
-/// Writes `rows` as a CSV file with a header line.
-pub fn write_csv<T: serde::Serialize>(path: &Path, rows: impl IntoIterator<Item = T>) -> io::Result<()> {
+/// Writes `rows` as a CSV file with a header line, also when there are no rows.
+pub fn write_csv<T: serde::Serialize + Default>(path: &Path, rows: impl IntoIterator<Item = T>) -> io::Result<()> {
     let mut writer = csv::Writer::from_path(path)?;
+    let mut empty = true;
     for row in rows {
         writer.serialize(row).map_err(io::Error::other)?;
+        empty = false;
+    }
+    if empty {
+        writer.write_record(header::<T>()?).map_err(io::Error::other)?;
     }
     writer.flush()
+}
+
+/// The header line of a table of `T`: the names of its columns.
+pub fn header<T: serde::Serialize + Default>() -> io::Result<Vec<String>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.serialize(T::default()).map_err(io::Error::other)?;
+    let bytes = writer.into_inner().map_err(|error| io::Error::other(error.to_string()))?;
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    Ok(reader.headers().map_err(io::Error::other)?.iter().map(String::from).collect())
 }
 
 /// Reads every row of a CSV file written by `write_csv` or `CsvAppender`.

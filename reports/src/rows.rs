@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One client operation (`history.csv`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct HistoryRow {
     pub process: u32,
     /// `ok`, `fail` or `info` (an operation still open at the end is `info`).
@@ -21,7 +21,7 @@ pub struct HistoryRow {
 }
 
 /// One message (`messages.csv`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MessageRow {
     pub id: u64,
     pub from: u32,
@@ -34,19 +34,30 @@ pub struct MessageRow {
     /// `delivered`, `lost`, `blocked`, `receiver-crashed` or `in-flight`.
     pub fate: String,
     pub duplicate: bool,
+    /// The message whose delivery its sender was handling when it sent this one (empty
+    /// when it was sent on a timer, at start, or for a client request): the causal link
+    /// the space-time diagram walks back along.
+    #[serde(default)]
+    pub cause: Option<u64>,
+    /// The message's fields, for the diagram's hover text.
+    #[serde(default)]
+    pub payload: String,
 }
 
 /// One node or fault event (`events.csv`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EventRow {
     pub time_ms: f64,
     /// Empty for events of the whole network.
     pub node: Option<u32>,
     pub event: String,
+    /// The message whose delivery the node was handling when this happened, if any.
+    #[serde(default)]
+    pub cause: Option<u64>,
 }
 
 /// A period during which a fault was in force (`faults.csv`), for shading plots.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FaultRow {
     pub start_ms: f64,
     /// Empty if the fault was still in force when the run ended.
@@ -55,13 +66,23 @@ pub struct FaultRow {
 }
 
 /// One seed of a sweep (`sweep.csv`), written as the sweep goes so an interrupted sweep
-/// keeps its results and can resume.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// keeps its results and can resume. A row also says what determined its run (the
+/// scenario's content, the engine, swarm mode, the build), so that a sweep resumes only
+/// rows of the same work.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SweepRow {
     pub scenario: String,
     /// The scenario file, for the replay command.
     pub path: String,
     pub seed: u64,
+    /// `native` or `madsim`.
+    pub engine: String,
+    /// Whether the seed drew its own weather (`--swarm`).
+    pub swarm: bool,
+    /// A hash of the scenario as loaded (its engine aside): an edited file has another.
+    pub scenario_hash: String,
+    /// The faultline build that ran the seed (version and a hash of the binary).
+    pub build: String,
     pub expect: String,
     pub verdict: String,
     /// The violated invariant (`liveness` when stuck, `error` for an error), if any.

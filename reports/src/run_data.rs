@@ -72,29 +72,31 @@ impl RunData {
     }
 }
 
-/// Operations that completed ok out of those invoked, split by whether a fault was in force
-/// when they were invoked.
+/// Operations answered out of those invoked, split by whether a fault was in force when
+/// they were invoked. An answer is a definite one: `ok`, or `fail` (the operation surely did
+/// not take effect, such as a compare-and-set whose precondition failed or an aborted
+/// transaction); `info` (a timeout, no reply) is not an answer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Availability {
     pub during_faults: Share,
     pub outside_faults: Share,
 }
 
-/// `ok` operations out of `total`.
+/// Operations answered out of `total`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Share {
-    pub ok: u64,
+    pub answered: u64,
     pub total: u64,
 }
 
 impl Share {
     /// The share as a fraction, or `None` when there were no operations.
     pub fn fraction(self) -> Option<f64> {
-        (self.total > 0).then(|| self.ok as f64 / self.total as f64)
+        (self.total > 0).then(|| self.answered as f64 / self.total as f64)
     }
 
     pub fn add(&mut self, other: Share) {
-        self.ok += other.ok;
+        self.answered += other.answered;
         self.total += other.total;
     }
 }
@@ -109,7 +111,7 @@ impl Availability {
                 false => &mut availability.outside_faults,
             };
             share.total += 1;
-            share.ok += u64::from(op.kind == "ok");
+            share.answered += u64::from(answered(op));
         }
         availability
     }
@@ -124,6 +126,11 @@ impl Availability {
         share.add(self.outside_faults);
         share
     }
+}
+
+/// Whether `op` got a definite answer: `ok` or `fail`.
+pub fn answered(op: &HistoryRow) -> bool {
+    op.kind == "ok" || op.kind == "fail"
 }
 
 /// Whether some fault that lasts (not an instant such as a clock jump) is in force at

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::html::{self, escape};
 use crate::plots::{self, Figure};
 use crate::run_data::{Availability, RunData};
-use crate::{chart, spacetime, trace, Summary};
+use crate::{chart, spacetime, trace, words, Summary};
 
 /// The HTML page of a report.
 pub const REPORT_FILE: &str = "report.html";
@@ -20,32 +20,26 @@ pub const TRACE_FILE: &str = "trace.json";
 const MAX_FAULT_ROWS: usize = 100;
 
 /// Renders the report of the run directory `dir` into `dir` itself; returns the files
-/// written. `scenario_file` is the scenario the run came from, for the replay command.
-pub fn render_run(dir: &Path, scenario_file: Option<&Path>) -> io::Result<Vec<PathBuf>> {
-    render_run_into(dir, dir, scenario_file)
+/// written.
+pub fn render_run(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    render_run_into(dir, dir, None)
 }
 
-/// Renders the report of the run directory `dir` into the directory `out`.
-pub fn render_run_into(dir: &Path, out: &Path, scenario_file: Option<&Path>) -> io::Result<Vec<PathBuf>> {
-    let data = RunData::read(dir)?;
+/// Renders the report of the run directory `dir` into the directory `out`; `replay`
+/// replaces the replay command the run recorded in its summary.
+pub fn render_run_into(dir: &Path, out: &Path, replay: Option<&str>) -> io::Result<Vec<PathBuf>> {
+    let mut data = RunData::read(dir)?;
+    if let Some(replay) = replay {
+        data.summary.replay = replay.to_string();
+    }
     std::fs::create_dir_all(out)?;
     let figures = plots::render(&data, out)?;
     trace::write(&data, &out.join(TRACE_FILE))?;
-    let page = page(&data, &figures, out, scenario_file)?;
+    let page = page(&data, &figures, out)?;
     std::fs::write(out.join(REPORT_FILE), page)?;
     let mut files: Vec<PathBuf> = figures.iter().map(|figure| out.join(&figure.file)).collect();
     files.extend([out.join(TRACE_FILE), out.join(REPORT_FILE)]);
     Ok(files)
-}
-
-/// The command that replays the run. Without the scenario file, its path is taken to be
-/// the bundled one, `scenarios/<name>.toml`.
-pub fn replay_command(summary: &Summary, scenario_file: Option<&Path>) -> String {
-    let path = match scenario_file {
-        Some(path) => path.display().to_string(),
-        None => format!("scenarios/{}.toml", summary.scenario),
-    };
-    format!("cargo run --release -- run {path} --seed {}", summary.seed)
 }
 
 /// The figures (and PNGs) of `figures` as `<figure>` elements with the images inline.
@@ -67,9 +61,9 @@ pub fn figures_html(figures: &[Figure], dir: &Path) -> io::Result<String> {
     Ok(html)
 }
 
-fn page(data: &RunData, figures: &[Figure], out: &Path, scenario_file: Option<&Path>) -> io::Result<String> {
+fn page(data: &RunData, figures: &[Figure], out: &Path) -> io::Result<String> {
     let summary = &data.summary;
-    let mut body = header(summary, scenario_file);
+    let mut body = header(summary);
     body.push_str(&violations(summary));
     body.push_str("<h2>Figures</h2>\n");
     body.push_str(&figures_table(data));
@@ -92,7 +86,7 @@ fn page(data: &RunData, figures: &[Figure], out: &Path, scenario_file: Option<&P
     Ok(html::page(&title, &body))
 }
 
-fn header(summary: &Summary, scenario_file: Option<&Path>) -> String {
+fn header(summary: &Summary) -> String {
     let mut html = format!(
         "<h1>{} <small>seed {}</small></h1>\n<p class=\"lead\">Verdict {} (expected {}).</p>\n",
         escape(&summary.scenario),
@@ -109,11 +103,12 @@ fn header(summary: &Summary, scenario_file: Option<&Path>) -> String {
     ];
     let rows: Vec<Vec<String>> = rows.into_iter().map(|(name, value)| vec![name.to_string(), value]).collect();
     html.push_str(&html::table(&["run", ""], &rows, &[]));
-    let _ = writeln!(
-        html,
-        "<p>Replay this run:</p>\n<pre><code>{}</code></pre>",
-        escape(&replay_command(summary, scenario_file))
-    );
+    match summary.replay.is_empty() {
+        false => {
+            let _ = writeln!(html, "<p>Replay this run:</p>\n<pre><code>{}</code></pre>", escape(&summary.replay));
+        }
+        true => html.push_str("<p>This run was not started from a scenario file, so it has no replay command.</p>\n"),
+    }
     html
 }
 
@@ -124,10 +119,13 @@ fn violations(summary: &Summary) -> String {
     let rows: Vec<Vec<String>> = summary
         .violations
         .iter()
-        .map(|v| vec![v.invariant.clone(), format!("{:.3}", v.time_ms), format!("{:?}", v.nodes), v.detail.clone()])
+        .map(|v| {
+            let who = words::processes(&v.nodes, summary.servers);
+            vec![v.invariant.clone(), words::time(v.time_ms), who, v.detail.clone()]
+        })
         .collect();
     let mut html = String::from("<h2>Why the verdict</h2>\n");
-    html.push_str(&html::table(&["invariant", "at (ms)", "nodes", "detail"], &rows, &[1]));
+    html.push_str(&html::table(&["invariant", "at", "who", "detail"], &rows, &[1]));
     if summary.verdict != "ok" {
         html.push_str("<p><a href=\"#spacetime\">The space-time diagram</a> shows the messages around it.</p>\n");
     }
@@ -142,14 +140,14 @@ fn figures_table(data: &RunData) -> String {
     let rows = [
         ("operations invoked", ops.invoked.to_string()),
         ("completed ok / fail / info", format!("{} / {} / {}", ops.ok, ops.fail, ops.info)),
-        ("availability (ok of invoked)", html::percent(availability.overall())),
+        ("availability (answered ok or fail, of invoked)", html::percent(availability.overall())),
         ("availability during faults", html::percent(availability.during_faults)),
         ("availability outside faults", html::percent(availability.outside_faults)),
-        ("latency p50 / p95 / p99 / max (ms)", quantiles(latency)),
+        ("latency of ok operations p50 / p95 / p99 / max (ms)", quantiles(latency.as_ref())),
         ("throughput (ok operations per second)", format!("{:.2}", figures.throughput_ops)),
         ("messages sent (dropped)", format!("{} ({})", figures.messages.total, figures.messages.dropped)),
-        ("messages per ok operation", format!("{:.2}", figures.messages_per_op)),
-        ("virtual time (ms)", format!("{:.3}", figures.virtual_time_ms)),
+        ("messages per ok operation", words::decimal(figures.messages_per_op)),
+        ("virtual time", words::time(figures.virtual_time_ms)),
         ("events handled", figures.events.to_string()),
     ];
     let mut rows: Vec<Vec<String>> = rows.into_iter().map(|(name, value)| vec![name.to_string(), value]).collect();
@@ -158,14 +156,19 @@ fn figures_table(data: &RunData) -> String {
     html::table(&["figure", "value"], &rows, &[1])
 }
 
-/// "p50 / p95 / p99 / max" with three decimals.
-pub fn quantiles(latency: &crate::Latency) -> String {
-    format!("{:.3} / {:.3} / {:.3} / {:.3}", latency.p50, latency.p95, latency.p99, latency.max)
+/// "p50 / p95 / p99 / max" with three decimals, or `n/a` without ok operations.
+pub fn quantiles(latency: Option<&crate::Latency>) -> String {
+    match latency {
+        Some(latency) => {
+            format!("{:.3} / {:.3} / {:.3} / {:.3}", latency.p50, latency.p95, latency.p99, latency.max)
+        }
+        None => format!("{} (no ok operations)", words::NOT_APPLICABLE),
+    }
 }
 
 fn messages_table(summary: &Summary) -> String {
     let ok = summary.figures.operations.ok;
-    let per_op = |count: u64| if ok == 0 { "\u{2013}".to_string() } else { format!("{:.2}", count as f64 / ok as f64) };
+    let per_op = |count: u64| words::decimal((ok > 0).then(|| count as f64 / ok as f64));
     let rows: Vec<Vec<String>> = summary
         .figures
         .messages
@@ -185,8 +188,8 @@ fn faults_table(data: &RunData) -> String {
         .iter()
         .take(MAX_FAULT_ROWS)
         .map(|f| {
-            let end = f.end_ms.map_or_else(|| "(end of run)".to_string(), |end| format!("{end:.3}"));
-            vec![format!("{:.3}", f.start_ms), end, f.fault.clone()]
+            let end = f.end_ms.map_or_else(|| "(end of run)".to_string(), words::time);
+            vec![words::time(f.start_ms), end, f.fault.clone()]
         })
         .collect();
     let mut html = format!("<h2>Faults</h2>\n<p>{} fault periods.", data.faults.len());
@@ -194,6 +197,6 @@ fn faults_table(data: &RunData) -> String {
         let _ = write!(html, " The first {MAX_FAULT_ROWS} are listed; faults.csv has them all.");
     }
     html.push_str("</p>\n");
-    html.push_str(&html::table(&["from (ms)", "to (ms)", "fault"], &rows, &[0, 1]));
+    html.push_str(&html::table(&["from", "to", "fault"], &rows, &[0, 1]));
     html
 }

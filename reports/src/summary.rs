@@ -10,6 +10,9 @@ pub struct Summary {
     pub protocol: String,
     pub variant: String,
     pub engine: String,
+    /// Servers in the run: processes `0..servers` are servers, the rest clients.
+    #[serde(default)]
+    pub servers: u32,
     pub seed: u64,
     pub expect: String,
     /// `ok`, `violation`, `stuck` or `error`.
@@ -23,6 +26,9 @@ pub struct Summary {
     pub figures: Figures,
     /// Identifies the run exactly: the same seed gives the same hash.
     pub trace_hash: String,
+    /// The command that replays the run (empty if the run was not started from a file).
+    #[serde(default)]
+    pub replay: String,
 }
 
 /// A violated invariant, a liveness miss, or an error.
@@ -32,17 +38,29 @@ pub struct ViolationRow {
     pub time_ms: f64,
     pub nodes: Vec<u32>,
     pub detail: String,
+    /// The moments the checker cites: what a server observed, or when a client invoked an
+    /// operation, in the order the detail gives them.
+    #[serde(default)]
+    pub evidence: Vec<EvidenceRow>,
+}
+
+/// One moment a violation cites.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceRow {
+    pub node: u32,
+    pub time_ms: f64,
 }
 
 /// The measured figures of a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Figures {
     pub operations: OperationCounts,
-    /// Latency of the operations that completed `ok`.
-    pub latency_ms: Latency,
+    /// Latency of the operations that completed `ok` (none if none did).
+    pub latency_ms: Option<Latency>,
     pub messages: MessageCounts,
-    /// Messages the nodes sent (all types, clients' included) per operation completed `ok`.
-    pub messages_per_op: f64,
+    /// Messages the nodes sent (all types, clients' included) per operation completed `ok`
+    /// (none if none did).
+    pub messages_per_op: Option<f64>,
     /// Operations completed `ok` per second of virtual time.
     pub throughput_ops: f64,
     pub virtual_time_ms: f64,
@@ -62,8 +80,8 @@ pub struct TransactionFigures {
     pub aborted: u64,
     /// The client could not learn the outcome (blocked, or timed out).
     pub unknown: u64,
-    /// Latency of committed transactions.
-    pub commit_latency_ms: Latency,
+    /// Latency of committed transactions (none if none committed).
+    pub commit_latency_ms: Option<Latency>,
     /// Messages per transaction invoked, by type.
     pub messages_per_transaction: BTreeMap<String, f64>,
 }
@@ -85,14 +103,14 @@ pub struct Latency {
 }
 
 impl Latency {
-    /// Nearest-rank quantiles of `samples` (sorted here); zeros when there are none.
-    pub fn of(mut samples: Vec<f64>) -> Latency {
+    /// Nearest-rank quantiles of `samples` (sorted here); none when there are none.
+    pub fn of(mut samples: Vec<f64>) -> Option<Latency> {
         if samples.is_empty() {
-            return Latency::default();
+            return None;
         }
         samples.sort_by(f64::total_cmp);
         let rank = |q: f64| samples[((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1];
-        Latency { p50: rank(0.50), p95: rank(0.95), p99: rank(0.99), max: samples[samples.len() - 1] }
+        Some(Latency { p50: rank(0.50), p95: rank(0.95), p99: rank(0.99), max: samples[samples.len() - 1] })
     }
 }
 
@@ -114,8 +132,8 @@ mod tests {
     #[test]
     fn nearest_rank_quantiles() {
         let latency = Latency::of((1..=100).rev().map(f64::from).collect());
-        assert_eq!(latency, Latency { p50: 50.0, p95: 95.0, p99: 99.0, max: 100.0 });
-        assert_eq!(Latency::of(vec![3.0]), Latency { p50: 3.0, p95: 3.0, p99: 3.0, max: 3.0 });
-        assert_eq!(Latency::of(vec![]), Latency::default());
+        assert_eq!(latency, Some(Latency { p50: 50.0, p95: 95.0, p99: 99.0, max: 100.0 }));
+        assert_eq!(Latency::of(vec![3.0]), Some(Latency { p50: 3.0, p95: 3.0, p99: 3.0, max: 3.0 }));
+        assert_eq!(Latency::of(vec![]), None);
     }
 }

@@ -6,12 +6,19 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use common::{assert_embeds, assert_self_contained, assert_well_formed, fixture, png_size, scratch, FAILING, PASSING};
 use reports::{render_run_into, RunData, PLOT_HEIGHT, PLOT_WIDTH, REPORT_FILE, TRACE_FILE};
 
-const PLOTS: [&str; 4] = ["latency.png", "latency-cdf.png", "throughput.png", "messages.png"];
+const PLOTS: [&str; 6] = [
+    "latency.png",
+    "latency-quantiles.png",
+    "latency-cdf.png",
+    "latency-by-kind.png",
+    "throughput.png",
+    "messages.png",
+];
 
 fn render(name: &str, test: &str) -> (PathBuf, Vec<PathBuf>, String) {
     let out = scratch(test);
@@ -38,13 +45,17 @@ fn a_failing_run_gets_a_spacetime_diagram_around_the_violation() {
     let start = html.find("<svg").expect("a failing run has a space-time diagram");
     let svg = &html[start..html.find("</svg>").expect("the diagram ends")];
     assert!(svg.contains("agreement (violation) at 371.034 ms"), "the violation is marked");
-    for lane in ["node 0", "node 1", "node 2", "client 5"] {
+    // Process 5 of a run with 3 servers is client 2 (clients are numbered from 0).
+    for lane in ["node 0", "node 1", "node 2", "client 2"] {
         assert!(svg.contains(&format!(">{lane}</text>")), "lane {lane}");
     }
     assert!(svg.contains("#44 Accept 1 \u{2192} 0, sent at 369.034 ms, blocked"), "a dropped message, with its fate");
     assert!(svg.contains("marker-end=\"url(#arrow-"), "delivered messages are arrows");
-    assert!(svg.contains("crash 1 from 300.000 to 320.000 ms"), "a crash is marked on its lane");
-    assert!(html.contains("47 of the run's 47 messages"), "the caption says how many messages are shown");
+    assert!(svg.contains("crash 1 from 300.000 ms to 320.000 ms"), "a crash is marked on its lane");
+    assert!(
+        html.contains("47 messages, of the 47 sent in this window (the run sent 47)"),
+        "the caption says what is shown"
+    );
 }
 
 #[test]
@@ -62,10 +73,10 @@ fn the_pages_are_well_formed_self_contained_and_embed_every_plot() {
 #[test]
 fn the_page_gives_the_seed_the_replay_command_and_the_figures() {
     let out = scratch("replay");
-    let scenario = Path::new("scenarios/paxos/acceptor-forgets.toml");
-    render_run_into(&fixture(FAILING), &out, Some(scenario)).expect("the report renders");
+    let replay = "faultline run scenarios/paxos/acceptor-forgets.toml --seed 1 --engine native";
+    render_run_into(&fixture(FAILING), &out, Some(replay)).expect("the report renders");
     let html = std::fs::read_to_string(out.join(REPORT_FILE)).expect("report.html");
-    assert!(html.contains("cargo run --release -- run scenarios/paxos/acceptor-forgets.toml --seed 1"));
+    assert!(html.contains(replay));
     assert!(html.contains("<small>seed 1</small>"));
     assert!(html.contains("<td class=\"num\">4.000 / 12.000 / 12.000 / 12.000</td>"), "latency quantiles");
     assert!(html.contains("<td>agreement</td>"), "the violated invariant");
@@ -144,5 +155,5 @@ fn a_run_that_recorded_nothing_but_its_summary_still_gets_a_report() {
     let html = std::fs::read_to_string(dir.join(REPORT_FILE)).expect("report.html");
     assert_well_formed(&html);
     assert!(html.contains("verdict bad\">error"), "the verdict");
-    assert!(html.contains("The run recorded no messages or events to draw."));
+    assert!(html.contains("The run recorded no messages, operations or events to draw."));
 }

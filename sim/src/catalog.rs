@@ -30,6 +30,8 @@ pub struct Meta {
     pub operations: &'static [&'static str],
     /// Whether servers may join and leave during a run.
     pub membership: bool,
+    /// The fewest servers it runs with.
+    pub servers_min: u32,
     /// The names of the history checks it runs after each run.
     pub history_checks: Vec<&'static str>,
     /// Checks the scenario's `[settings]` table against the protocol's settings.
@@ -48,6 +50,7 @@ impl Meta {
             service: <P::Service as Service>::NAME,
             operations: <P::Service as Service>::OPERATIONS,
             membership: P::MEMBERSHIP,
+            servers_min: P::SERVERS_MIN,
             history_checks: P::history_checks().iter().map(|check| check.name()).collect(),
             check_settings: |table| parse::<P::Settings>(table).map(drop),
             check_params: |table, keys| {

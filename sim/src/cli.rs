@@ -1,14 +1,17 @@
-//! The `faultline` command line (clap): `run`, `sweep`, `merge`, `check-history`, `list`.
+//! The `faultline` command line (clap): `run`, `report`, `sweep`, `merge`, `check-history`,
+//! `list`; the exit codes are decided here and nowhere else.
 //!
 //! Exit codes: 0 every verdict as expected, 1 a verdict differs from what was expected,
-//! 2 bad input (scenario, flags, history file). A run prints its seed first and, when its
-//! verdict is not the expected one, the exact command that replays it. `check-history`
-//! exits 0 for linearizable, 1 for not linearizable, 3 when its budget ran out first.
+//! 2 bad input (scenario, flags, history file, a sweep's CSV), 130 a sweep stopped by
+//! Ctrl-C. A run prints its seed first and, when its verdict is not the expected one, the
+//! exact command that replays it. `check-history` exits 0 for linearizable, 1 for not
+//! linearizable, 3 when its budget ran out first.
 
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
+use crate::replay::Replay;
 use crate::run::{self, RunResult};
 use crate::scenario::{self, EngineKind, Scenario};
 use crate::world::RunOptions;
@@ -22,6 +25,8 @@ pub const EXIT_UNEXPECTED: i32 = 1;
 pub const EXIT_BAD_INPUT: i32 = 2;
 /// Exit code of `check-history`: the search budget ran out before a verdict.
 pub const EXIT_UNKNOWN: i32 = 3;
+/// Exit code of a sweep stopped by Ctrl-C (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -55,9 +60,12 @@ enum Command {
         /// Write only the summary and tables, not the plots and report.html.
         #[arg(long)]
         no_report: bool,
+        /// Also write messages.svg: the space-time diagram of every message of the run.
+        #[arg(long)]
+        messages_svg: bool,
     },
     /// Render the report of run directories, or run a comparison of protocols side by side.
-    Report(crate::report::ReportArgs),
+    Report(ReportArgs),
     /// Run many seeds of many scenarios in parallel; shrink the failures.
     Sweep {
         /// Scenario files, or folders of them.
@@ -66,7 +74,8 @@ enum Command {
         /// Seeds: A..B (B excluded) or A..=B.
         #[arg(long, default_value = "1..100")]
         seeds: sweep::Seeds,
-        /// Parallel runs (default: every core).
+        /// Parallel runs: 0 or absent means one per core; more than 4 per core is cut to 4
+        /// per core.
         #[arg(long)]
         jobs: Option<usize>,
         /// Run only shard I of N (1-based): seeds whose position in the range is I-1 mod N.
@@ -88,6 +97,10 @@ enum Command {
         /// The engine for every scenario (default: each scenario's).
         #[arg(long, value_enum)]
         engine: Option<EngineArg>,
+        /// Discard the output directory's sweep.csv and shrunk files and start over (needed
+        /// when they hold other work: an edited scenario, another engine, swarm or build).
+        #[arg(long)]
+        restart: bool,
     },
     /// Merge the sweep.csv files of several shards into one, and judge the whole sweep.
     Merge {
@@ -124,6 +137,26 @@ enum Command {
     },
 }
 
+/// `faultline report`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    /// Run directories, as `faultline run` writes them, or sweep directories.
+    #[arg(required_unless_present = "compare")]
+    pub runs: Vec<PathBuf>,
+    /// Run the protocols of this comparison file side by side and report on them.
+    #[arg(long, conflicts_with = "runs")]
+    pub compare: Option<PathBuf>,
+    /// The scenario file of the run(s), for the replay command (default: the one the run recorded).
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Output directory (default: each run directory; target/faultline/compare/<name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also write messages.svg for each run: the space-time diagram of every message.
+    #[arg(long)]
+    pub messages_svg: bool,
+}
+
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 enum EngineArg {
     Native,
@@ -141,16 +174,27 @@ pub fn main() -> i32 {
         }
     };
     match cli.command {
-        Command::Run { scenario, seed, engine, out, swarm, no_report } => {
-            run_command(&scenario, seed, engine, out, RunFlags { swarm, report: !no_report })
+        Command::Run { scenario, seed, engine, out, swarm, no_report, messages_svg } => {
+            run_command(&scenario, seed, engine, out, RunFlags { swarm, report: !no_report, messages_svg })
         }
-        Command::Report(args) => crate::report::main(args),
-        Command::Sweep { scenarios, seeds, jobs, shard, swarm, out, no_shrink, recheck, engine } => {
+        Command::Report(args) => report_command(&args),
+        Command::Sweep { scenarios, seeds, jobs, shard, swarm, out, no_shrink, recheck, engine, restart } => {
             let out = out.unwrap_or_else(|| {
                 PathBuf::from(if swarm { "target/faultline/swarm" } else { "target/faultline/sweep" })
             });
-            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-            let options = sweep::SweepOptions { seeds, jobs, shard, swarm, out, shrink: !no_shrink, recheck };
+            let (jobs, note) = sweep::jobs(jobs);
+            if let Some(note) = note {
+                println!("sweep: {note}");
+            }
+            let options = sweep::SweepOptions {
+                jobs,
+                shard,
+                swarm,
+                shrink: !no_shrink,
+                recheck,
+                restart,
+                ..sweep::SweepOptions::new(seeds, out)
+            };
             sweep_command(&scenarios, &options, engine)
         }
         Command::Merge { inputs, out } => merge_command(&inputs, out),
@@ -165,6 +209,7 @@ pub fn main() -> i32 {
 struct RunFlags {
     swarm: bool,
     report: bool,
+    messages_svg: bool,
 }
 
 fn run_command(
@@ -174,7 +219,7 @@ fn run_command(
     out: Option<PathBuf>,
     flags: RunFlags,
 ) -> i32 {
-    let RunFlags { swarm, report } = flags;
+    let RunFlags { swarm, report, messages_svg } = flags;
     let scenario = match load(path, engine) {
         Ok(scenario) => scenario,
         Err(code) => return code,
@@ -186,7 +231,8 @@ fn run_command(
     if swarm {
         println!("weather {weather}");
     }
-    let result = run::run(&scenario, RunOptions { seed, detailed: true });
+    let mut result = run::run(&scenario, RunOptions { seed, detailed: true });
+    result.summary.replay = Replay::new(path, seed, scenario.engine, swarm).command();
     print_summary(&scenario, &result);
     let dir = out.unwrap_or_else(|| run::default_out_dir(&scenario, seed));
     if let Err(error) = run::write_outputs(&dir, &result) {
@@ -194,8 +240,14 @@ fn run_command(
         return EXIT_BAD_INPUT;
     }
     if report {
-        if let Err(error) = reports::render_run(&dir, Some(path)) {
+        if let Err(error) = reports::render_run(&dir) {
             eprintln!("error: cannot render the report in {}: {error}", dir.display());
+            return EXIT_BAD_INPUT;
+        }
+    }
+    if messages_svg {
+        if let Err(error) = write_messages_svg(&dir, &dir) {
+            eprintln!("error: {error}");
             return EXIT_BAD_INPUT;
         }
     }
@@ -204,7 +256,82 @@ fn run_command(
         EXIT_OK
     } else {
         println!("verdict {} differs from the expected {}", result.verdict, scenario.expect);
-        println!("replay: {}{}", run::replay_command(path, seed), if swarm { " --swarm" } else { "" });
+        println!("replay: {}", result.summary.replay);
+        EXIT_UNEXPECTED
+    }
+}
+
+/// Writes `messages.svg` of the run directory `dir` into `out`.
+fn write_messages_svg(dir: &Path, out: &Path) -> Result<(), String> {
+    let data = reports::RunData::read(dir).map_err(|error| error.to_string())?;
+    let path = out.join(reports::spacetime::FULL_FILE);
+    std::fs::write(&path, reports::spacetime::full_svg(&data)).map_err(|error| format!("{}: {error}", path.display()))
+}
+
+/// `faultline report`: renders run and sweep directories, or runs a comparison.
+pub fn report_command(args: &ReportArgs) -> i32 {
+    if let Some(file) = &args.compare {
+        return compare_command(file, args.out.as_deref());
+    }
+    let replay = |dir: &Path| -> Option<String> {
+        let scenario = args.scenario.as_deref()?;
+        let data = reports::RunData::read(dir).ok()?;
+        let engine = EngineKind::parse(&data.summary.engine).unwrap_or_default();
+        let swarm = data.summary.replay.contains(" --swarm");
+        Some(Replay::new(scenario, data.summary.seed, engine, swarm).command())
+    };
+    let mut code = EXIT_OK;
+    for dir in &args.runs {
+        let target = match &args.out {
+            None => dir.clone(),
+            Some(out) if args.runs.len() == 1 => out.clone(),
+            Some(out) => out.join(crate::report::run_name(dir)),
+        };
+        let rendered = crate::report::render_dir(dir, &target, replay(dir).as_deref());
+        let rendered = rendered.and_then(|page| match args.messages_svg && dir.join("summary.json").is_file() {
+            true => write_messages_svg(dir, &target).map(|()| page),
+            false => Ok(page),
+        });
+        match rendered {
+            Ok(page) => println!("wrote {}", page.display()),
+            Err(error) => {
+                eprintln!("error: {}: {error}", dir.display());
+                code = EXIT_BAD_INPUT;
+            }
+        }
+    }
+    code
+}
+
+/// Runs the comparison in `file` and writes its report; returns the exit code.
+pub fn compare_command(file: &Path, out: Option<&Path>) -> i32 {
+    let plan = match crate::report::load(file) {
+        Ok(plan) => plan,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let out = out.map_or_else(|| Path::new("target/faultline/compare").join(&plan.name), Path::to_path_buf);
+    for note in &plan.notes {
+        println!("note: {note}");
+    }
+    let rendered = crate::report::run_plan(&plan, &out).and_then(|comparison| crate::report::render(&comparison, &out));
+    let unexpected = match rendered {
+        Ok(unexpected) => unexpected,
+        Err(error) => {
+            eprintln!("error: cannot write {}: {error}", out.display());
+            return EXIT_BAD_INPUT;
+        }
+    };
+    for run in &unexpected {
+        println!("{} seed {}: verdict {} differs from the expected {}", run.label, run.seed, run.verdict, run.expect);
+        println!("replay: {}", run.replay);
+    }
+    println!("wrote {}", out.join(reports::REPORT_FILE).display());
+    if unexpected.is_empty() {
+        EXIT_OK
+    } else {
         EXIT_UNEXPECTED
     }
 }
@@ -224,49 +351,52 @@ fn sweep_command(paths: &[PathBuf], options: &sweep::SweepOptions, engine: Optio
         eprintln!("error: no scenario files in {paths:?}");
         return EXIT_BAD_INPUT;
     }
+    // The first Ctrl-C stops the sweep taking seeds (the runs in progress finish and are
+    // kept); a second one ends the process at once.
+    let interrupt = options.interrupt.clone();
+    let _ = signal_hook::flag::register_conditional_shutdown(
+        signal_hook::consts::SIGINT,
+        EXIT_INTERRUPTED,
+        interrupt.clone(),
+    );
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, interrupt);
     match sweep::sweep(&entries, options) {
         Ok(summary) => {
             summary.print();
-            if summary.passed() {
+            if summary.interrupted.is_some() {
+                EXIT_INTERRUPTED
+            } else if summary.passed() {
                 EXIT_OK
             } else {
                 EXIT_UNEXPECTED
             }
         }
         Err(error) => {
-            eprintln!("error: sweep output in {}: {error}", options.out.display());
+            eprintln!("error: {error}");
             EXIT_BAD_INPUT
         }
     }
 }
 
 fn merge_command(inputs: &[PathBuf], out: Option<PathBuf>) -> i32 {
-    let mut rows: Vec<reports::SweepRow> = Vec::new();
-    for input in inputs {
-        let path = if input.is_dir() { input.join("sweep.csv") } else { input.clone() };
-        match sweep::read_rows(&path) {
-            Ok(found) if !found.is_empty() => rows.extend(found),
-            Ok(_) => {
-                eprintln!("error: {}: no sweep rows (is it a sweep.csv?)", path.display());
-                return EXIT_BAD_INPUT;
-            }
-            Err(error) => {
-                eprintln!("error: {}: {error}", path.display());
-                return EXIT_BAD_INPUT;
-            }
+    let paths: Vec<PathBuf> =
+        inputs.iter().map(|input| if input.is_dir() { input.join("sweep.csv") } else { input.clone() }).collect();
+    let rows = match sweep::merge(&paths) {
+        Ok(rows) => rows,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return EXIT_BAD_INPUT;
         }
-    }
-    rows.sort_by(|a, b| (&a.scenario, a.seed).cmp(&(&b.scenario, b.seed)));
-    rows.dedup_by(|a, b| a.scenario == b.scenario && a.seed == b.seed);
+    };
     let out = out.unwrap_or_else(|| PathBuf::from("target/faultline/merged/sweep.csv"));
     if let Some(dir) = out.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    if let Err(error) = reports::write_csv(&out, &rows) {
+    if let Err(error) = reports::write_csv(&out, rows.iter().cloned()) {
         eprintln!("error: cannot write {}: {error}", out.display());
         return EXIT_BAD_INPUT;
     }
-    let swarm = rows.iter().any(|row| !row.weather.is_empty());
+    let swarm = rows.iter().any(|row| row.swarm);
     let summary = sweep::Summary::of(&rows, sweep::SummaryOptions { swarm, ..Default::default() });
     println!("merged {} rows into {}", rows.len(), out.display());
     summary.print();
@@ -307,28 +437,34 @@ fn print_summary(scenario: &Scenario, result: &RunResult) {
     );
     println!("verdict {} (expected {})", summary.verdict, summary.expect);
     for violation in &summary.violations {
-        println!(
-            "  {} at {:.3} ms, nodes {:?}: {}",
-            violation.invariant, violation.time_ms, violation.nodes, violation.detail
-        );
+        let who = reports::words::processes(&violation.nodes, summary.servers);
+        let who = if who.is_empty() { String::new() } else { format!(", {who}") };
+        println!("  {} at {}{who}: {}", violation.invariant, reports::words::time(violation.time_ms), violation.detail);
     }
     let ops = &figures.operations;
     println!("operations {} invoked: {} ok, {} fail, {} info", ops.invoked, ops.ok, ops.fail, ops.info);
-    let latency = &figures.latency_ms;
-    println!(
-        "latency ms p50 {:.3}, p95 {:.3}, p99 {:.3}, max {:.3}",
-        latency.p50, latency.p95, latency.p99, latency.max
-    );
+    match &figures.latency_ms {
+        Some(latency) => println!(
+            "latency ms p50 {:.3}, p95 {:.3}, p99 {:.3}, max {:.3}",
+            latency.p50, latency.p95, latency.p99, latency.max
+        ),
+        None => println!("latency n/a (no operation completed ok)"),
+    }
     let by_type: Vec<String> = figures.messages.by_type.iter().map(|(kind, count)| format!("{kind} {count}")).collect();
     println!(
-        "messages {} ({} dropped, {} network copies), {:.2} per ok operation: {}",
+        "messages {} ({} dropped, {} network copies), {} per ok operation: {}",
         figures.messages.total,
         figures.messages.dropped,
         figures.messages.duplicated,
-        figures.messages_per_op,
+        reports::words::decimal(figures.messages_per_op),
         by_type.join(", ")
     );
-    println!("virtual time {:.3} ms, {} events, trace {}", figures.virtual_time_ms, figures.events, summary.trace_hash);
+    println!(
+        "virtual time {}, {} events, trace {}",
+        reports::words::time(figures.virtual_time_ms),
+        figures.events,
+        summary.trace_hash
+    );
 }
 
 fn check_history_command(
@@ -367,8 +503,19 @@ fn list_command(scenarios: &Path) -> i32 {
             println!("    variant {:<24} {}", variant.name, variant.about);
         }
     }
-    println!("scenarios ({}):", scenarios.display());
-    for path in scenario_files(scenarios) {
+    let files = scenario_files(scenarios);
+    let place = scenarios.canonicalize().unwrap_or_else(|_| {
+        std::env::current_dir().map_or_else(|_| scenarios.to_path_buf(), |cwd| cwd.join(scenarios))
+    });
+    if files.is_empty() {
+        println!(
+            "scenarios: none found in {} (looked for .toml files there and below); pass --scenarios DIR",
+            place.display()
+        );
+        return EXIT_OK;
+    }
+    println!("scenarios (in {}):", place.display());
+    for path in files {
         match scenario::load(&path) {
             Ok(scenario) => println!("  {:<48} expect {}", path.display(), scenario.expect),
             Err(error) => println!("  {:<48} invalid: {error}", path.display()),

@@ -11,6 +11,7 @@ pub mod checkers;
 pub mod cli;
 pub mod linearizability;
 pub mod record;
+pub mod replay;
 pub mod report;
 pub mod rng;
 pub mod run;

@@ -1,10 +1,10 @@
-//! What a run records beside its client history: every message with its fate (when
-//! recording is on), node and fault events, message counts by type, milestones, and the
-//! trace hash that identifies the run exactly.
+//! What a run records beside its client history: every message with its fate and cause
+//! (when recording is on), node and fault events, message counts by type, milestones, and
+//! the trace hash that identifies the run exactly.
 
 use std::hash::{Hash, Hasher};
 
-use protocols::node::{NodeId, Time};
+use protocols::node::{Message, NodeId, Time};
 
 use crate::scenario::FaultKind;
 
@@ -43,8 +43,10 @@ pub struct MessageRecord {
     pub fate: Fate,
     /// True for the network's duplicate of an earlier message.
     pub copy: bool,
-    /// The message whose delivery made the sender send this one, if a message did.
+    /// The message whose delivery the sender was handling when it sent this one.
     pub cause: Option<u64>,
+    /// The message's fields in words (recorded only when recording is detailed).
+    pub payload: String,
 }
 
 /// A node or fault event (crash, restart, partition, an observation, ...).
@@ -54,6 +56,8 @@ pub struct NodeEvent {
     /// `None` for events of the whole network.
     pub node: Option<NodeId>,
     pub what: String,
+    /// The message whose delivery the node was handling, if any.
+    pub cause: Option<u64>,
 }
 
 /// A fault the engine applied, and when it was undone: the run's fault log, from which a
@@ -82,11 +86,29 @@ pub struct Recorder {
     pub milestones: Vec<(&'static str, u64)>,
     pub dropped: u64,
     pub trace: TraceHasher,
+    /// The message whose delivery is being handled now, if any: the cause of what the
+    /// handler sends and observes.
+    pub handling: Option<u64>,
 }
 
 impl Recorder {
     pub fn new(detailed: bool) -> Recorder {
         Recorder { detailed, ..Recorder::default() }
+    }
+
+    /// The record of `message`, sent now by `from` to `to`, in flight.
+    pub fn message<M: Message>(&self, from: NodeId, to: NodeId, message: &M, sent: Time) -> MessageRecord {
+        MessageRecord {
+            from,
+            to,
+            kind: message.kind(),
+            size: message.size_bytes(),
+            sent,
+            fate: Fate::InFlight,
+            copy: false,
+            cause: self.handling,
+            payload: if self.detailed { payload(message) } else { String::new() },
+        }
     }
 
     /// Counts a message of `kind` (or a network copy of one); returns its id.
@@ -114,7 +136,7 @@ impl Recorder {
 
     pub fn event(&mut self, time: Time, node: Option<NodeId>, what: impl FnOnce() -> String) {
         if self.detailed {
-            self.events.push(NodeEvent { time, node, what: what() });
+            self.events.push(NodeEvent { time, node, what: what(), cause: self.handling });
         }
     }
 
@@ -125,6 +147,20 @@ impl Recorder {
     pub fn milestone(&mut self, name: &'static str) {
         count(&mut self.milestones, name);
     }
+}
+
+/// Payloads longer than this are cut short in the message table.
+const PAYLOAD_MAX: usize = 240;
+
+/// A message's fields in words, at most `PAYLOAD_MAX` characters.
+fn payload<M: Message>(message: &M) -> String {
+    let mut text = format!("{message:?}");
+    if text.len() > PAYLOAD_MAX {
+        let cut = (0..=PAYLOAD_MAX).rev().find(|&at| text.is_char_boundary(at)).unwrap_or(0);
+        text.truncate(cut);
+        text.push('\u{2026}');
+    }
+    text
 }
 
 /// Adds one to `name`'s count (names are few, so a scan beats a map).

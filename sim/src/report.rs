@@ -26,8 +26,11 @@
 //! A protocol this build does not have is skipped with a note (on the terminal and on the
 //! page), so a comparison file can name protocols that are still being written. A protocol
 //! given an `expect` has its verdicts checked: a run that differs is reported with its
-//! replay command and the command exits 1. Sweep directories get their own report later
-//! (issue 5): [`render_sweep`].
+//! replay command. A protocol's entry may carry a `note`, printed on the page, for what a
+//! reader must know to read its figures. Every run gets its own report (up to
+//! `MAX_RUN_REPORTS` per protocol), linked from its verdict on the comparison page.
+//!
+//! This module renders and runs; the command line (`cli`) turns its results into exit codes.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -36,83 +39,85 @@ use std::str::FromStr;
 use reports::{Comparison, Entrant, RunData};
 use serde::Deserialize;
 
-use crate::cli::{EXIT_BAD_INPUT, EXIT_OK, EXIT_UNEXPECTED};
-use crate::scenario::{self, Scenario, ScenarioError};
+use crate::replay::Replay;
+use crate::scenario::validate::KeyPart;
+use crate::scenario::{self, KeyPath, Scenario, ScenarioError};
 use crate::sweep::Seeds;
 use crate::world::RunOptions;
 use crate::{catalog, run};
 
 /// Seeds one comparison may run at most.
 pub const MAX_SEEDS: u64 = 10_000;
-/// Reports of failing runs rendered per protocol of a comparison at most.
-pub const MAX_RUN_REPORTS: usize = 20;
+/// Run reports rendered per protocol of a comparison at most (its first seeds).
+pub const MAX_RUN_REPORTS: usize = 50;
 
-#[derive(clap::Args, Debug)]
-pub struct ReportArgs {
-    /// Run directories, as `faultline run` writes them.
-    #[arg(required_unless_present = "compare")]
-    pub runs: Vec<PathBuf>,
-    /// Run the protocols of this comparison file side by side and report on them.
-    #[arg(long, conflicts_with = "runs")]
-    pub compare: Option<PathBuf>,
-    /// The scenario file of the run(s), for the replay command (default: scenarios/<name>.toml).
-    #[arg(long)]
-    pub scenario: Option<PathBuf>,
-    /// Output directory (default: each run directory; target/faultline/compare/<name>).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
-
-/// Runs `faultline report`; returns the exit code.
-pub fn main(args: ReportArgs) -> i32 {
-    match &args.compare {
-        Some(file) => compare(file, args.out.as_deref()),
-        None => render_runs(&args.runs, args.scenario.as_deref(), args.out.as_deref()),
+/// Renders the report of a run directory (or a sweep directory) `dir` into `out`;
+/// `replay` replaces the replay command the run recorded. Returns the page written.
+pub fn render_dir(dir: &Path, out: &Path, replay: Option<&str>) -> Result<PathBuf, String> {
+    if dir.join("summary.json").is_file() {
+        reports::render_run_into(dir, out, replay).map_err(|error| error.to_string())?;
+    } else if dir.join("sweep.csv").is_file() {
+        render_sweep(dir, out)?;
+    } else {
+        return Err("not a run directory (it has no summary.json) nor a sweep's (no sweep.csv)".to_string());
     }
-}
-
-/// Renders the report of each run directory (or sweep directory) in `dirs`.
-pub fn render_runs(dirs: &[PathBuf], scenario: Option<&Path>, out: Option<&Path>) -> i32 {
-    let mut code = EXIT_OK;
-    for dir in dirs {
-        let target = match out {
-            None => dir.clone(),
-            Some(out) if dirs.len() == 1 => out.to_path_buf(),
-            Some(out) => out.join(run_name(dir)),
-        };
-        let result = if dir.join("summary.json").is_file() {
-            reports::render_run_into(dir, &target, scenario).map(|_| ())
-        } else if dir.join("sweep.csv").is_file() {
-            render_sweep(dir, &target)
-        } else {
-            Err(std::io::Error::other("not a run directory: it has no summary.json"))
-        };
-        match result {
-            Ok(()) => println!("wrote {}", target.join(reports::REPORT_FILE).display()),
-            Err(error) => {
-                eprintln!("error: {}: {error}", dir.display());
-                code = EXIT_BAD_INPUT;
-            }
-        }
-    }
-    code
+    Ok(out.join(reports::REPORT_FILE))
 }
 
 /// The report of a sweep directory: `report.html` with the verdict counts per scenario,
 /// the first failure of each scenario and invariant with its replay command and a link to
 /// its shrunk scenario, the fault-coverage and milestone counts, and the time the seeds took.
-pub fn render_sweep(dir: &Path, out: &Path) -> std::io::Result<()> {
-    let rows = crate::sweep::read_rows(&dir.join("sweep.csv"))?;
+pub fn render_sweep(dir: &Path, out: &Path) -> Result<(), String> {
+    let rows = crate::sweep::read_rows(&dir.join("sweep.csv")).map_err(|error| error.to_string())?;
     if rows.is_empty() {
-        return Err(std::io::Error::other("sweep.csv holds no rows"));
+        return Err("sweep.csv holds no rows".to_string());
     }
-    let swarm = rows.iter().any(|row| !row.weather.is_empty());
+    let swarm = rows.iter().any(|row| row.swarm);
     let summary = crate::sweep::Summary::of(&rows, crate::sweep::SummaryOptions { swarm, ..Default::default() });
     let shrunk = shrunk_files(&dir.join("shrunk"));
-    let cpu_seconds: f64 = rows.iter().map(|row| row.wall_ms).sum::<f64>() / 1e3;
-    std::fs::create_dir_all(out)?;
-    let page = sweep_page(&summary, &shrunk, cpu_seconds, &relative_shrunk_dir(dir, out));
-    std::fs::write(out.join(reports::REPORT_FILE), page)
+    let shrunk_dir = relative_shrunk_dir(dir, out);
+    let cpu = |name: &str| rows.iter().filter(|row| row.scenario == name).map(|row| row.wall_ms).sum::<f64>() / 1e3;
+    let scenarios = summary
+        .scenarios
+        .iter()
+        .map(|scenario| {
+            let firsts = scenario.firsts.iter().map(|first| {
+                let file = format!("{}-seed-{}.toml", scenario.name.replace('/', "-"), first.seed);
+                reports::sweep_page::FirstLine {
+                    verdict: first.verdict.clone(),
+                    invariant: first.invariant.clone(),
+                    seed: first.seed,
+                    replay: first.replay.clone(),
+                    shrunk: shrunk.contains(&file).then(|| format!("{shrunk_dir}/{file}")),
+                }
+            });
+            let runs = scenario.runs;
+            reports::sweep_page::ScenarioLine {
+                name: scenario.name.clone(),
+                expect: scenario.expect.clone(),
+                runs,
+                verdicts: scenario.verdicts.iter().map(|(verdict, count)| (verdict.clone(), *count)).collect(),
+                firsts: firsts.collect(),
+                faults: scenario
+                    .configured
+                    .iter()
+                    .map(|kind| (kind.clone(), scenario.fired.get(kind).copied().unwrap_or(0)))
+                    .collect(),
+                milestones: scenario.milestones.iter().map(|(name, count)| (name.clone(), *count)).collect(),
+                cpu_seconds: cpu(&scenario.name),
+            }
+        })
+        .collect();
+    let page = reports::sweep_page::SweepPage {
+        seeds: summary.seeds,
+        swarm,
+        problems: summary.problems.clone(),
+        cpu_seconds: rows.iter().map(|row| row.wall_ms).sum::<f64>() / 1e3,
+        scenarios,
+    };
+    std::fs::create_dir_all(out).map_err(|error| format!("{}: {error}", out.display()))?;
+    let path = out.join(reports::REPORT_FILE);
+    std::fs::write(&path, reports::sweep_page::render(&page)).map_err(|error| format!("{}: {error}", path.display()))
 }
 
 /// The shrunk scenario files of a sweep, by file name.
@@ -137,106 +142,11 @@ fn relative_shrunk_dir(dir: &Path, out: &Path) -> String {
     }
 }
 
-fn sweep_page(summary: &crate::sweep::Summary, shrunk: &[String], cpu_seconds: f64, shrunk_dir: &str) -> String {
-    use reports::html::escape;
-    let mut body = format!(
-        "<h1>Sweep: {} seeds of {} scenarios</h1>\n<p class=\"{}\">{}</p>\n<p>{:.1} seeds per CPU second \
-         ({:.1} s of simulation in all){}</p>\n",
-        summary.seeds,
-        summary.scenarios.len(),
-        if summary.passed() { "ok" } else { "bad" },
-        if summary.passed() { "passed".to_string() } else { escape(&summary.problems.join("; ")) },
-        summary.seeds as f64 / cpu_seconds.max(1e-9),
-        cpu_seconds,
-        if summary.options.swarm { "; swarm mode" } else { "" },
-    );
-    body.push_str("<table>\n<tr><th>scenario</th><th>expect</th><th>verdicts</th><th>first failures</th><th>faults fired in</th><th>milestones in</th></tr>\n");
-    for scenario in &summary.scenarios {
-        body.push_str(&scenario_row(summary, scenario, shrunk, shrunk_dir));
-    }
-    body.push_str("</table>\n");
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>faultline sweep</title>\n\
-         <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}\
-         td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}}\
-         .ok{{color:#1a7f37}}.bad{{color:#b42318}}code{{font-size:90%}}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
-    )
-}
-
-fn scenario_row(
-    summary: &crate::sweep::Summary,
-    scenario: &crate::sweep::ScenarioSummary,
-    shrunk: &[String],
-    shrunk_dir: &str,
-) -> String {
-    use reports::html::escape;
-    let counts = |pairs: Vec<String>| pairs.join("<br>");
-    let verdicts = counts(scenario.verdicts.iter().map(|(verdict, n)| format!("{} {n}", escape(verdict))).collect());
-    let firsts = counts(
-        scenario
-            .firsts
-            .iter()
-            .map(|first| {
-                let file = format!("{}-seed-{}.toml", scenario.name.replace('/', "-"), first.seed);
-                let link = if shrunk.contains(&file) {
-                    format!(" (<a href=\"{}/{}\">shrunk scenario</a>)", escape(shrunk_dir), escape(&file))
-                } else {
-                    String::new()
-                };
-                format!(
-                    "{} {} at seed {}{link}<br><code>{}</code>",
-                    escape(&first.verdict),
-                    escape(&first.invariant),
-                    first.seed,
-                    escape(&summary.replay(&scenario.path, first.seed))
-                )
-            })
-            .collect(),
-    );
-    let runs = scenario.runs;
-    let fired = counts(
-        scenario
-            .configured
-            .iter()
-            .map(|kind| format!("{} {}/{runs}", escape(kind), scenario.fired.get(kind).copied().unwrap_or(0)))
-            .collect(),
-    );
-    let milestones =
-        counts(scenario.milestones.iter().map(|(name, n)| format!("{} {n}/{runs}", escape(name))).collect());
-    format!(
-        "<tr><td>{}</td><td>{}</td><td>{verdicts}</td><td>{firsts}</td><td>{fired}</td><td>{milestones}</td></tr>\n",
-        escape(&scenario.name),
-        escape(&scenario.expect)
-    )
-}
-
 /// `acceptor-forgets-seed-1` for `.../acceptor-forgets/seed-1`.
-fn run_name(dir: &Path) -> String {
+pub fn run_name(dir: &Path) -> String {
     let names: Vec<String> =
         dir.components().rev().take(2).map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
     names.into_iter().rev().collect::<Vec<_>>().join("-")
-}
-
-/// Runs the comparison in `file` and writes its report; returns the exit code.
-pub fn compare(file: &Path, out: Option<&Path>) -> i32 {
-    let plan = match load(file) {
-        Ok(plan) => plan,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let out = out.map_or_else(|| Path::new("target/faultline/compare").join(&plan.name), Path::to_path_buf);
-    for note in &plan.notes {
-        println!("note: {note}");
-    }
-    match run_plan(&plan, &out) {
-        Ok(comparison) => finish(&comparison, &out),
-        Err(error) => {
-            eprintln!("error: cannot write {}: {error}", out.display());
-            EXIT_BAD_INPUT
-        }
-    }
 }
 
 /// A comparison file, read and checked: one scenario per protocol.
@@ -260,6 +170,8 @@ pub struct Contender {
     pub scenario: Scenario,
     /// Whether the comparison file gave it an `expect` to check.
     pub checked: bool,
+    /// What a reader must know to read its figures.
+    pub note: Option<String>,
 }
 
 /// The keys of a comparison file that a scenario does not have; the rest is shared.
@@ -283,7 +195,7 @@ pub fn load(file: &Path) -> Result<Plan, ScenarioError> {
     let header: Header = toml::from_str(&text).map_err(|e| {
         error(e.span().map(|span| scenario::line_of(&text, span.start)), e.message().trim().to_string())
     })?;
-    let seeds_line = text.find("seeds").map(|offset| scenario::line_of(&text, offset));
+    let seeds_line = scenario::locate_line(&text, &KeyPath(vec![KeyPart::Key("seeds")]));
     let seeds = Seeds::from_str(&header.seeds).map_err(|message| error(seeds_line, format!("seeds: {message}")))?;
     if seeds.end - seeds.start > MAX_SEEDS {
         return Err(error(seeds_line, format!("seeds: at most {MAX_SEEDS} seeds per comparison")));
@@ -298,7 +210,14 @@ pub fn load(file: &Path) -> Result<Plan, ScenarioError> {
         notes: Vec::new(),
     };
     for (index, entry) in header.protocols.iter().enumerate() {
-        match contender(file, &plan, &header.shared, index, entry)? {
+        let located = |mut error: ScenarioError, key: KeyPath| {
+            // A key of the protocol's own entry is on its line; a shared key on its own.
+            let own = key.first_key().is_none_or(|first| entry.contains_key(first));
+            let path = if own { key.under(vec![KeyPart::Key("protocols"), KeyPart::Index(index)]) } else { key };
+            error.line = scenario::locate_line(&text, &path);
+            error
+        };
+        match contender(file, &plan, &header.shared, index, entry).map_err(|(error, key)| located(error, key))? {
             Ok(contender) => plan.contenders.push(contender),
             Err(note) => plan.notes.push(note),
         }
@@ -315,9 +234,14 @@ fn contender(
     shared: &toml::Table,
     index: usize,
     entry: &toml::Table,
-) -> Result<Result<Contender, String>, ScenarioError> {
-    let error = |message: String| ScenarioError { file: file.to_path_buf(), line: None, message };
+) -> Result<Result<Contender, String>, (ScenarioError, KeyPath)> {
+    let error = |message: String| (ScenarioError { file: file.to_path_buf(), line: None, message }, KeyPath::default());
     let mut entry = entry.clone();
+    let note = match entry.remove("note") {
+        Some(toml::Value::String(note)) => Some(note),
+        Some(_) => return Err(error(format!("protocols.{index}.note: expected a string"))),
+        None => None,
+    };
     let Some(protocol) = entry.get("protocol").and_then(toml::Value::as_str).map(String::from) else {
         return Err(error(format!("protocols.{index}: `protocol` is missing (a string, as in `faultline list`)")));
     };
@@ -341,9 +265,10 @@ fn contender(
     table.entry("description").or_insert_with(|| toml::Value::String(plan.description.clone()));
     table.entry("expect").or_insert_with(|| toml::Value::String("ok".into()));
     let text = toml::to_string(&table).map_err(|e| error(format!("protocols.{index} ({label}): {e}")))?;
-    let scenario =
-        scenario::parse(file, &text).map_err(|e| error(format!("protocols.{index} ({label}): {}", e.message)))?;
-    Ok(Ok(Contender { label, slug, scenario, checked }))
+    let scenario = scenario::parse_keyed(file, &text).map_err(|(e, key)| {
+        (ScenarioError { message: format!("protocols.{index} ({label}): {}", e.message), ..e }, key)
+    })?;
+    Ok(Ok(Contender { label, slug, scenario, checked, note }))
 }
 
 fn check_contenders(plan: &Plan) -> Result<(), String> {
@@ -368,7 +293,9 @@ pub fn run_plan(plan: &Plan, out: &Path) -> std::io::Result<Comparison> {
         std::fs::create_dir_all(&dir)?;
         std::fs::write(dir.join("scenario.toml"), contender.scenario.to_toml())?;
         let scenario = &contender.scenario;
-        entrants.push(Entrant::new(&contender.label, &scenario.protocol, &scenario.variant));
+        let mut entrant = Entrant::new(&contender.label, &scenario.protocol, &scenario.variant);
+        entrant.note.clone_from(&contender.note);
+        entrants.push(entrant);
     }
     for seed in plan.seeds.start..plan.seeds.end {
         for (contender, entrant) in plan.contenders.iter().zip(&mut entrants) {
@@ -388,14 +315,14 @@ pub fn run_plan(plan: &Plan, out: &Path) -> std::io::Result<Comparison> {
 fn run_seed(contender: &Contender, entrant: &mut Entrant, seed: u64, out: &Path) -> std::io::Result<()> {
     let mut scenario = contender.scenario.clone();
     scenario.seed = seed;
-    let result = run::run(&scenario, RunOptions { seed, detailed: true });
+    let mut result = run::run(&scenario, RunOptions { seed, detailed: true });
+    let scenario_file = out.join(&contender.slug).join("scenario.toml");
+    result.summary.replay = Replay::new(&scenario_file, seed, scenario.engine, false).command();
     let run_dir = out.join(&contender.slug).join(format!("seed-{seed}"));
     run::write_outputs(&run_dir, &result)?;
     let data = RunData::read(&run_dir)?;
-    let unexpected = contender.checked && !result.as_expected(&scenario);
-    let rendered = entrant.runs.iter().filter(|run| run.link.is_some()).count();
-    let link = if (unexpected || data.failed()) && rendered < MAX_RUN_REPORTS {
-        reports::render_run(&run_dir, Some(&out.join(&contender.slug).join("scenario.toml")))?;
+    let link = if entrant.runs.len() < MAX_RUN_REPORTS {
+        reports::render_run(&run_dir)?;
         Some(format!("{}/seed-{seed}/{}", contender.slug, reports::REPORT_FILE))
     } else {
         None
@@ -406,28 +333,39 @@ fn run_seed(contender: &Contender, entrant: &mut Entrant, seed: u64, out: &Path)
     Ok(())
 }
 
-/// Renders the comparison, prints the replay command of every run that was not as
-/// expected, and returns the exit code.
-fn finish(comparison: &Comparison, out: &Path) -> i32 {
-    if let Err(error) = reports::render_comparison(comparison, out) {
-        eprintln!("error: cannot write the report into {}: {error}", out.display());
-        return EXIT_BAD_INPUT;
-    }
-    let mut code = EXIT_OK;
+/// A run of a comparison whose verdict was not the one expected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unexpected {
+    pub label: String,
+    pub seed: u64,
+    pub verdict: String,
+    pub expect: String,
+    pub replay: String,
+}
+
+/// Renders the comparison into `out`; returns the runs that were not as expected.
+pub fn render(comparison: &Comparison, out: &Path) -> std::io::Result<Vec<Unexpected>> {
+    reports::render_comparison(comparison, out)?;
+    let mut unexpected = Vec::new();
     for entrant in &comparison.entrants {
         let scenario = out.join(slug(&entrant.label)).join("scenario.toml");
         for outcome in entrant.unexpected() {
-            let expect = outcome.expect.as_deref().unwrap_or_default();
-            println!(
-                "{} seed {}: verdict {} differs from the expected {expect}",
-                entrant.label, outcome.seed, outcome.verdict
-            );
-            println!("replay: {}", run::replay_command(&scenario, outcome.seed));
-            code = EXIT_UNEXPECTED;
+            unexpected.push(Unexpected {
+                label: entrant.label.clone(),
+                seed: outcome.seed,
+                verdict: outcome.verdict.clone(),
+                expect: outcome.expect.clone().unwrap_or_default(),
+                replay: replay_of(&scenario, outcome.seed),
+            });
         }
     }
-    println!("wrote {}", out.join(reports::REPORT_FILE).display());
-    code
+    Ok(unexpected)
+}
+
+/// The replay command of `seed` of a comparison's protocol, from its written scenario.
+fn replay_of(scenario_file: &Path, seed: u64) -> String {
+    let engine = scenario::load(scenario_file).map(|scenario| scenario.engine).unwrap_or_default();
+    Replay::new(scenario_file, seed, engine, false).command()
 }
 
 fn stem(file: &Path) -> String {

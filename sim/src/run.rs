@@ -15,7 +15,7 @@ use protocols::history::Call;
 use protocols::node::{Protocol, Time, Violation, MILLISECOND};
 use protocols::service::{HistoryCheck, Operation as _, Outcome, Service};
 use reports::{
-    EventRow, FaultRow, Figures, HistoryRow, Latency, MessageCounts, MessageRow, OperationCounts, Summary,
+    EventRow, EvidenceRow, FaultRow, Figures, HistoryRow, Latency, MessageCounts, MessageRow, OperationCounts, Summary,
     TransactionFigures, ViolationRow,
 };
 
@@ -92,11 +92,6 @@ pub fn simulate<P: Protocol>(
     outcome.map_err(|payload| panic_message(&payload))
 }
 
-/// The one-line command that replays a run.
-pub fn replay_command(path: &Path, seed: u64) -> String {
-    format!("cargo run --release -- run {} --seed {seed}", path.display())
-}
-
 /// Where a run writes its files unless told otherwise.
 pub fn default_out_dir(scenario: &Scenario, seed: u64) -> PathBuf {
     Path::new("target/faultline").join(&scenario.name).join(format!("seed-{seed}"))
@@ -156,7 +151,9 @@ fn run_check<S: Service>(scenario: &Scenario, history: &[Call<S>], check: &Histo
         {
             checkers::Conclusion::passed("skipped")
         }
-        HistoryCheck::Linearizability { include } => checkers::linearizable::check(history, *include, budget),
+        HistoryCheck::Linearizability { include } => {
+            checkers::linearizable::check(history, *include, budget, scenario.server_slots())
+        }
         HistoryCheck::SequentialConsistency { include } => checkers::sequential::check(history, *include, budget),
         HistoryCheck::Custom { check, .. } => match check(history) {
             Ok(()) => checkers::Conclusion::passed("passed"),
@@ -168,7 +165,8 @@ fn run_check<S: Service>(scenario: &Scenario, history: &[Call<S>], check: &Histo
 fn liveness<P: Protocol>(scenario: &Scenario, simulation: &Simulation<P>) -> Result<(), Violation> {
     let Some(bound_ms) = scenario.checks.liveness_ms else { return Ok(()) };
     let (faults_end, reasons) = (simulation.plan.faults_end, &simulation.stuck_reasons);
-    checkers::liveness::check(&simulation.history, faults_end, bound_ms * MILLISECOND, reasons)
+    let first_client = simulation.setup.server_slots();
+    checkers::liveness::check(&simulation.history, faults_end, bound_ms * MILLISECOND, first_client, reasons)
 }
 
 fn failed(scenario: &Scenario, options: RunOptions, detail: String) -> RunResult {
@@ -185,11 +183,8 @@ fn summary_header(scenario: &Scenario, options: RunOptions) -> Summary {
         scenario: scenario.name.clone(),
         protocol: scenario.protocol.clone(),
         variant: scenario.variant.clone(),
-        engine: match scenario.engine {
-            EngineKind::Native => "native",
-            EngineKind::Madsim => "madsim",
-        }
-        .to_string(),
+        engine: scenario.engine.name().to_string(),
+        servers: scenario.server_slots(),
         seed: options.seed,
         expect: scenario.expect.name().to_string(),
         verdict: String::new(),
@@ -197,9 +192,9 @@ fn summary_header(scenario: &Scenario, options: RunOptions) -> Summary {
         checks: BTreeMap::new(),
         figures: Figures {
             operations: OperationCounts::default(),
-            latency_ms: Latency::default(),
+            latency_ms: None,
             messages: MessageCounts::default(),
-            messages_per_op: 0.0,
+            messages_per_op: None,
             throughput_ops: 0.0,
             virtual_time_ms: 0.0,
             events: 0,
@@ -207,6 +202,7 @@ fn summary_header(scenario: &Scenario, options: RunOptions) -> Summary {
             protocol_figures: BTreeMap::new(),
         },
         trace_hash: String::new(),
+        replay: String::new(),
     }
 }
 
@@ -232,7 +228,7 @@ fn figures<P: Protocol>(simulation: &Simulation<P>) -> Figures {
         operations,
         latency_ms: Latency::of(latencies),
         messages: MessageCounts { total, dropped: recorder.dropped, duplicated: recorder.duplicated, by_type },
-        messages_per_op: if operations.ok == 0 { 0.0 } else { total as f64 / operations.ok as f64 },
+        messages_per_op: (operations.ok > 0).then(|| total as f64 / operations.ok as f64),
         throughput_ops: if seconds > 0.0 { operations.ok as f64 / seconds } else { 0.0 },
         virtual_time_ms: ms(simulation.virtual_time),
         events: simulation.events,
@@ -266,7 +262,8 @@ fn transaction_figures<S: Service>(history: &[Call<S>], recorder: &Recorder) -> 
 }
 
 fn violation_row(time: Time, violation: &Violation) -> ViolationRow {
-    row(violation.invariant, time, &violation.nodes, &violation.detail)
+    let evidence = violation.evidence.iter().map(|&(node, at)| EvidenceRow { node, time_ms: ms(at) });
+    ViolationRow { evidence: evidence.collect(), ..row(violation.invariant, time, &violation.nodes, &violation.detail) }
 }
 
 fn row(invariant: &str, time: Time, nodes: &[u32], detail: &str) -> ViolationRow {
@@ -275,6 +272,7 @@ fn row(invariant: &str, time: Time, nodes: &[u32], detail: &str) -> ViolationRow
         time_ms: ms(time),
         nodes: nodes.to_vec(),
         detail: detail.to_string(),
+        evidence: Vec::new(),
     }
 }
 
@@ -313,12 +311,15 @@ pub fn write_outputs(dir: &Path, result: &RunResult) -> std::io::Result<()> {
         },
         fate: message.fate.name().to_string(),
         duplicate: message.copy,
+        cause: message.cause,
+        payload: message.payload.clone(),
     });
     reports::write_csv(&dir.join("messages.csv"), messages)?;
     let events = recorder.events.iter().map(|event| EventRow {
         time_ms: ms(event.time),
         node: event.node,
         event: event.what.clone(),
+        cause: event.cause,
     });
     reports::write_csv(&dir.join("events.csv"), events)?;
     let faults = recorder.faults.iter().map(|period| FaultRow {

@@ -112,3 +112,86 @@ fn the_command_exits_2_with_the_error_on_stderr_and_no_panic() {
     assert_eq!(flag.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_run_longer_than_its_limit_is_refused_at_load_naming_the_limit() {
+    let text = GOOD.replace("duration_ms = 1000", "duration_ms = 1000000000000");
+    let error = scenario::parse(Path::new("bad.toml"), &text).unwrap_err().to_string();
+    assert!(error.starts_with("bad.toml:3: duration_ms:") && error.contains("max_duration_ms"), "{error}");
+    // Raising the limit allows more, up to its own ceiling.
+    let longer = GOOD.replace("duration_ms = 1000", "duration_ms = 7200000") + "[limits]\nmax_duration_ms = 7200000\n";
+    assert!(scenario::parse(Path::new("ok.toml"), &longer).is_ok());
+    let error = error_of("[limits]\nmax_duration_ms = 100000000000\n");
+    assert!(error.contains("limits.max_duration_ms") && error.contains("at most 86400000"), "{error}");
+    let error = error_of("[checks]\nliveness_ms = 99999999999\n");
+    assert!(
+        error.starts_with("scenarios/bad.toml:6: checks.liveness_ms:") && error.contains("liveness window"),
+        "{error}"
+    );
+    let error = error_of("[limits]\ndrain_ms = 99999999999\n");
+    assert!(error.contains("limits.drain_ms"), "{error}");
+    let error = error_of("[limits]\nmax_events = 99999999999999\n");
+    assert!(error.contains("limits.max_events") && error.contains("at most 1000000000"), "{error}");
+    let error = error_of("[workload]\nrate = 1000000000\n");
+    assert!(error.contains("workload.rate") && error.contains("max_events"), "{error}");
+}
+
+#[test]
+fn a_nemesis_that_ends_after_the_run_is_refused() {
+    let error = error_of("[nemesis]\nkinds = [\"crash\"]\ninterval_ms = 10\nfault_ms = 10\nend_ms = 5000\n");
+    assert!(error.starts_with("scenarios/bad.toml:9: nemesis.end_ms: end_ms 5000 is beyond the run"), "{error}");
+}
+
+#[test]
+fn commit_protocols_need_a_participant() {
+    for protocol in ["twopc", "threepc"] {
+        let text = format!("protocol = \"{protocol}\"\nnodes = 1\nduration_ms = 100\nexpect = \"ok\"\n");
+        let error = scenario::parse(Path::new("bad.toml"), &text).unwrap_err().to_string();
+        assert!(error.starts_with("bad.toml:2: nodes:") && error.contains("at least 2 nodes"), "{error}");
+    }
+}
+
+#[test]
+fn a_timeline_that_cannot_happen_is_refused_with_its_line() {
+    let fault =
+        |at: u32, kind: &str, extra: &str| format!("\n[[faults]]\nat_ms = {at}\nkind = \"{kind}\"\nnode = 1\n{extra}");
+    let cases = [
+        (fault(10, "restart", ""), "not crashed at 10 ms, so it cannot restart"),
+        (fault(10, "resume", ""), "not paused at 10 ms, so it cannot resume"),
+        (fault(10, "crash", "") + &fault(20, "crash", ""), "already crashed at 20 ms (by faults.0)"),
+        (fault(10, "crash", "duration_ms = 50\n") + &fault(60, "crash", ""), "already crashed at 60 ms"),
+        (fault(10, "crash", "") + &fault(20, "pause", ""), "cannot pause"),
+    ];
+    for (extra, message) in cases {
+        let error = error_of(&extra);
+        assert!(error.contains(message) && error.contains(": faults."), "{error} should say {message}");
+    }
+    // A crash, its restart, and a crash again are fine; so is a pause ended by a crash.
+    let fine = fault(10, "crash", "") + &fault(20, "restart", "") + &fault(30, "crash", "duration_ms = 5\n");
+    assert!(scenario::parse(Path::new("ok.toml"), &format!("{GOOD}{fine}")).is_ok());
+    let fine = fault(10, "pause", "") + &fault(20, "crash", "") + &fault(30, "restart", "");
+    assert!(scenario::parse(Path::new("ok.toml"), &format!("{GOOD}{fine}")).is_ok());
+    // The nemesis may have crashed the node the timeline restarts.
+    let nemesis = "\n[nemesis]\nkinds = [\"crash\"]\ninterval_ms = 10\nfault_ms = 10\n";
+    assert!(scenario::parse(Path::new("ok.toml"), &format!("{GOOD}{}{nemesis}", fault(10, "restart", ""))).is_ok());
+}
+
+#[test]
+fn two_clocks_for_one_node_and_zero_operations_are_refused() {
+    let error = error_of("\n[[clocks]]\nnode = 1\noffset_ms = 5\n\n[[clocks]]\nnode = 1\ndrift_ppm = 10\n");
+    assert!(error.starts_with("scenarios/bad.toml:11: clocks.1.node: node 1 already has a clock"), "{error}");
+    let error = error_of("[workload]\noperations = 0\n");
+    assert!(error.starts_with("scenarios/bad.toml:6: workload.operations:") && error.contains("at least 1"), "{error}");
+}
+
+#[test]
+fn list_outside_the_checkout_says_where_it_looked() {
+    let dir = std::env::temp_dir().join(format!("faultline-list-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let output = Command::new(env!("CARGO_BIN_EXE_faultline")).arg("list").current_dir(&dir).output().expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let looked = dir.canonicalize().expect("exists").join("scenarios");
+    assert!(stdout.contains(&format!("none found in {}", looked.display())), "{stdout}");
+    assert!(stdout.contains("--scenarios DIR"), "{stdout}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -121,8 +121,8 @@ impl Figures {
     fn add(&mut self, result: &RunResult) {
         let figures = &result.summary.figures;
         self.seeds += 1;
-        self.latency_p50_ms += figures.latency_ms.p50;
-        self.messages_per_op += figures.messages_per_op;
+        self.latency_p50_ms += figures.latency_ms.map_or(0.0, |latency| latency.p50);
+        self.messages_per_op += figures.messages_per_op.unwrap_or(0.0);
         self.ok_operations += figures.operations.ok as f64;
     }
 

@@ -163,7 +163,8 @@ fn reads_see_own_adds(history: &[Call<CounterService>]) -> Result<(), (Time, Vio
         let floor = seen.entry(call.client).or_default();
         if call.operation == Op::Read && total < *floor {
             let detail = format!("client {} read {total} after its add returned {floor}", call.client);
-            let violation = Violation { invariant: "reads-see-own-adds", nodes: vec![call.client], detail };
+            let evidence = vec![(call.client, call.invoked)];
+            let violation = Violation { invariant: "reads-see-own-adds", nodes: vec![call.client], detail, evidence };
             return Err((call.invoked, violation));
         }
         *floor = total;

@@ -23,7 +23,7 @@ fn check(path: &Path) -> Result<(), String> {
         result.verdict,
         scenario.expect,
         result.summary.violations,
-        run::replay_command(path, scenario.seed)
+        sim::replay::Replay::new(path, scenario.seed, scenario.engine, false).command()
     ))
 }
 

@@ -1,6 +1,7 @@
 //! Sweeps: shrinking a variant's failing seed into a smaller scenario that fails the same
-//! way on its own, sharding that covers each seed once, resuming an interrupted sweep, and
-//! the guard against faults that never fire.
+//! way on its own, sharding that covers each seed once, resuming an interrupted sweep (and
+//! refusing to resume other work: an edited scenario, another engine or swarm mode), a
+//! torn or corrupt sweep.csv, Ctrl-C, and the guard against faults that never fire.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -24,15 +25,7 @@ fn out_dir(test: &str) -> PathBuf {
 }
 
 fn options(seeds: &str, out: PathBuf) -> SweepOptions {
-    SweepOptions {
-        seeds: seeds.parse().expect("a seed range"),
-        jobs: 2,
-        shard: None,
-        swarm: false,
-        out,
-        shrink: false,
-        recheck: 0,
-    }
+    SweepOptions { shrink: false, ..SweepOptions::new(seeds.parse().expect("a seed range"), out) }
 }
 
 fn first_invariant(scenario: &scenario::Scenario, seed: u64) -> (Verdict, String) {
@@ -114,6 +107,7 @@ fn an_interrupted_sweep_resumes_without_rerunning_finished_seeds() {
     std::fs::write(&csv, kept.join("\n") + "\n").expect("truncate");
     let before = sweep::read_rows(&csv).expect("rows");
     let summary = sweep::sweep(std::slice::from_ref(&entry), &options("1..11", dir.clone())).expect("resumes");
+    assert!(before.iter().all(|row| row.engine == "native" && !row.swarm && !row.scenario_hash.is_empty()));
     assert_eq!(summary.options.seeds_run, 6, "only the six missing seeds run again");
     let after = sweep::read_rows(&csv).expect("rows");
     assert_eq!(&after[..4], &before[..], "finished rows are kept as they were");
@@ -164,7 +158,8 @@ fn a_variant_sweep_fails_only_if_no_seed_finds_the_bug() {
     let mut correct = entry.clone();
     correct.scenario.variant = "correct".to_string();
     correct.scenario.name = "paxos/ignore-accepted-fixed".to_string();
-    let summary = sweep::sweep(std::slice::from_ref(&correct), &options("1..21", dir.clone())).expect("sweeps");
+    let restart = SweepOptions { restart: true, ..options("1..21", dir.clone()) };
+    let summary = sweep::sweep(std::slice::from_ref(&correct), &restart).expect("sweeps");
     assert!(summary.problems.iter().any(|p| p.contains("none of 20 seeds showed it")), "{:?}", summary.problems);
     std::fs::remove_dir_all(dir).ok();
 }
@@ -190,4 +185,135 @@ fn seed_ranges_and_shards_parse_or_say_what_is_allowed() {
     assert!("x".parse::<Seeds>().unwrap_err().contains("A..B"));
     assert_eq!("2/4".parse::<Shard>(), Ok(Shard { index: 2, count: 4 }));
     assert!("0/4".parse::<Shard>().is_err() && "5/4".parse::<Shard>().is_err());
+}
+
+/// A copy of a bundled scenario in `dir`, so that a test can edit it.
+fn copied(name: &str, dir: &Path) -> Entry {
+    std::fs::create_dir_all(dir).expect("the directory can be made");
+    let path = dir.join(Path::new(name).file_name().expect("a file name"));
+    std::fs::copy(bundled(name).path, &path).expect("copied");
+    let scenario = scenario::load(&path).expect("loads");
+    Entry { path, scenario: scenario::Scenario { name: scenario_name(name), ..scenario } }
+}
+
+fn scenario_name(name: &str) -> String {
+    name.trim_end_matches(".toml").to_string()
+}
+
+fn reload(entry: &Entry) -> Entry {
+    let scenario = scenario::load(&entry.path).expect("loads");
+    Entry { path: entry.path.clone(), scenario: scenario::Scenario { name: entry.scenario.name.clone(), ..scenario } }
+}
+
+#[test]
+fn a_sweep_refuses_to_resume_after_the_scenario_was_edited_and_restarts_when_told() {
+    let dir = out_dir("edited");
+    let entry = copied("paxos/ignore-accepted.toml", &dir.join("scenarios"));
+    let summary = sweep::sweep(std::slice::from_ref(&entry), &options("1..11", dir.clone())).expect("sweeps");
+    assert!(summary.passed(), "the flawed variant is found: {:?}", summary.problems);
+    // Fix the bug in the file and sweep a wider range: the old violations are other work.
+    let text = std::fs::read_to_string(&entry.path).expect("reads");
+    std::fs::write(&entry.path, text.replace("variant = \"ignore-accepted\"", "variant = \"correct\"")).expect("edits");
+    let edited = reload(&entry);
+    let error = sweep::sweep(std::slice::from_ref(&edited), &options("1..21", dir.clone())).expect_err("other work");
+    assert!(error.0.contains("sweep.csv:2:") && error.0.contains("edited") && error.0.contains("--restart"), "{error}");
+    let restarted = SweepOptions { restart: true, ..options("1..21", dir.clone()) };
+    let summary = sweep::sweep(std::slice::from_ref(&edited), &restarted).expect("starts over");
+    assert_eq!(summary.seeds, 20, "every seed ran again");
+    assert!(!summary.passed() && summary.problems[0].contains("none of 20 seeds showed it"), "{:?}", summary.problems);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_sweep_refuses_to_resume_rows_of_another_engine_or_mode() {
+    let dir = out_dir("other-engine");
+    let entry = bundled("paxos/fault-free.toml");
+    sweep::sweep(std::slice::from_ref(&entry), &options("1..6", dir.clone())).expect("sweeps");
+    let mut madsim = entry.clone();
+    madsim.scenario.engine = scenario::EngineKind::Madsim;
+    let error = sweep::sweep(std::slice::from_ref(&madsim), &options("1..6", dir.clone())).expect_err("another engine");
+    assert!(error.0.contains("it ran on the native engine, this sweep runs madsim"), "{error}");
+    let swarm = SweepOptions { swarm: true, ..options("1..6", dir.clone()) };
+    let error = sweep::sweep(std::slice::from_ref(&entry), &swarm).expect_err("swarm mode");
+    assert!(error.0.contains("without --swarm, this sweep runs in swarm mode"), "{error}");
+    let other = bundled("paxos/lossy-network.toml");
+    let error = sweep::sweep(std::slice::from_ref(&other), &options("1..6", dir.clone())).expect_err("other scenario");
+    assert!(error.0.contains("a scenario this sweep does not run"), "{error}");
+    // The same work resumes with nothing to do.
+    let summary = sweep::sweep(std::slice::from_ref(&entry), &options("1..6", dir.clone())).expect("resumes");
+    assert_eq!((summary.options.seeds_run, summary.seeds), (0, 5));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_torn_last_line_is_dropped_and_its_seed_runs_again() {
+    let dir = out_dir("torn");
+    let entry = bundled("paxos/lossy-network.toml");
+    sweep::sweep(std::slice::from_ref(&entry), &options("1..11", dir.clone())).expect("sweeps");
+    let csv = dir.join("sweep.csv");
+    // Killed while writing the last row: cut inside its last field, no newline.
+    let text = std::fs::read_to_string(&csv).expect("csv");
+    let cut = text.trim_end_matches('\n');
+    let cut = &cut[..cut.len() - 3];
+    std::fs::write(&csv, cut).expect("tears");
+    assert_eq!(sweep::read_rows(&csv).expect("the torn line is left out").len(), 9);
+    let summary = sweep::sweep(std::slice::from_ref(&entry), &options("1..13", dir.clone())).expect("resumes");
+    assert_eq!(summary.options.seeds_run, 3, "the torn seed and the two new ones");
+    let rows = sweep::read_rows(&csv).expect("the file is whole again");
+    let seeds: BTreeSet<u64> = rows.iter().map(|row| row.seed).collect();
+    assert_eq!((rows.len(), seeds), (12, (1..13).collect()));
+    assert!(std::fs::read_to_string(&csv).expect("csv").ends_with('\n'));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn rows_with_unknown_verdicts_or_duplicated_seeds_are_refused_with_their_line() {
+    let dir = out_dir("corrupt");
+    let entry = bundled("paxos/fault-free.toml");
+    sweep::sweep(std::slice::from_ref(&entry), &options("1..4", dir.clone())).expect("sweeps");
+    let csv = dir.join("sweep.csv");
+    let text = std::fs::read_to_string(&csv).expect("csv");
+    let lines: Vec<&str> = text.lines().collect();
+    let bad_verdict = text.replacen(",ok,", ",fine,", 3).replacen(",fine,", ",ok,", 2);
+    std::fs::write(&csv, &bad_verdict).expect("written");
+    let error = sweep::read_rows(&csv).expect_err("an unknown verdict");
+    assert!(error.line.is_some() && error.message.contains("\"fine\" is not a verdict"), "{error}");
+    std::fs::write(&csv, format!("{text}{}\n", lines[1])).expect("written");
+    let error = sweep::read_rows(&csv).expect_err("a seed twice");
+    assert_eq!(error.line, Some(5), "{error}");
+    assert!(error.message.contains("also on line 2"), "{error}");
+    let error = sweep::sweep(std::slice::from_ref(&entry), &options("1..4", dir.clone())).expect_err("refused");
+    assert!(error.0.contains("sweep.csv:5:"), "{error}");
+    // Shards that both ran a seed do not merge.
+    let other = out_dir("corrupt-other");
+    sweep::sweep(std::slice::from_ref(&entry), &options("3..5", other.clone())).expect("sweeps");
+    std::fs::write(&csv, &text).expect("restored");
+    let error = sweep::merge(&[csv.clone(), other.join("sweep.csv")]).expect_err("seed 3 twice");
+    assert!(error.0.contains("seed 3 of paxos/fault-free is also at"), "{error}");
+    std::fs::remove_dir_all(dir).ok();
+    std::fs::remove_dir_all(other).ok();
+}
+
+#[test]
+fn an_interrupted_sweep_keeps_its_rows_and_says_how_to_resume() {
+    let dir = out_dir("interrupted");
+    let entry = bundled("paxos/fault-free.toml");
+    let interrupted = options("1..6", dir.clone());
+    interrupted.interrupt.store(true, std::sync::atomic::Ordering::Relaxed);
+    let summary = sweep::sweep(std::slice::from_ref(&entry), &interrupted).expect("stops");
+    assert_eq!(summary.interrupted.as_ref().map(|(left, _)| *left), Some(5));
+    let summary = sweep::sweep(std::slice::from_ref(&entry), &options("1..6", dir.clone())).expect("resumes");
+    assert_eq!((summary.options.seeds_run, summary.interrupted.is_none()), (5, true));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn jobs_zero_means_one_per_core_and_too_many_are_cut() {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    assert_eq!(sweep::jobs(None), (cores, None));
+    assert_eq!(sweep::jobs(Some(0)), (cores, None));
+    assert_eq!(sweep::jobs(Some(1)), (1, None));
+    let (jobs, note) = sweep::jobs(Some(100_000));
+    assert_eq!(jobs, cores * sweep::JOBS_PER_CORE);
+    assert!(note.expect("a note").contains("--jobs 100000"));
 }

@@ -79,6 +79,6 @@ fn multi_paxos_leader_decides_2d_after_the_request_so_the_client_sees_4d() {
     for d_ms in [1, 7, 25] {
         let summary = steady_state("correct", "write", 5, d_ms);
         assert_eq!(summary.figures.operations.ok, OPERATIONS);
-        assert_eq!(summary.figures.latency_ms.p50, 4.0 * d_ms as f64, "d = {d_ms} ms");
+        assert_eq!(summary.figures.latency_ms.expect("ok operations").p50, 4.0 * d_ms as f64, "d = {d_ms} ms");
     }
 }

@@ -164,7 +164,9 @@ on_each_engine! {
     }
 
     fn the_event_budget_ends_a_run_with_an_error(engine: EngineKind) {
-        let scenario = probe_scenario(engine, "[workload]\nrate = 1000\n[limits]\nmax_events = 50\n");
+        // 40 operations pass the load-time check (at most max_events offered) and take more
+        // than 50 events to run.
+        let scenario = probe_scenario(engine, "[workload]\nrate = 1000\noperations = 40\n[limits]\nmax_events = 50\n");
         let result = run::run_protocol::<Probe>(&scenario, RunOptions { seed: 1, detailed: false });
         assert_eq!(result.verdict, Verdict::Error);
         assert!(result.summary.violations[0].detail.contains("event budget of 50 events exceeded"));

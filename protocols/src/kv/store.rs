@@ -26,6 +26,13 @@ pub struct Command {
     pub operation: KvOperation,
 }
 
+impl std::fmt::Display for Command {
+    /// `write 0 3 (process 7, request 2)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (process {}, request {})", self.operation, self.client, self.sequence)
+    }
+}
+
 /// The replicated state machine: the keys' values and the client sessions.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Store {

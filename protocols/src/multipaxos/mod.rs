@@ -94,6 +94,22 @@ pub struct Ballot {
     pub leader: NodeId,
 }
 
+impl std::fmt::Display for Ballot {
+    /// `round.leader`, as in "ballot 3.1".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.round, self.leader)
+    }
+}
+
+impl std::fmt::Display for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Entry::Noop => f.write_str("no-op"),
+            Entry::Command(command) => write!(f, "{command}"),
+        }
+    }
+}
+
 /// What a slot holds: a client's command, or the no-op a new leader fills a gap with.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Entry {
@@ -141,6 +157,32 @@ pub enum MultiPaxosObservation {
     /// This server told `client` that its update of `key` took effect, in a slot no later
     /// than `through`.
     Acknowledged { client: NodeId, sequence: Sequence, key: Key, through: Slot },
+}
+
+impl std::fmt::Display for MultiPaxosObservation {
+    /// `accepted ballot 2.1 slot 4: write 0 3 (process 7, request 2)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MultiPaxosObservation::LeaderElected { ballot } => write!(f, "leader elected with ballot {ballot}"),
+            MultiPaxosObservation::Accepted { ballot, slot, entry } => {
+                write!(f, "accepted ballot {ballot} slot {slot}: {entry}")
+            }
+            MultiPaxosObservation::Chosen { slot, entry } => write!(f, "chosen slot {slot}: {entry}"),
+            MultiPaxosObservation::Executed { slot, entry } => write!(f, "executed slot {slot}: {entry}"),
+            MultiPaxosObservation::ReadReceived { client, sequence, key } => {
+                write!(f, "read of key {key} received (process {client}, request {sequence})")
+            }
+            MultiPaxosObservation::ReadServed { client, sequence, key, through } => {
+                write!(f, "read of key {key} served through slot {through} (process {client}, request {sequence})")
+            }
+            MultiPaxosObservation::Acknowledged { client, sequence, key, through } => {
+                write!(
+                    f,
+                    "update of key {key} acknowledged through slot {through} (process {client}, request {sequence})"
+                )
+            }
+        }
+    }
 }
 
 impl Protocol for MultiPaxos {
@@ -196,46 +238,6 @@ impl Protocol for MultiPaxos {
             | MultiPaxosObservation::Executed { .. }
             | MultiPaxosObservation::ReadReceived { .. }
             | MultiPaxosObservation::Acknowledged { .. } => None,
-        }
-    }
-}
-
-impl std::fmt::Display for Ballot {
-    /// `round.leader`, as in "ballot 3.1".
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.round, self.leader)
-    }
-}
-
-impl std::fmt::Display for Entry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Entry::Noop => f.write_str("no-op"),
-            Entry::Command(command) => {
-                write!(f, "{} (client {} #{})", command.operation, command.client, command.sequence)
-            }
-        }
-    }
-}
-
-impl std::fmt::Display for MultiPaxosObservation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            MultiPaxosObservation::LeaderElected { ballot } => write!(f, "elected leader in ballot {ballot}"),
-            MultiPaxosObservation::Accepted { ballot, slot, entry } => {
-                write!(f, "accepted slot {slot} in ballot {ballot}: {entry}")
-            }
-            MultiPaxosObservation::Chosen { slot, entry } => write!(f, "learned slot {slot} chosen: {entry}"),
-            MultiPaxosObservation::Executed { slot, entry } => write!(f, "executed slot {slot}: {entry}"),
-            MultiPaxosObservation::ReadReceived { client, sequence, key } => {
-                write!(f, "received read {key} from client {client} #{sequence}")
-            }
-            MultiPaxosObservation::ReadServed { client, sequence, key, through } => {
-                write!(f, "served read {key} to client {client} #{sequence} through slot {through}")
-            }
-            MultiPaxosObservation::Acknowledged { client, sequence, key, through } => {
-                write!(f, "acknowledged update of {key} to client {client} #{sequence} by slot {through}")
-            }
         }
     }
 }

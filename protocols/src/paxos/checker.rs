@@ -37,6 +37,7 @@ impl PaxosChecker {
         if *ballot_value != value {
             return Err(Violation {
                 invariant: "one-value-per-ballot",
+                evidence: Vec::new(),
                 nodes: vec![node, ballot.proposer],
                 detail: format!(
                     "acceptor {node} accepted value {value} in ballot {ballot}, which already carries value {ballot_value}"
@@ -55,6 +56,7 @@ impl PaxosChecker {
         if !self.proposed.contains(&value) {
             return Err(Violation {
                 invariant: "validity",
+                evidence: Vec::new(),
                 nodes: acceptors.into_iter().collect(),
                 detail: format!("value {value} was chosen in ballot {ballot} but no client proposed it"),
             });
@@ -67,6 +69,7 @@ impl PaxosChecker {
             Some((_, first, _)) if *first == value => Ok(()),
             Some((first_ballot, first, first_acceptors)) => Err(Violation {
                 invariant: "agreement",
+                evidence: Vec::new(),
                 nodes: first_acceptors.union(&acceptors).copied().collect(),
                 detail: format!(
                     "value {first} was chosen in ballot {first_ballot} by acceptors {first_acceptors:?}, \
@@ -81,6 +84,7 @@ impl PaxosChecker {
             Some(chosen) if chosen == value => Ok(()),
             chosen => Err(Violation {
                 invariant: "learned-chosen",
+                evidence: Vec::new(),
                 nodes: vec![node],
                 detail: format!("learner {node} learned value {value}, but the chosen value is {chosen:?}"),
             }),

@@ -148,11 +148,12 @@ pub enum PaxosObservation {
 }
 
 impl std::fmt::Display for PaxosObservation {
+    /// `accepted ballot 1.2 value 7`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PaxosObservation::Proposed { value } => write!(f, "proposed {value}"),
-            PaxosObservation::Accepted { ballot, value } => write!(f, "accepted {value} in ballot {ballot}"),
-            PaxosObservation::Learned { value } => write!(f, "learned {value}"),
+            PaxosObservation::Proposed { value } => write!(f, "proposed value {value}"),
+            PaxosObservation::Accepted { ballot, value } => write!(f, "accepted ballot {ballot} value {value}"),
+            PaxosObservation::Learned { value } => write!(f, "learned value {value}"),
         }
     }
 }

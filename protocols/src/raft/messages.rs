@@ -35,9 +35,7 @@ impl std::fmt::Display for Payload {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Payload::Noop => f.write_str("no-op"),
-            Payload::Command(command) => {
-                write!(f, "{} (client {} #{})", command.operation, command.client, command.sequence)
-            }
+            Payload::Command(command) => write!(f, "{command}"),
         }
     }
 }

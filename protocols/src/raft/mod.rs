@@ -115,6 +115,24 @@ pub enum RaftObservation {
     Applied { index: Index, term: Term, payload: Payload },
 }
 
+impl std::fmt::Display for RaftObservation {
+    /// `committed index 4 term 2 (leader of term 3)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RaftObservation::LeaderElected { term } => write!(f, "leader elected in term {term}"),
+            RaftObservation::Committed { index, term, leader_term } => {
+                write!(f, "committed index {index} term {term} (leader of term {leader_term})")
+            }
+            RaftObservation::Applied { index, term, payload: Payload::Noop } => {
+                write!(f, "applied index {index} term {term}: no-op")
+            }
+            RaftObservation::Applied { index, term, payload: Payload::Command(command) } => {
+                write!(f, "applied index {index} term {term}: {command}")
+            }
+        }
+    }
+}
+
 impl Protocol for Raft {
     const NAME: &'static str = "raft";
     const ABOUT: &'static str =
@@ -178,20 +196,6 @@ impl Protocol for Raft {
             RaftObservation::Committed { .. } => "entry-committed",
             RaftObservation::Applied { .. } => "entry-applied",
         })
-    }
-}
-
-impl std::fmt::Display for RaftObservation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RaftObservation::LeaderElected { term } => write!(f, "elected leader of term {term}"),
-            RaftObservation::Committed { index, term, leader_term } => {
-                write!(f, "committed entry {index} of term {term} as leader of term {leader_term}")
-            }
-            RaftObservation::Applied { index, term, payload } => {
-                write!(f, "applied entry {index} of term {term}: {payload}")
-            }
-        }
     }
 }
 

@@ -222,6 +222,8 @@ impl Protocol for ThreePhaseCommit {
     const VARIANTS: &'static [Variant] =
         &[Variant { name: CORRECT, about: "Skeen 1981 central-site 3PC, elected backup, termination protocol" }];
     const MILESTONES: &'static [Milestone] = commit::MILESTONES;
+    /// A coordinator and at least one participant.
+    const SERVERS_MIN: u32 = 2;
 
     type Service = TransactionService;
     type Settings = NoSettings;

@@ -151,6 +151,8 @@ impl Protocol for TwoPhaseCommit {
         },
     ];
     const MILESTONES: &'static [Milestone] = commit::MILESTONES;
+    /// A coordinator and at least one participant.
+    const SERVERS_MIN: u32 = 2;
 
     type Service = TransactionService;
     type Settings = NoSettings;

@@ -56,7 +56,7 @@ pub(super) fn bar_chart<'a>(area: &Area<'a>, bars: &BarChart) -> io::Result<Char
 
 fn builder<'a, 'b>(area: &'a Area<'b>) -> ChartBuilder<'a, 'b, BitMapBackend<'b>> {
     let mut builder = ChartBuilder::on(area);
-    builder.margin_top(44).margin_right(28).margin_left(8).x_label_area_size(56).y_label_area_size(88);
+    builder.margin_top(44).margin_right(28).margin_left(8).x_label_area_size(80).y_label_area_size(88);
     builder
 }
 
@@ -118,13 +118,15 @@ fn draw_axes<X: Ranged<ValueType = f64>>(
     let axis = AXIS.stroke_width(1);
     area.draw(&PathElement::new(vec![(left, bottom), (pixels_x.end, bottom)], axis)).map_err(error)?;
     area.draw(&PathElement::new(vec![(left, top), (left, bottom)], axis)).map_err(error)?;
-    // Labels too long for their room alternate between two rows, which doubles the room.
+    // Labels too long for their room alternate between two or three rows, which doubles or
+    // triples the room.
     let room = (pixels_x.end - left) as f32 / x_ticks.len().max(1) as f32 - 6.0;
-    let stagger = x_ticks.iter().any(|(_, text)| text_width(text, 12.0, false) > room);
-    let room = if stagger { 2.0 * room } else { room };
+    let fits = |rows: f32| x_ticks.iter().all(|(_, text)| text_width(text, 12.0, false) <= rows * room);
+    let rows = [1usize, 2, 3].into_iter().find(|rows| fits(*rows as f32)).unwrap_or(3);
+    let room = room * rows as f32;
     for (index, (value, text)) in x_ticks.iter().enumerate() {
         let x = chart.backend_coord(&(*value, chart.y_range().start)).0;
-        let row = if stagger && index % 2 == 1 { 15 } else { 0 };
+        let row = 15 * (index % rows) as i32;
         area.draw(&PathElement::new(vec![(x, bottom), (x, bottom + 5 + row)], axis)).map_err(error)?;
         let (text, size) = fit(text, room);
         area.draw(&Label::new((x, bottom + 17 + row), text, size).anchor(Anchor::Middle)).map_err(error)?;
@@ -134,7 +136,8 @@ fn draw_axes<X: Ranged<ValueType = f64>>(
         area.draw(&PathElement::new(vec![(left - 5, y), (left, y)], axis)).map_err(error)?;
         area.draw(&Label::new((left - 9, y), text.clone(), TICK_SIZE).anchor(Anchor::End)).map_err(error)?;
     }
-    let below = if stagger { 47 } else { 42 };
+    // Below the last row of staggered labels, clear of their descenders.
+    let below = 42 + 16 * (rows as i32 - 1);
     let x_description = Label::new(((left + pixels_x.end) / 2, bottom + below), axes.x, DESCRIPTION_SIZE);
     area.draw(&x_description.anchor(Anchor::Middle)).map_err(error)?;
     let y_description = Label::new((left - 68, (top + bottom) / 2), axes.y, DESCRIPTION_SIZE);

@@ -157,7 +157,7 @@ pub fn scatter(path: &Path, plot: &Plot, series: &[(Series, Marker)]) -> io::Res
             }
             .map_err(error)?;
         }
-        Ok(())
+        draw_marks(&mut chart, plot)
     })
 }
 
@@ -257,7 +257,14 @@ fn draw_marks(chart: &mut Chart<RangedCoordf64>, plot: &Plot) -> io::Result<()> 
         let x = plot.axis_x(mark.x);
         let line = PathElement::new(vec![(x, bottom), (x, top)], mark.color.stroke_width(1));
         chart.draw_series(once(line)).map_err(error)?;
-        let label = Label::new((x, top), mark.label.clone(), 14.0).color(mark.color).offset(5, 12 + 18 * index as i32);
+        // A mark in the right third of the plot has its label on its left, inside the plot.
+        let right_third = x > plot.axis_x(plot.x.start) + (plot.axis_x(plot.x.end) - plot.axis_x(plot.x.start)) * 0.67;
+        // Labelled inside the data, below the lanes of periods drawn above it.
+        let label = Label::new((x, plot.y.end.min(top)), mark.label.clone(), 14.0).color(mark.color);
+        let label = match right_third {
+            true => label.anchor(Anchor::End).offset(-5, 28 + 18 * index as i32),
+            false => label.offset(5, 28 + 18 * index as i32),
+        };
         chart.draw_series(once(label)).map_err(error)?;
     }
     Ok(())

@@ -12,8 +12,14 @@ use protocols::service::Service;
 use super::Conclusion;
 use crate::linearizability::{self, TimeUnit, Verdict};
 
-/// Checks the calls `include` keeps.
-pub fn check<S: Service>(history: &[Call<S>], include: fn(&S::Operation) -> bool, budget: u64) -> Conclusion {
+/// Checks the calls `include` keeps; processes from `first_client` on are clients, named by
+/// their number in the detail.
+pub fn check<S: Service>(
+    history: &[Call<S>],
+    include: fn(&S::Operation) -> bool,
+    budget: u64,
+    first_client: u32,
+) -> Conclusion {
     let model = S::Model::default();
     let ops = history.iter().filter(|call| include(&call.operation)).filter_map(Call::as_op).collect();
     let report = linearizability::check(&model, model.prune(ops), budget, TimeUnit::Nanosecond);
@@ -22,14 +28,47 @@ pub fn check<S: Service>(history: &[Call<S>], include: fn(&S::Operation) -> bool
         Verdict::Unknown => Conclusion::passed(format!("unknown after {} steps", report.steps)),
         Verdict::NotLinearizable => {
             let first = &report.violations[0];
+            let cited = report.violations.iter().flat_map(|violation| violation.operations.iter());
             let violation = Violation {
                 invariant: "linearizability",
+                evidence: cited.map(|op| (op.process as u32, op.call)).collect(),
                 nodes: first.operations.iter().map(|op| op.process as u32).collect(),
-                detail: report.to_string().trim_end().to_string(),
+                detail: detail(&report, first_client),
             };
             Conclusion::failed("not-linearizable", first.cut as Time, violation)
         }
     }
+}
+
+/// The violations of `report` in the words of a run: clients by their number, times in
+/// milliseconds.
+fn detail(report: &linearizability::Report, first_client: u32) -> String {
+    let keys: Vec<String> = report
+        .violations
+        .iter()
+        .map(|violation| {
+            let key = violation.key.as_ref().map_or_else(String::new, |key| format!("key {key}: "));
+            let operations: Vec<String> = violation
+                .operations
+                .iter()
+                .map(|op| {
+                    let completed = op.ret.map_or_else(|| "still open".to_string(), |ret| format!("to {}", ms(ret)));
+                    let client = op.process.saturating_sub(u64::from(first_client));
+                    format!("client {client} {}, from {} {completed}", op.operation, ms(op.call))
+                })
+                .collect();
+            format!("{key}{}", operations.join(" and "))
+        })
+        .collect();
+    format!(
+        "{} cannot be ordered consistently with both their times and the model (of {} operations checked)",
+        keys.join("; "),
+        report.operations
+    )
+}
+
+fn ms(time: Time) -> String {
+    format!("{:.3} ms", time as f64 / protocols::node::MILLISECOND as f64)
 }
 
 #[cfg(test)]
@@ -70,7 +109,7 @@ mod tests {
     }
 
     fn verdict<S: Service>(history: &[Call<S>], budget: u64) -> String {
-        check(history, every, budget).name
+        check(history, every, budget, 0).name
     }
 
     #[test]
@@ -83,7 +122,7 @@ mod tests {
             ]
         };
         assert_eq!(verdict(&history(&[1, 2]), BUDGET), "linearizable");
-        let conclusion = check(&history(&[1]), every, BUDGET);
+        let conclusion = check(&history(&[1]), every, BUDGET, 0);
         let (at, violation) = conclusion.violation.expect("a stale read");
         assert_eq!(conclusion.name, "not-linearizable");
         assert_eq!((violation.invariant, violation.nodes.clone()), ("linearizability", vec![0, 1, 2]), "the witness");
@@ -140,7 +179,7 @@ mod tests {
         assert_eq!(verdict(&history(2, 2), BUDGET), "linearizable");
         assert_eq!(verdict(&history(1, 2), BUDGET), "not-linearizable");
         assert_eq!(verdict(&history(3, 3), BUDGET), "not-linearizable", "3 was never proposed");
-        let (_, violation) = check(&history(1, 2), every, BUDGET).violation.expect("two decisions");
+        let (_, violation) = check(&history(1, 2), every, BUDGET, 0).violation.expect("two decisions");
         assert!(violation.detail.contains("the consensus decision"), "{}", violation.detail);
         // A timed-out proposal after the decision cannot take effect: it must be left out.
         let mut late = history(2, 2);
@@ -191,6 +230,6 @@ mod tests {
         ];
         assert_eq!(verdict(&history, BUDGET), "not-linearizable");
         let updates = |operation: &KvOperation| operation.is_update();
-        assert_eq!(check(&history, updates, BUDGET).name, "linearizable");
+        assert_eq!(check(&history, updates, BUDGET, 0).name, "linearizable");
     }
 }

@@ -58,6 +58,7 @@ pub fn check<S: Service>(history: &[Call<S>], include: fn(&S::Operation) -> bool
                 .collect();
             let violation = Violation {
                 invariant: "sequential-consistency",
+                evidence: stuck_ops.iter().map(|op| (op.process as u32, op.call as Time)).collect(),
                 nodes: stuck_ops.iter().map(|op| op.process as u32).collect(),
                 detail: format!(
                     "no order of the operations that keeps each client's own order explains what they were told: \

@@ -7,7 +7,7 @@
 //! a latency range upside down, a variant the protocol does not have); every error names
 //! the file, the line and the key.
 
-mod validate;
+pub mod validate;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use protocols::node::{NodeId, Time, MILLISECOND};
 use serde::{Deserialize, Serialize};
 
-pub use validate::locate_line;
+pub use validate::{key_path_at, locate_line, KeyPath};
 
 use crate::catalog::Meta;
 
@@ -94,6 +94,21 @@ pub enum EngineKind {
     #[default]
     Native,
     Madsim,
+}
+
+impl EngineKind {
+    /// The engine's name as a scenario and `--engine` write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Native => "native",
+            EngineKind::Madsim => "madsim",
+        }
+    }
+
+    /// The engine of that name.
+    pub fn parse(name: &str) -> Option<EngineKind> {
+        [EngineKind::Native, EngineKind::Madsim].into_iter().find(|engine| engine.name() == name)
+    }
 }
 
 /// The outcome of a run, and what a scenario expects.
@@ -452,11 +467,19 @@ pub struct Limits {
     /// Virtual time after the workload stops for operations in flight to finish.
     #[serde(default = "default_drain_ms")]
     pub drain_ms: u64,
+    /// The longest virtual time a scenario may ask for (its duration, its liveness window,
+    /// its drain, any one fault), checked when the file is loaded.
+    #[serde(default = "default_max_duration_ms")]
+    pub max_duration_ms: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_events: default_max_events(), drain_ms: default_drain_ms() }
+        Limits {
+            max_events: default_max_events(),
+            drain_ms: default_drain_ms(),
+            max_duration_ms: default_max_duration_ms(),
+        }
     }
 }
 
@@ -492,35 +515,58 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 /// Parses and validates scenario text; `path` names it in errors and gives the default name.
 /// The protocol it names must be in the catalog.
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
-    parse_with(path, text, crate::catalog::find)
+    parse_keyed(path, text).map_err(|(error, _)| error)
 }
 
 /// Parses and validates scenario text for protocol `P`, which need not be in the catalog
 /// (a protocol defined in a test, say); the scenario must name it.
 pub fn parse_for<P: protocols::node::Protocol>(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
-    parse_with(path, text, |name| (name == P::NAME).then(crate::catalog::Meta::of::<P>))
+    parse_with(path, text, |name| (name == P::NAME).then(crate::catalog::Meta::of::<P>)).map_err(|(error, _)| error)
 }
 
-fn parse_with(path: &Path, text: &str, meta: impl Fn(&str) -> Option<Meta>) -> Result<Scenario, ScenarioError> {
-    let mut scenario: Scenario = toml::from_str(text).map_err(|error| ScenarioError {
-        file: path.to_path_buf(),
-        line: error.span().map(|span| line_of(text, span.start)),
-        message: error.message().trim().to_string(),
+/// As [`parse`], and on error also the key path the error is about (as far as it is known),
+/// so that text built from several sources can point at the source line.
+pub fn parse_keyed(path: &Path, text: &str) -> Result<Scenario, (ScenarioError, KeyPath)> {
+    parse_with(path, text, crate::catalog::find)
+}
+
+fn parse_with(
+    path: &Path,
+    text: &str,
+    meta: impl Fn(&str) -> Option<Meta>,
+) -> Result<Scenario, (ScenarioError, KeyPath)> {
+    let mut scenario: Scenario = toml::from_str(text).map_err(|error| {
+        let offset = error.span().map(|span| span.start);
+        let error = ScenarioError {
+            file: path.to_path_buf(),
+            line: offset.map(|offset| line_of(text, offset)),
+            message: error.message().trim().to_string(),
+        };
+        let unknown = error.message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next());
+        let key = match (offset, unknown) {
+            (Some(offset), Some(name)) => validate::unknown_key_path(text, offset, name),
+            (Some(offset), None) => key_path_at(text, offset),
+            (None, _) => KeyPath::default(),
+        };
+        (error, key)
     })?;
     if scenario.name.is_empty() {
         scenario.name = default_name(path);
     }
-    let error = |key: &validate::Path, message: String| ScenarioError {
-        file: path.to_path_buf(),
-        line: locate_line(text, key),
-        message: format!("{}: {message}", key.join(".")),
+    let error = |key: KeyPath, message: String| {
+        let error = ScenarioError {
+            file: path.to_path_buf(),
+            line: locate_line(text, &key),
+            message: format!("{}: {message}", key.join(".")),
+        };
+        (error, key)
     };
     let Some(meta) = meta(&scenario.protocol) else {
-        let key = validate::Path(vec![validate::KeyPart::Key("protocol")]);
+        let key = KeyPath(vec![validate::KeyPart::Key("protocol")]);
         let known = crate::catalog::NAMES.join(", ");
-        return Err(error(&key, format!("unknown protocol {:?}; allowed: {known}", scenario.protocol)));
+        return Err(error(key, format!("unknown protocol {:?}; allowed: {known}", scenario.protocol)));
     };
-    validate::check(&scenario, &meta).map_err(|problem| error(&problem.key, problem.message))?;
+    validate::check(&scenario, &meta).map_err(|problem| error(problem.key, problem.message))?;
     Ok(scenario)
 }
 
@@ -670,4 +716,7 @@ fn default_max_events() -> u64 {
 }
 fn default_drain_ms() -> u64 {
     2_000
+}
+fn default_max_duration_ms() -> u64 {
+    validate::DEFAULT_MAX_DURATION_MS
 }

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use protocols::node::MILLISECOND;
 
+use crate::replay::Replay;
 use crate::run::{self, RunResult};
 use crate::scenario::{Fault, Scenario, Verdict};
 use crate::world::RunOptions;
@@ -66,10 +67,16 @@ pub fn write(dir: &Path, original: &Scenario, seed: u64, shrunk: &Shrunk) -> std
         shrunk.faults_before,
         shrunk.faults_after,
         shrunk.runs,
-        run::replay_command(&path, seed)
+        replay(&path, &shrunk.scenario, seed)
     );
     std::fs::write(&path, header + &shrunk.scenario.to_toml())?;
     Ok(path)
+}
+
+/// The command that replays the shrunk scenario written at `path` (its weather, if it had
+/// any, is written out in it, so it runs without `--swarm`).
+pub fn replay(path: &Path, shrunk: &Scenario, seed: u64) -> String {
+    Replay::new(path, seed, shrunk.engine, false).command()
 }
 
 /// The failure a candidate must keep.

@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use reports::SweepRow;
 
+use crate::replay::Replay;
+use crate::scenario::EngineKind;
+
 /// When (wall time since the sweep started) each scenario and invariant first failed.
 #[derive(Clone, Debug, Default)]
 pub struct FirstFound {
@@ -48,6 +51,8 @@ pub struct ShrunkFile {
     pub faults_before: usize,
     pub faults_after: usize,
     pub path: PathBuf,
+    /// The command that replays it.
+    pub replay: String,
 }
 
 /// The first failing seed of one scenario for one invariant.
@@ -59,6 +64,8 @@ pub struct FirstFailure {
     /// Seeds of the scenario at or below that seed: the seeds it took to find it.
     pub seeds_to_find: usize,
     pub seconds_to_find: Option<f64>,
+    /// The command that replays it.
+    pub replay: String,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -84,6 +91,8 @@ pub struct Summary {
     /// Why the sweep fails; empty when it passes.
     pub problems: Vec<String>,
     pub shrunk: Vec<ShrunkFile>,
+    /// Set when the sweep was stopped before its end: the seeds left and the CSV to resume.
+    pub interrupted: Option<(usize, PathBuf)>,
 }
 
 impl Summary {
@@ -96,17 +105,11 @@ impl Summary {
             .map(|name| scenario_summary(name, rows.iter().filter(|row| row.scenario == name), &options.firsts))
             .collect();
         let problems = scenarios.iter().flat_map(problems_of).collect();
-        Summary { seeds: rows.len(), options, scenarios, problems, shrunk: Vec::new() }
+        Summary { seeds: rows.len(), options, scenarios, problems, shrunk: Vec::new(), interrupted: None }
     }
 
     pub fn passed(&self) -> bool {
         self.problems.is_empty()
-    }
-
-    /// The replay command for `seed` of the scenario at `path`.
-    pub fn replay(&self, path: &str, seed: u64) -> String {
-        let swarm = if self.options.swarm { " --swarm" } else { "" };
-        format!("cargo run --release -- run {path} --seed {seed}{swarm}")
     }
 
     pub fn print(&self) {
@@ -123,15 +126,23 @@ impl Summary {
         }
         for shrunk in &self.shrunk {
             println!(
-                "shrunk {} seed {} ({}): {} faults -> {}: {}\n  replay: cargo run --release -- run {}",
+                "shrunk {} seed {} ({}): {} faults -> {}: {}\n  replay: {}",
                 shrunk.scenario,
                 shrunk.seed,
                 shrunk.invariant,
                 shrunk.faults_before,
                 shrunk.faults_after,
                 shrunk.path.display(),
-                shrunk.path.display()
+                shrunk.replay
             );
+        }
+        if let Some((left, csv)) = &self.interrupted {
+            println!(
+                "sweep: stopped with {left} seeds still to run; the rows of the seeds that ran are in {}: run the \
+                 same command again to resume",
+                csv.display()
+            );
+            return;
         }
         match self.problems.is_empty() {
             true => println!("sweep passed"),
@@ -147,11 +158,7 @@ impl Summary {
             let seconds = first.seconds_to_find.map_or(String::new(), |s| format!(", {s:.2} s"));
             println!(
                 "    first {} ({}): seed {} after {} seeds{seconds}; replay: {}",
-                first.verdict,
-                first.invariant,
-                first.seed,
-                first.seeds_to_find,
-                self.replay(&scenario.path, first.seed)
+                first.verdict, first.invariant, first.seed, first.seeds_to_find, first.replay
             );
         }
         let runs = scenario.runs;
@@ -194,10 +201,17 @@ fn scenario_summary<'a>(name: &str, rows: impl Iterator<Item = &'a SweepRow>, fi
                 seed: row.seed,
                 seeds_to_find: position + 1,
                 seconds_to_find: firsts.seconds(name, &row.invariant),
+                replay: replay_of(row),
             });
         }
     }
     summary
+}
+
+/// The command that replays the run of `row`.
+pub fn replay_of(row: &SweepRow) -> String {
+    let engine = EngineKind::parse(&row.engine).unwrap_or_default();
+    Replay::new(std::path::Path::new(&row.path), row.seed, engine, row.swarm).command()
 }
 
 /// The names in a `name:count;name:count` or `name;name` list.

@@ -26,8 +26,8 @@ pub(crate) mod workload;
 
 use protocols::history::Call;
 use protocols::node::{
-    Checker, Client, ClientContext, Context, Effect, Effects, Membership, Message, NodeId, OperationOf, Protocol,
-    ReplyOf, Server, ServerContext, SetupOf, SyncId, Time, View, Violation, MILLISECOND,
+    Checker, Client, ClientContext, Context, Effect, Effects, Membership, NodeId, OperationOf, Protocol, ReplyOf,
+    Server, ServerContext, SetupOf, SyncId, Time, View, Violation, MILLISECOND,
 };
 use protocols::service::Outcome;
 use rand_chacha::ChaCha8Rng;
@@ -187,8 +187,6 @@ pub struct World<P: Protocol, S: Substrate<P>> {
     recorder: Recorder,
     /// A buffer reused by every handler.
     effects: Effects<P>,
-    /// The message whose delivery is being handled, as the cause of what the handler sends.
-    cause: Option<u64>,
     events: u64,
     max_events: u64,
     violation: Option<(Time, Violation)>,
@@ -253,7 +251,6 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
             storage_rng: stream(seed, rng::STORAGE),
             recorder: Recorder::new(options.detailed),
             effects: Effects::default(),
-            cause: None,
             events: 0,
             max_events: scenario.limits.max_events,
             violation: None,
@@ -357,14 +354,14 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         if fate != Fate::Delivered(self.now) {
             return;
         }
-        self.cause = Some(id);
+        self.recorder.handling = Some(id);
         if self.setup.is_client(to) {
             self.recorder.trace.input(self.now, to, 1, &(from, &message));
             self.run_client(to, ClientInput::Message { from, message });
         } else {
             self.dispatch(to, ServerInput::Message { from, message });
         }
-        self.cause = None;
+        self.recorder.handling = None;
     }
 
     fn fire_timer(&mut self, node: NodeId, generation: u64) {
@@ -549,16 +546,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
             (to as usize) < self.processes.len(),
             "node {from} sent {message:?} to node {to}, which does not exist"
         );
-        let record = MessageRecord {
-            from,
-            to,
-            kind: message.kind(),
-            size: message.size_bytes(),
-            sent: self.now,
-            fate: Fate::InFlight,
-            copy: false,
-            cause: self.cause,
-        };
+        let record = self.recorder.message(from, to, &message, self.now);
         let incarnation = self.processes[to as usize].incarnation;
         let (at, copy_at) = match self.network.route(self.now, from, to) {
             Route::Deliver { at, copy_at } => (at, copy_at),

@@ -33,6 +33,7 @@ impl Agreement {
             if before != decision {
                 return Err(Violation {
                     invariant: "ac2-irreversibility",
+                    evidence: Vec::new(),
                     nodes: vec![node],
                     detail: format!(
                         "node {node} decided {before:?} for transaction {transaction}, then {decision:?} at {}",
@@ -48,6 +49,7 @@ impl Agreement {
         }
         Err(Violation {
             invariant: "ac1-agreement",
+            evidence: Vec::new(),
             nodes: vec![first_node, node],
             detail: format!(
                 "transaction {transaction}: node {first_node} decided {first:?} at {}, node {node} decided {decision:?} at {}",

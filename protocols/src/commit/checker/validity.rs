@@ -103,6 +103,7 @@ fn validity(node: NodeId, transaction: TransactionId, votes: &Votes) -> Result<(
     };
     Err(Violation {
         invariant: "ac3-validity",
+        evidence: Vec::new(),
         nodes: std::iter::once(node).chain(missing.iter().copied()).collect(),
         detail: format!(
             "node {node} decided commit for transaction {transaction} (participants {:?}), but participants {missing:?} \
@@ -120,6 +121,7 @@ fn non_triviality(transaction: TransactionId, votes: &Votes) -> Result<(), Viola
     }
     Err(Violation {
         invariant: "ac4-non-triviality",
+        evidence: Vec::new(),
         nodes: std::iter::once(node).chain(votes.yes.iter().copied()).collect(),
         detail: format!(
             "node {node} decided abort for transaction {transaction}, which has no veto and yes votes from every \

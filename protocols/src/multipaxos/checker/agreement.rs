@@ -53,6 +53,7 @@ impl Agreement {
         if ballot_entry != entry {
             return Err(Violation {
                 invariant: "one-entry-per-ballot",
+                evidence: Vec::new(),
                 nodes: vec![node, ballot.leader],
                 detail: format!(
                     "acceptor {node} accepted {entry:?} in slot {slot}, ballot {ballot:?}, which already carries \
@@ -74,6 +75,7 @@ impl Agreement {
             Some(choice) if choice.entry == *entry => Ok(()),
             chosen => Err(Violation {
                 invariant: "learned-chosen",
+                evidence: Vec::new(),
                 nodes: vec![node],
                 detail: format!(
                     "server {node} took {entry:?} as chosen in slot {slot} at {}, but the chosen entry is {:?}",
@@ -94,6 +96,7 @@ impl Agreement {
         }
         Err(Violation {
             invariant: "agreement",
+            evidence: Vec::new(),
             nodes: first.acceptors.union(&choice.acceptors).copied().collect(),
             detail: format!(
                 "slot {slot}: {:?} was chosen in ballot {:?} by acceptors {:?} at {}, then {:?} in ballot {:?} by \

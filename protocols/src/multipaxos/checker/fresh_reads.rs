@@ -68,6 +68,7 @@ impl FreshReads {
         }
         Err(Violation {
             invariant: "fresh-reads",
+            evidence: Vec::new(),
             nodes: vec![node, acknowledger],
             detail: format!(
                 "server {node} answered client {client}'s read {sequence} of key {key} at {} from the slots up to \

@@ -23,6 +23,7 @@ impl ElectionSafety {
         match self.leaders.get(&term) {
             Some(&(first, first_at)) if first != node => Err(Violation {
                 invariant: "election-safety",
+                evidence: vec![(first, first_at), (node, at)],
                 nodes: vec![first, node],
                 detail: format!(
                     "server {first} was elected leader of term {term} at {}, and server {node} was too at {}",

@@ -32,6 +32,7 @@ impl LeaderAppendOnly {
         }
         Err(Violation {
             invariant: "leader-append-only",
+            evidence: vec![(id, at)],
             nodes: vec![id],
             detail: format!(
                 "server {id}, leader of term {term}, had {last_index} entries and deleted some by {} \

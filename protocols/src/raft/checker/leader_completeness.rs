@@ -51,6 +51,7 @@ impl LeaderCompleteness {
         };
         Err(Violation {
             invariant: "leader-completeness",
+            evidence: vec![(missing.node, missing.at), (id, at)],
             nodes: vec![missing.node, id],
             detail: format!(
                 "server {} committed entry ({}, term {}) in term {} at {}, but server {id}, leader of term \

@@ -73,6 +73,7 @@ impl LogMatching {
         }
         Err(Violation {
             invariant: "log-matching",
+            evidence: vec![(seen.node, seen.at), (id, at)],
             nodes: vec![seen.node, id],
             detail: format!(
                 "entry ({index}, term {term}) in server {}'s log at {} follows term {} and holds {:?}; \

@@ -25,6 +25,7 @@ impl StateMachineSafety {
         }
         Err(Violation {
             invariant: "state-machine-safety",
+            evidence: vec![(first, first_at), (node, at)],
             nodes: vec![first, node],
             detail: format!(
                 "server {first} committed the entry of term {first_term} at index {index} at {}, and server \
@@ -50,6 +51,7 @@ impl StateMachineSafety {
         }
         Err(Violation {
             invariant: "state-machine-safety",
+            evidence: vec![(*first, *first_at), (node, at)],
             nodes: vec![*first, node],
             detail: format!(
                 "server {first} applied ({index}, term {first_term}, {first_payload:?}) at {}, and server {node} \
