@@ -177,14 +177,17 @@ impl std::fmt::Display for CommitObservation {
     }
 }
 
-/// The milestones of both protocols.
+/// The milestones of two-phase commit; three-phase commit adds [`TERMINATION_STARTED`].
 pub const MILESTONES: &[Milestone] = &[
     Milestone { name: "transaction-committed", about: "a process decided commit" },
     Milestone { name: "transaction-aborted", about: "a process decided abort" },
     Milestone { name: "participant-blocked", about: "a participant that voted yes waited past its timeout" },
     Milestone { name: "restarted-undecided", about: "a process restarted with an undecided transaction" },
-    Milestone { name: "termination-started", about: "three-phase commit: a backup ran the termination protocol" },
 ];
+
+/// Three-phase commit's own milestone.
+pub const TERMINATION_STARTED: Milestone =
+    Milestone { name: "termination-started", about: "a backup coordinator ran the termination protocol" };
 
 /// The milestone an observation marks, for both protocols.
 pub fn milestone(observation: &CommitObservation) -> Option<&'static str> {

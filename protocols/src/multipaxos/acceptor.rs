@@ -14,7 +14,7 @@ use std::ops::Range;
 use super::{
     Ballot, Entry, MultiPaxos, MultiPaxosMessage, MultiPaxosObservation, MultiPaxosRecord, MultiPaxosServer, Slot,
 };
-use crate::node::{NodeId, ServerContext};
+use crate::node::{NodeId, ServerContext, SyncId};
 
 /// The acceptor's durable state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -123,17 +123,24 @@ impl MultiPaxosServer {
     }
 
     /// Accepts `entry` in `slot` in `ballot` (not below the promise) durably, unless it is
-    /// already accepted.
-    pub(super) fn accept(&mut self, ctx: &mut ServerContext<MultiPaxos>, ballot: Ballot, slot: Slot, entry: Entry) {
+    /// already accepted; the sync that makes it durable, if it wrote anything.
+    pub(super) fn accept(
+        &mut self,
+        ctx: &mut ServerContext<MultiPaxos>,
+        ballot: Ballot,
+        slot: Slot,
+        entry: Entry,
+    ) -> Option<SyncId> {
         debug_assert!(ballot >= self.acceptor.promised, "accepting below the promise");
         self.acceptor.promised = ballot;
         let known = self.acceptor.accepted.get(&slot);
         if known.is_some_and(|(accepted, accepted_entry)| *accepted == ballot && *accepted_entry == entry) {
-            return; // A duplicate or a re-sent Accept.
+            return None; // A duplicate or a re-sent Accept.
         }
         ctx.write(MultiPaxosRecord::Accepted { slot, ballot, entry: entry.clone() });
-        ctx.sync();
+        let sync = ctx.sync();
         ctx.observe(MultiPaxosObservation::Accepted { ballot, slot, entry: entry.clone() });
         self.acceptor.accepted.insert(slot, (ballot, entry));
+        Some(sync)
     }
 }

@@ -25,12 +25,16 @@ impl MultiPaxosServer {
         let ballot = leadership.ballot;
         let proposal = Proposal { entry: entry.clone(), accepts: BTreeSet::new(), stale: false };
         leadership.proposals.insert(slot, proposal);
-        self.accept(ctx, ballot, slot, entry.clone());
+        let sync = self.accept(ctx, ballot, slot, entry.clone());
         let first_unchosen = self.replica.first_unexecuted();
         for peer in self.peers() {
             ctx.send(peer, MultiPaxosMessage::Accept { ballot, slot, entry: entry.clone(), first_unchosen });
         }
-        self.on_accepted(ctx, self.id, ballot, slot);
+        // Its own acceptance counts once durable.
+        match sync {
+            Some(sync) => self.own_accepts.push_back((sync, ballot, slot)),
+            None => self.on_accepted(ctx, self.id, ballot, slot),
+        }
     }
 
     /// A majority of acceptors accepted the proposal in `slot` in this leader's ballot: the

@@ -7,13 +7,13 @@
 //! and its outcome), `leader.rs` (phase 2a, heartbeats, catch-up), `replica.rs` (learning
 //! and applying chosen slots) and `requests.rs` (clients).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use rand::Rng;
 
 use super::{Acceptor, Ballot, Entry, MultiPaxos, MultiPaxosMessage, MultiPaxosTimer, Replica, Slot, LOCAL_READS};
 use crate::kv::{Response, Sequence};
-use crate::node::{NodeId, Server, ServerContext, Setup, Time};
+use crate::node::{NodeId, Server, ServerContext, Setup, SyncId, Time};
 
 /// A Multi-Paxos server.
 #[derive(Clone, Debug)]
@@ -32,6 +32,9 @@ pub struct MultiPaxosServer {
     pub(super) state: State,
     /// The leader this server follows, if it knows one: the hint for redirected clients.
     pub(super) leader: Option<NodeId>,
+    /// The leader's own acceptances whose record is not durable yet: each counts towards a
+    /// majority only once its sync finishes (persistence before acknowledging, even to itself).
+    pub(super) own_accepts: VecDeque<(SyncId, Ballot, Slot)>,
 }
 
 /// A server's role.
@@ -99,6 +102,7 @@ impl MultiPaxosServer {
             replica: Replica::default(),
             state: State::Follower,
             leader: None,
+            own_accepts: VecDeque::new(),
         }
     }
 
@@ -210,6 +214,13 @@ impl Server<MultiPaxos> for MultiPaxosServer {
             MultiPaxosTimer::Election => self.on_election_timeout(ctx),
             MultiPaxosTimer::Heartbeat => self.on_heartbeat_timeout(ctx),
             MultiPaxosTimer::Client(_) => {}
+        }
+    }
+
+    fn on_synced(&mut self, ctx: &mut ServerContext<MultiPaxos>, sync: SyncId) {
+        while let Some(&(_, ballot, slot)) = self.own_accepts.front().filter(|&&(pending, ..)| pending <= sync) {
+            self.own_accepts.pop_front();
+            self.on_accepted(ctx, self.id, ballot, slot);
         }
     }
 

@@ -221,7 +221,13 @@ impl Protocol for ThreePhaseCommit {
     const ABOUT: &'static str = "three-phase commit with the termination protocol (Skeen 1981; BHG section 7.5)";
     const VARIANTS: &'static [Variant] =
         &[Variant { name: CORRECT, about: "Skeen 1981 central-site 3PC, elected backup, termination protocol" }];
-    const MILESTONES: &'static [Milestone] = commit::MILESTONES;
+    const MILESTONES: &'static [Milestone] = &[
+        commit::MILESTONES[0],
+        commit::MILESTONES[1],
+        commit::MILESTONES[2],
+        commit::MILESTONES[3],
+        commit::TERMINATION_STARTED,
+    ];
     /// A coordinator and at least one participant.
     const SERVERS_MIN: u32 = 2;
 

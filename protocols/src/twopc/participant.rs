@@ -96,8 +96,15 @@ impl Participant {
     /// same vote again (yes unless aborted).
     pub fn on_prepare(&mut self, ctx: &mut ServerContext<TwoPhaseCommit>, transaction: TransactionId, share: Share) {
         if let Some(state) = self.transactions.get(&transaction) {
+            // The same vote again; a yes once the record behind it is durable (it may still
+            // be syncing), a no at once (aborts are not forced).
             let yes = *state != State::Decided(Decision::Abort);
-            ctx.send(COORDINATOR, TwoPhaseMessage::Vote { transaction, yes });
+            let vote = TwoPhaseMessage::Vote { transaction, yes };
+            if yes {
+                ctx.send_after_sync(COORDINATOR, vote);
+            } else {
+                ctx.send(COORDINATOR, vote);
+            }
             return;
         }
         let yes = self.locks.vote(transaction, &share);
@@ -130,7 +137,7 @@ impl Participant {
         match self.transactions.get(&transaction) {
             Some(State::Decided(known)) => {
                 if *known == Decision::Commit && decision == Decision::Commit {
-                    ctx.send(COORDINATOR, TwoPhaseMessage::Ack { transaction });
+                    ctx.send_after_sync(COORDINATOR, TwoPhaseMessage::Ack { transaction });
                 }
             }
             Some(State::Prepared { .. }) | None => {

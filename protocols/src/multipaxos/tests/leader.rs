@@ -10,6 +10,7 @@ const B: Ballot = Ballot { round: 1, leader: 0 };
 fn leader_with_one_chosen_slot() -> Harness<MultiPaxos> {
     let mut leader = leader();
     leader.deliver(CLIENT, request(command(1, append(10))));
+    leader.sync_all(); // its own acceptance counts once durable
     leader.deliver(1, accepted(B, 1));
     leader.deliver(2, accepted(B, 1));
     assert_eq!(leader.replica().first_unexecuted(), 2);
@@ -20,6 +21,7 @@ fn leader_with_one_chosen_slot() -> Harness<MultiPaxos> {
 fn stable_leader_skips_phase_1_each_command_is_one_accept_per_peer_pms_3() {
     let mut leader = leader();
     let effects = leader.deliver(CLIENT, request(command(1, append(10))));
+    leader.sync_all(); // its own acceptance counts once durable
     let record = MultiPaxosRecord::Accepted { slot: 1, ballot: B, entry: appended(1, 10) };
     let observation = MultiPaxosObservation::Accepted { ballot: B, slot: 1, entry: appended(1, 10) };
     let mut expected = vec![Effect::Write(record), Effect::Sync(2), Effect::Observe(observation)];
@@ -28,6 +30,7 @@ fn stable_leader_skips_phase_1_each_command_is_one_accept_per_peer_pms_3() {
     assert_eq!(effects.list, expected, "its own acceptor accepts first, durably; then phase 2a alone");
     let second = Command { client: CLIENT + 1, sequence: 1, operation: append(11) };
     let effects = leader.deliver(CLIENT + 1, request(second.clone()));
+    leader.sync_all(); // its own acceptance counts once durable
     assert_eq!(effects.sent(), to_peers(0, accept(B, 2, Entry::Command(second), 1)), "the next slot");
 }
 
@@ -35,6 +38,7 @@ fn stable_leader_skips_phase_1_each_command_is_one_accept_per_peer_pms_3() {
 fn majority_of_accepted_chooses_the_slot_which_is_applied_and_answered_pmmc_2_2() {
     let mut leader = leader();
     leader.deliver(CLIENT, request(command(1, append(10))));
+    leader.sync_all(); // its own acceptance counts once durable
     let effects = leader.deliver(1, accepted(B, 1));
     assert!(effects.sent().is_empty() && effects.observed().is_empty(), "two of five is no majority");
     let effects = leader.deliver(2, accepted(B, 1));
@@ -56,6 +60,7 @@ fn majority_of_accepted_chooses_the_slot_which_is_applied_and_answered_pmmc_2_2(
 fn decision_rides_on_the_next_accept_pms_3() {
     let mut leader = leader_with_one_chosen_slot();
     let effects = leader.deliver(CLIENT, request(command(2, append(11))));
+    leader.sync_all(); // its own acceptance counts once durable
     assert_eq!(effects.sent(), to_peers(0, accept(B, 2, appended(2, 11), 2)), "first_unchosen is 2 now");
 }
 
@@ -63,6 +68,7 @@ fn decision_rides_on_the_next_accept_pms_3() {
 fn accepted_of_another_ballot_does_not_count() {
     let mut leader = leader();
     leader.deliver(CLIENT, request(command(1, append(10))));
+    leader.sync_all(); // its own acceptance counts once durable
     leader.deliver(1, accepted(ballot(0, 0), 1));
     let effects = leader.deliver(2, accepted(B, 1));
     assert!(effects.observed().is_empty(), "only servers 0 and 2 accepted in ballot (1, 0)");
@@ -72,6 +78,7 @@ fn accepted_of_another_ballot_does_not_count() {
 fn heartbeat_carries_the_decisions_and_resends_proposals_undecided_for_a_whole_interval() {
     let mut leader = leader();
     leader.deliver(CLIENT, request(command(1, append(10))));
+    leader.sync_all(); // its own acceptance counts once durable
     leader.deliver(1, accepted(B, 1));
     let heartbeat = MultiPaxosMessage::Heartbeat { ballot: B, first_unchosen: 1 };
     let effects = leader.fire(MultiPaxosTimer::Heartbeat);
@@ -102,6 +109,7 @@ fn catch_up_sends_at_most_a_bounded_batch() {
     for sequence in 1..=DECISIONS_PER_MESSAGE_MAX as u64 + 1 {
         let client = CLIENT + sequence as NodeId;
         leader.deliver(client, request(Command { client, sequence: 1, operation: append(sequence) }));
+        leader.sync_all(); // its own acceptance counts once durable
         leader.deliver(1, accepted(B, sequence));
         leader.deliver(2, accepted(B, sequence));
     }
@@ -110,4 +118,15 @@ fn catch_up_sends_at_most_a_bounded_batch() {
         panic!("expected one Decide to server 3: {:?}", effects.sent());
     };
     assert_eq!(entries.len(), DECISIONS_PER_MESSAGE_MAX);
+}
+
+#[test]
+fn the_leader_counts_its_own_acceptance_only_once_its_record_is_durable() {
+    let mut leader = leader();
+    leader.deliver(CLIENT, request(command(1, append(10))));
+    leader.deliver(1, accepted(B, 1));
+    let effects = leader.deliver(2, accepted(B, 1));
+    assert!(effects.observed().is_empty(), "two followers and a leader whose record is still on its way");
+    let effects = leader.sync_all();
+    assert_eq!(effects.sent(), vec![(CLIENT, done(1, ok_done()))], "its sync makes three of five");
 }

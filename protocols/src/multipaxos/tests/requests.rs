@@ -19,6 +19,7 @@ fn leader_with_ten(variant: &'static str) -> Harness<MultiPaxos> {
     let mut leader = Harness::boot(&setup(variant), 0, SEED);
     elect(&mut leader, vec![]);
     leader.deliver(CLIENT, request(command(1, append(10))));
+    leader.sync_all(); // its own acceptance counts once durable
     leader.deliver(1, accepted(B, 1));
     leader.deliver(2, accepted(B, 1));
     leader
@@ -45,7 +46,9 @@ fn candidate_redirects_without_a_hint() {
 fn retry_of_a_command_in_flight_waits_for_its_slot_instead_of_taking_another() {
     let mut leader = leader();
     leader.deliver(CLIENT, request(command(1, append(10))));
+    leader.sync_all(); // its own acceptance counts once durable
     let effects = leader.deliver(CLIENT, request(command(1, append(10))));
+    leader.sync_all(); // its own acceptance counts once durable
     assert!(effects.sent().is_empty());
     leader.deliver(1, accepted(B, 1));
     let effects = leader.deliver(2, accepted(B, 1));
@@ -56,11 +59,13 @@ fn retry_of_a_command_in_flight_waits_for_its_slot_instead_of_taking_another() {
 fn retry_of_an_applied_command_is_answered_from_the_session_thesis_6_3() {
     let mut leader = leader_with_ten(CORRECT);
     let effects = leader.deliver(CLIENT, request(command(1, append(10))));
+    leader.sync_all(); // its own acceptance counts once durable
     assert_eq!(effects.sent(), vec![(CLIENT, done(1, ok_done()))]);
     let acknowledged = MultiPaxosObservation::Acknowledged { client: CLIENT, sequence: 1, key: 1, through: 1 };
     assert_eq!(effects.observed(), vec![acknowledged]);
     assert!(effects.written().is_empty(), "no second slot");
     let effects = leader.deliver(CLIENT, request(command(0, append(9))));
+    leader.sync_all(); // its own acceptance counts once durable
     assert!(effects.sent().is_empty(), "a command older than the client's latest is ignored");
 }
 
@@ -68,6 +73,7 @@ fn retry_of_an_applied_command_is_answered_from_the_session_thesis_6_3() {
 fn read_goes_through_the_log_like_any_command_pmmc_4_5() {
     let mut leader = leader_with_ten(CORRECT);
     let effects = leader.deliver(CLIENT, request(read(2)));
+    leader.sync_all(); // its own acceptance counts once durable
     assert_eq!(effects.sent(), to_peers(0, accept(B, 2, Entry::Command(read(2)), 2)));
     let received = MultiPaxosObservation::ReadReceived { client: CLIENT, sequence: 2, key: 1 };
     assert_eq!(effects.observed()[0], received);
@@ -82,6 +88,7 @@ fn read_goes_through_the_log_like_any_command_pmmc_4_5() {
 fn local_reads_variant_answers_reads_from_the_leaders_store_at_once() {
     let mut leader = leader_with_ten(LOCAL_READS);
     let effects = leader.deliver(CLIENT, request(read(2)));
+    leader.sync_all(); // its own acceptance counts once durable
     assert_eq!(effects.sent(), vec![(CLIENT, done(2, Outcome::Ok(KvReply::Values(vec![10]))))], "no Accept");
     assert_eq!(
         effects.observed(),
@@ -91,5 +98,6 @@ fn local_reads_variant_answers_reads_from_the_leaders_store_at_once() {
         ]
     );
     let effects = leader.deliver(CLIENT, request(command(3, append(11))));
+    leader.sync_all(); // its own acceptance counts once durable
     assert_eq!(effects.sent().len(), 4, "updates still go through the log");
 }

@@ -140,7 +140,8 @@ impl Participant {
         participants: Vec<NodeId>,
     ) {
         if let Some(entry) = self.transactions.get(&transaction) {
-            ctx.send(COORDINATOR, ThreePhaseMessage::Vote { transaction, yes: entry.state != SiteState::Aborted });
+            let yes = entry.state != SiteState::Aborted;
+            ctx.send_after_sync(COORDINATOR, ThreePhaseMessage::Vote { transaction, yes });
             if entry.undecided() && entry.leader == COORDINATOR && entry.backup.is_none() {
                 self.wait_on_leader(ctx, transaction);
             }

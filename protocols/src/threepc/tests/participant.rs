@@ -84,7 +84,7 @@ fn an_abort_before_can_commit_makes_the_late_can_commit_vote_no() {
     let effects = server.deliver(0, ThreePhaseMessage::Abort { transaction: 7 });
     assert_eq!(effects.observed(), [decided(7, Decision::Abort)]);
     let effects = server.deliver(0, can_commit(7, &[0], &[1]));
-    assert_eq!(effects.list, [Effect::send(0, vote(7, false))], "nothing written");
+    assert_eq!(effects.list, [Effect::send_after_sync(0, vote(7, false))], "nothing written; the abort's record first");
 }
 
 #[test]

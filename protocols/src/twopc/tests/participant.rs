@@ -91,7 +91,7 @@ fn commit_is_forced_before_the_ack_and_releases_the_locks_bhg_7_4() {
     let again = server.deliver(0, decision(7, Decision::Commit));
     assert_eq!(
         again.list,
-        [Effect::send(0, TwoPhaseMessage::Ack { transaction: 7 })],
+        [Effect::send_after_sync(0, TwoPhaseMessage::Ack { transaction: 7 })],
         "a re-sent commit is acked again"
     );
 }
@@ -115,7 +115,7 @@ fn abort_is_neither_forced_nor_acknowledged_presumed_abort() {
 fn a_repeated_prepare_gets_the_same_vote_and_an_early_abort_makes_a_late_prepare_vote_no() {
     let mut server = prepared(CORRECT);
     let effects = server.deliver(0, prepare(7, &[0, 3], &[]));
-    assert_eq!(effects.list, [Effect::send(0, vote(7, true))], "nothing written again");
+    assert_eq!(effects.list, [Effect::send_after_sync(0, vote(7, true))], "nothing written again; after its record");
     server.deliver(0, decision(8, Decision::Abort));
     let effects = server.deliver(0, prepare(8, &[6], &[]));
     assert_eq!(effects.sent(), [(0, vote(8, false))]);
