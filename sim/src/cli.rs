@@ -557,6 +557,11 @@ fn install_panic_hook() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
+        // Output piped into a reader that stopped (`faultline list | head`): nothing is
+        // wrong, so end as quietly as a Unix tool does.
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(EXIT_OK);
+        }
         eprintln!("panic at {location}: {message}");
     }));
 }
