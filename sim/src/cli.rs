@@ -305,7 +305,7 @@ pub fn report_command(args: &ReportArgs) -> i32 {
 
 /// Runs the comparison in `file` and writes its report; returns the exit code.
 pub fn compare_command(file: &Path, out: Option<&Path>) -> i32 {
-    let plan = match crate::report::load(file) {
+    let plan = match crate::compare::load(file) {
         Ok(plan) => plan,
         Err(error) => {
             eprintln!("error: {error}");
@@ -316,7 +316,8 @@ pub fn compare_command(file: &Path, out: Option<&Path>) -> i32 {
     for note in &plan.notes {
         println!("note: {note}");
     }
-    let rendered = crate::report::run_plan(&plan, &out).and_then(|comparison| crate::report::render(&comparison, &out));
+    let rendered =
+        crate::compare::run_plan(&plan, &out).and_then(|comparison| crate::compare::render(&comparison, &out));
     let unexpected = match rendered {
         Ok(unexpected) => unexpected,
         Err(error) => {
