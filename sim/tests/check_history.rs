@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn histories() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/histories")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/histories")
 }
 
 fn check(file: &str, args: &[&str]) -> Output {

@@ -11,7 +11,7 @@ use super::minimise::minimise;
 use super::search::{search, Budget, Found};
 use super::*;
 
-const HISTORIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/histories");
+const HISTORIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/histories");
 
 fn shared_histories() -> Vec<(PathBuf, Format, bool)> {
     let verdicts =
