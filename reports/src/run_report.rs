@@ -31,7 +31,8 @@ pub fn render_run_into(dir: &Path, out: &Path, scenario_file: Option<&Path>) -> 
     std::fs::create_dir_all(out)?;
     let figures = plots::render(&data, out)?;
     trace::write(&data, &out.join(TRACE_FILE))?;
-    let page = page(&data, &figures, out, scenario_file)?;
+    let history = crate::history_view::run_section(dir, &data)?;
+    let page = page(&data, (&figures, history), out, scenario_file)?;
     std::fs::write(out.join(REPORT_FILE), page)?;
     let mut files: Vec<PathBuf> = figures.iter().map(|figure| out.join(&figure.file)).collect();
     files.extend([out.join(TRACE_FILE), out.join(REPORT_FILE)]);
@@ -67,7 +68,12 @@ pub fn figures_html(figures: &[Figure], dir: &Path) -> io::Result<String> {
     Ok(html)
 }
 
-fn page(data: &RunData, figures: &[Figure], out: &Path, scenario_file: Option<&Path>) -> io::Result<String> {
+fn page(
+    data: &RunData,
+    (figures, history): (&[Figure], Option<String>),
+    out: &Path,
+    scenario_file: Option<&Path>,
+) -> io::Result<String> {
     let summary = &data.summary;
     let mut body = header(summary, scenario_file);
     body.push_str(&violations(summary));
@@ -79,6 +85,10 @@ fn page(data: &RunData, figures: &[Figure], out: &Path, scenario_file: Option<&P
     if data.failed() {
         body.push_str("<h2 id=\"spacetime\">Space-time diagram around the failure</h2>\n");
         body.push_str(&spacetime::render(data));
+    }
+    if let Some(history) = history {
+        body.push_str("<h2 id=\"history\">Client history (linearizability)</h2>\n");
+        body.push_str(&history);
     }
     body.push_str(&faults_table(data));
     let _ = write!(

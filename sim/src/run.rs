@@ -28,6 +28,8 @@ pub struct RunResult {
     pub verdict: Verdict,
     pub summary: Summary,
     pub record: Option<RunRecord>,
+    /// The linearizability checker's report, when the history was checked.
+    pub linearizability: Option<crate::linearizability::Report>,
 }
 
 impl RunResult {
@@ -70,12 +72,14 @@ pub fn default_out_dir(scenario: &Scenario, seed: u64) -> PathBuf {
 fn judge(scenario: &Scenario, options: RunOptions, record: RunRecord) -> RunResult {
     let mut violations = Vec::new();
     let mut checks = BTreeMap::new();
+    let mut linearizability = None;
     let history_check = if record.error.is_some() || record.violation.is_some() {
         Ok(())
     } else {
-        let (conclusion, result) = checkers::linearizable::check(scenario, &record.recorder.history);
-        checks.insert("linearizability".to_string(), conclusion);
-        result
+        let checked = checkers::linearizable::check(scenario, &record.recorder.history);
+        checks.insert("linearizability".to_string(), checked.conclusion);
+        linearizability = checked.report;
+        checked.result
     };
     let verdict = if let Some(error) = &record.error {
         violations.push(row("error", record.virtual_time, &[], error));
@@ -100,7 +104,7 @@ fn judge(scenario: &Scenario, options: RunOptions, record: RunRecord) -> RunResu
         trace_hash: format!("{:016x}", record.trace_hash),
         ..summary_header(scenario, options)
     };
-    RunResult { verdict, summary, record: Some(record) }
+    RunResult { verdict, summary, record: Some(record), linearizability }
 }
 
 fn liveness(scenario: &Scenario, record: &RunRecord) -> Result<(), Violation> {
@@ -114,7 +118,7 @@ fn failed(scenario: &Scenario, options: RunOptions, detail: String) -> RunResult
         violations: vec![row("error", 0, &[], &detail)],
         ..summary_header(scenario, options)
     };
-    RunResult { verdict: Verdict::Error, summary, record: None }
+    RunResult { verdict: Verdict::Error, summary, record: None, linearizability: None }
 }
 
 fn summary_header(scenario: &Scenario, options: RunOptions) -> Summary {
@@ -239,10 +243,14 @@ fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
 }
 
 /// Writes `summary.json`, `history.csv`, `messages.csv`, `events.csv` and `faults.csv`
-/// into `dir`: everything a report is rendered from.
+/// into `dir`, and `linearizability.json` (the checker's report) if the history was
+/// checked: everything a report is rendered from.
 pub fn write_outputs(dir: &Path, result: &RunResult) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     reports::write_json(&dir.join("summary.json"), &result.summary)?;
+    if let Some(report) = &result.linearizability {
+        reports::write_json(&dir.join(reports::history_view::CHECK_FILE), report)?;
+    }
     let Some(record) = &result.record else { return Ok(()) };
     let recorder = &record.recorder;
     reports::write_csv(&dir.join("history.csv"), recorder.history.iter().map(history_row))?;

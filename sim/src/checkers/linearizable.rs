@@ -8,24 +8,45 @@ use protocols::node::{Time, Violation};
 use protocols::operation::{OperationKind, Outcome};
 
 use crate::engine::record::OperationRecord;
-use crate::linearizability::{self, Op, Verdict};
+use crate::linearizability::{self, Limits, Op, Report, Verdict};
 use crate::scenario::Scenario;
 
 /// Operations the key-value model knows.
 const CHECKED: [OperationKind; 5] =
     [OperationKind::Propose, OperationKind::Read, OperationKind::Write, OperationKind::Append, OperationKind::Cas];
 
-/// What the check concluded, in a word, and the violation if there is one.
-pub fn check(scenario: &Scenario, history: &[OperationRecord]) -> (String, Result<(), (Time, Violation)>) {
+/// What the check of a run concluded.
+#[derive(Debug)]
+pub struct Checked {
+    /// In a word, for the summary's checks.
+    pub conclusion: String,
+    /// The violation, if there is one.
+    pub result: Result<(), (Time, Violation)>,
+    /// The checker's report, unless the check was skipped.
+    pub report: Option<Report>,
+}
+
+/// Checks a run's history. The search runs on the calling thread (a sweep already runs a
+/// run per core) within the default memory bound.
+pub fn check(scenario: &Scenario, history: &[OperationRecord]) -> Checked {
     let checkable = history.iter().all(|op| CHECKED.contains(&op.operation.kind()));
     if !scenario.checks.linearizability || !checkable {
-        return ("skipped".to_string(), Ok(()));
+        return Checked { conclusion: "skipped".to_string(), result: Ok(()), report: None };
     }
     let ops: Vec<Op<_, _>> = history.iter().map(op_of).collect();
-    let report = linearizability::check_history(&ops, scenario.checks.linearizability_budget);
-    match report.verdict {
+    let limits = Limits {
+        threads: 1,
+        ..Limits::new(scenario.checks.linearizability_budget, linearizability::DEFAULT_MEMORY_MB)
+    };
+    let report = linearizability::check_history(&ops, limits);
+    let (conclusion, result) = match report.verdict {
         Verdict::Linearizable => ("linearizable".to_string(), Ok(())),
-        Verdict::Unknown => (format!("unknown after {} steps", report.steps), Ok(())),
+        Verdict::Unknown => match report.ran_out_of {
+            Some(linearizability::Limit::Memory) => {
+                (format!("unknown at {} MB", report.memory_limit_bytes >> 20), Ok(()))
+            }
+            _ => (format!("unknown after {} steps", report.steps), Ok(())),
+        },
         Verdict::NotLinearizable => {
             let first = &report.violations[0];
             let violation = Violation {
@@ -35,7 +56,8 @@ pub fn check(scenario: &Scenario, history: &[OperationRecord]) -> (String, Resul
             };
             ("not-linearizable".to_string(), Err((first.cut, violation)))
         }
-    }
+    };
+    Checked { conclusion, result, report: Some(report) }
 }
 
 fn op_of(op: &OperationRecord) -> Op<protocols::operation::Operation, Outcome> {

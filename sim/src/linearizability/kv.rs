@@ -11,7 +11,7 @@
 
 use protocols::operation::{Key, Operation, Outcome, Reply, Value};
 
-use super::model::{Model, ModelName};
+use super::model::Model;
 
 /// The simulator's store model.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -24,8 +24,8 @@ impl Model for Kv {
     /// The key, or `None` for the consensus decision that proposals share.
     type Key = Option<Key>;
 
-    fn name(&self) -> ModelName {
-        ModelName::Kv
+    fn name(&self) -> &'static str {
+        "kv"
     }
 
     fn init(&self) -> Vec<Value> {
@@ -69,6 +69,10 @@ impl Model for Kv {
             Outcome::Info => "info (outcome unknown)".to_string(),
         };
         format!("{asked}: {told}")
+    }
+
+    fn heap_size(&self, state: &Vec<Value>) -> usize {
+        state.capacity() * std::mem::size_of::<Value>()
     }
 }
 

@@ -1,5 +1,6 @@
 //! The model abstraction (as in Knossos and Porcupine) and the operation type the checker
-//! reads.
+//! reads. Only std and serde: a protocol can declare the sequential model its history is
+//! checked against.
 //!
 //! A model is a sequential specification: an initial state and a step function that says
 //! which outputs an input may produce from a state, and what the state becomes. It also
@@ -9,7 +10,6 @@
 
 use std::fmt;
 use std::hash::Hash;
-use std::str::FromStr;
 
 use serde::Serialize;
 
@@ -50,8 +50,8 @@ pub trait Model {
     /// The partition an input belongs to (use `()` for a single object).
     type Key: Ord + Clone;
 
-    /// The model's name in reports.
-    fn name(&self) -> ModelName;
+    /// The model's name in reports (`cas-register`).
+    fn name(&self) -> &'static str;
 
     /// The state of every key before the first operation.
     fn init(&self) -> Self::State;
@@ -68,47 +68,16 @@ pub trait Model {
 
     /// One operation in words, without its key, process or times ("cas 3->0: ok").
     fn describe(&self, input: &Self::Input, output: &Self::Output) -> String;
-}
 
-/// The models a history can be checked against.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ModelName {
-    /// A compare-and-set register per key (one register when there are no keys).
-    CasRegister,
-    /// A string key-value store with get, put and append.
-    StringKv,
-    /// The simulator's own store (read, write, append, cas, propose).
-    Kv,
-}
-
-impl ModelName {
-    /// Every model, in the order above.
-    pub const ALL: [ModelName; 3] = [ModelName::CasRegister, ModelName::StringKv, ModelName::Kv];
-
-    /// The name used on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            ModelName::CasRegister => "cas-register",
-            ModelName::StringKv => "string-kv",
-            ModelName::Kv => "kv",
-        }
+    /// A state in words, for reports (by default its `Debug` form).
+    fn describe_state(&self, state: &Self::State) -> String {
+        format!("{state:?}")
     }
-}
 
-impl fmt::Display for ModelName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for ModelName {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        ModelName::ALL
-            .into_iter()
-            .find(|model| model.name() == text)
-            .ok_or_else(|| format!("unknown model `{text}` (allowed: cas-register, string-kv, kv)"))
+    /// Bytes a state holds beyond its own size (a string's text), which the checker counts
+    /// against its memory limit. A model whose states hold nothing on the heap keeps the
+    /// default.
+    fn heap_size(&self, _state: &Self::State) -> usize {
+        0
     }
 }
