@@ -120,9 +120,11 @@ enum Command {
         #[arg(long)]
         semantics: Option<linearizability::Semantics>,
         /// Model steps the search may take before it answers unknown (exit 3).
-        #[arg(long, default_value_t = linearizability::DEFAULT_BUDGET)]
+        #[arg(long, default_value_t = linearizability::CHECK_HISTORY_BUDGET)]
         budget: u64,
-        /// MiB the search's tables may hold before it answers unknown (exit 3).
+        /// The memory bound in MiB: the search keeps its tables under 5/8 of it (the rest is
+        /// for the history and the allocator) and answers unknown (exit 3) when they would
+        /// need more.
         #[arg(long, default_value_t = linearizability::DEFAULT_MEMORY_MB)]
         max_memory: u64,
         /// Threads to search keys on (default: every core); the verdict does not depend on it.

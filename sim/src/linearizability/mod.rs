@@ -61,9 +61,14 @@ pub use set::{Set, SetCommand, SetInput, SetOutput};
 pub use string_kv::{StringKv, StringKvCommand, StringKvInput, StringKvOutput};
 pub use view::history_page;
 
-/// A budget (model steps) that decides every shared and generated history with room to
-/// spare and stops a pathological one within seconds.
+/// The step budget of a simulated run's check (a scenario may set its own): it decides
+/// every bundled scenario's history with room to spare and stops a pathological one within
+/// about a second.
 pub const DEFAULT_BUDGET: u64 = 10_000_000;
+
+/// The step budget of `check-history`: a history file is checked once, so it may take up
+/// to some seconds, shared by its keys, before the answer is unknown.
+pub const CHECK_HISTORY_BUDGET: u64 = 100_000_000;
 
 /// The default bound on the search's memory, in MiB.
 pub const DEFAULT_MEMORY_MB: u64 = 1024;
@@ -73,12 +78,6 @@ impl Limits {
     pub fn new(steps: u64, memory_mb: u64) -> Limits {
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         Limits { steps, memory: usize::try_from(memory_mb << 20).unwrap_or(usize::MAX), threads }
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits::new(DEFAULT_BUDGET, DEFAULT_MEMORY_MB)
     }
 }
 
@@ -94,9 +93,10 @@ pub struct FileCheck {
 }
 
 impl FileCheck {
-    /// The format's defaults and the default limits.
+    /// The format's defaults and `check-history`'s default limits.
     pub fn new(format: Format) -> FileCheck {
-        FileCheck { format, model: None, semantics: None, limits: Limits::default() }
+        let limits = Limits::new(CHECK_HISTORY_BUDGET, DEFAULT_MEMORY_MB);
+        FileCheck { format, model: None, semantics: None, limits }
     }
 }
 

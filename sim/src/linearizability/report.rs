@@ -22,9 +22,9 @@ pub struct Report {
     pub steps: u64,
     /// Model steps the shrinking of violations took.
     pub shrink_steps: u64,
-    /// The bound on the bytes the search's tables may hold.
+    /// The memory bound (`--max-memory`); the search's tables may take 5/8 of it.
     pub memory_limit_bytes: u64,
-    /// The most they held at once.
+    /// The most bytes the search's tables held at once.
     pub peak_memory_bytes: u64,
     /// One per key found not linearizable, in key order.
     pub violations: Vec<Violation>,
