@@ -133,7 +133,11 @@ mod tests {
         let conclusion = check(&history(&[1]), every, BUDGET, 0);
         let (at, violation) = conclusion.violation.expect("a stale read");
         assert_eq!(conclusion.name, "not-linearizable");
-        assert_eq!((violation.invariant, violation.nodes.clone()), ("linearizability", vec![1, 2]), "the witness: the append and the read");
+        assert_eq!(
+            (violation.invariant, violation.nodes.clone()),
+            ("linearizability", vec![1, 2]),
+            "the witness: the append and the read"
+        );
         assert!(at >= 50, "the history cannot be linearized from the read on, not at {at}");
         assert!(violation.detail.contains("read: returned [1]"), "{}", violation.detail);
     }
