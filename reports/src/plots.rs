@@ -84,6 +84,7 @@ fn violation_mark(data: &RunData, unit: TimeUnit) -> Vec<Mark> {
             x: unit.of(violation.time_ms),
             label: format!("{} ({})", violation.invariant, data.summary.verdict),
             color: chart::FAIL_COLOR,
+            low: false,
         })
         .into_iter()
         .collect()
@@ -164,7 +165,7 @@ fn latency_distribution(data: &RunData, out: &Path) -> io::Result<Figure> {
     let (x_scale, x) = Scale::for_spread(&latencies);
     let marks = [("p50", quantiles.p50), ("p95", quantiles.p95), ("p99", quantiles.p99)]
         .into_iter()
-        .map(|(name, x)| Mark { x, label: format!("{name} {}", chart::tick(x)), color: chart::GREY })
+        .map(|(name, x)| Mark { x, label: format!("{name} {}", chart::tick(x)), color: chart::GREY, low: true })
         .collect();
     let series = Series {
         name: format!("ok operations ({})", latencies.len()),

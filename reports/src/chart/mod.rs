@@ -124,6 +124,9 @@ pub struct Mark {
     pub x: f64,
     pub label: String,
     pub color: RGBColor,
+    /// Label it just above the x axis rather than below the top: where a rising curve (a
+    /// CDF right of its own quantile) never is.
+    pub low: bool,
 }
 
 /// Bars for several groups: one colour per series, one cluster per group.
@@ -259,11 +262,16 @@ fn draw_marks(chart: &mut Chart<RangedCoordf64>, plot: &Plot) -> io::Result<()> 
         chart.draw_series(once(line)).map_err(error)?;
         // A mark in the right third of the plot has its label on its left, inside the plot.
         let right_third = x > plot.axis_x(plot.x.start) + (plot.axis_x(plot.x.end) - plot.axis_x(plot.x.start)) * 0.67;
-        // Labelled inside the data, below the lanes of periods drawn above it.
-        let label = Label::new((x, plot.y.end.min(top)), mark.label.clone(), 14.0).color(mark.color);
+        // Labelled inside the data: below the lanes of periods drawn above it, or in rows
+        // just above the x axis, the first mark's row highest.
+        let (y, dy) = match mark.low {
+            true => (plot.y.start.max(bottom), -18 - 18 * (plot.marks.len() - 1 - index) as i32),
+            false => (plot.y.end.min(top), 28 + 18 * index as i32),
+        };
+        let label = Label::new((x, y), mark.label.clone(), 14.0).color(mark.color);
         let label = match right_third {
-            true => label.anchor(Anchor::End).offset(-5, 28 + 18 * index as i32),
-            false => label.offset(5, 28 + 18 * index as i32),
+            true => label.anchor(Anchor::End).offset(-5, dy),
+            false => label.offset(5, dy),
         };
         chart.draw_series(once(label)).map_err(error)?;
     }
