@@ -156,13 +156,19 @@ on_each_engine! {
     }
 
     fn fifo_links_deliver_in_the_order_sent_and_other_links_need_not(engine: EngineKind) {
-        let spread = "latency = { distribution = \"uniform\", min_ms = 2, max_ms = 40 }\n";
-        let extra = format!("{spread}fifo = true\n[settings]\nburst = 5\n[workload]\noperations = 1\n");
-        let fifo = received(&probe_run(engine, &extra, 1));
+        // A latency spread of 2-40 ms, which reorders messages unless the links are FIFO.
+        let bursts = |fifo: bool| {
+            let text = format!("{}[network]\nlatency = {{ distribution = \"uniform\", min_ms = 2, max_ms = 40 }}\n\
+                                fifo = {fifo}\n[settings]\nburst = 5\n[workload]\noperations = 1\n", support::PROBE);
+            let scenario = support::probe_text(engine, &text);
+            let run = run::simulate::<Probe>(&scenario, RunOptions { seed: 1, detailed: true }).expect("no panic").expect("runs");
+            received(&run)
+        };
+        let fifo = bursts(true);
         assert!(fifo.len() > 300, "server 0 received {} burst messages", fifo.len());
         assert!(fifo.iter().all(|seen| matches!(seen, Heard::Value(_))), "nothing broke: {fifo:?}");
         assert!(fifo.windows(2).all(|pair| pair[1] == next(&pair[0])), "in order, none missing: {fifo:?}");
-        let unordered = received(&probe_run(engine, &extra.replace("fifo = true", "fifo = false"), 1));
+        let unordered = bursts(false);
         assert!(unordered.windows(2).any(|pair| pair[1] < pair[0]), "without FIFO the spread reorders");
     }
 
@@ -186,7 +192,8 @@ on_each_engine! {
         assert_eq!(told(0), told(1), "both ends are told of every break");
         let fate = |fate| run.recorder.messages.iter().filter(|message| message.fate == fate).count();
         assert!(fate(Fate::Lost) > 0 && fate(Fate::Broken) > 0, "lost, and dropped with their connection");
-        assert_eq!(fate(Fate::InFlight), 0, "every message's fate is settled");
+        let unsettled = run.recorder.messages.iter().filter(|message| message.fate == Fate::InFlight);
+        assert!(unsettled.clone().all(|message| message.sent + D + SLACK >= 1000 * MILLISECOND), "only the last ones are still on their way: {:?}", unsettled.collect::<Vec<_>>());
     }
 
     fn a_partition_and_a_crash_break_connections_and_the_peer_is_told(engine: EngineKind) {

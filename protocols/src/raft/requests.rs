@@ -19,8 +19,8 @@
 
 use super::server::{PendingRead, State};
 use super::{Entry, Flaw, Payload, Raft, RaftMessage, RaftServer};
-use crate::kv::{Command, Response, Sequence};
 use crate::kv::KvReply;
+use crate::kv::{Command, Response, Sequence};
 use crate::node::{NodeId, ServerContext};
 use crate::service::{Key, Outcome};
 

@@ -135,7 +135,14 @@ impl ZabServer {
         self.deliver_committed(ctx);
     }
 
-    pub(super) fn on_ping(&mut self, ctx: &mut ServerContext<Zab>, from: NodeId, epoch: Epoch, round: u64, reply: bool) {
+    pub(super) fn on_ping(
+        &mut self,
+        ctx: &mut ServerContext<Zab>,
+        from: NodeId,
+        epoch: Epoch,
+        round: u64,
+        reply: bool,
+    ) {
         let (now, silence) = (ctx.monotonic(), self.silence_limit());
         match &mut self.state {
             State::Following(following) if following.leader == from && !reply => {

@@ -63,7 +63,8 @@ impl ZabClient {
     }
 
     fn on_response(&mut self, ctx: &mut ClientContext<Zab>, from: NodeId, response: ZabResponse) {
-        if from != self.server || self.pending.as_ref().map(|pending| pending.command.sequence) != Some(response.sequence())
+        if from != self.server
+            || self.pending.as_ref().map(|pending| pending.command.sequence) != Some(response.sequence())
         {
             return; // An answer to an earlier attempt, or from an earlier session.
         }

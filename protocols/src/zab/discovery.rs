@@ -69,7 +69,13 @@ impl ZabServer {
         self.choose_epoch(ctx);
     }
 
-    pub(super) fn on_follower_info(&mut self, ctx: &mut ServerContext<Zab>, from: NodeId, accepted_epoch: Epoch, session: u64) {
+    pub(super) fn on_follower_info(
+        &mut self,
+        ctx: &mut ServerContext<Zab>,
+        from: NodeId,
+        accepted_epoch: Epoch,
+        session: u64,
+    ) {
         let now = ctx.monotonic();
         let State::Leading(leading) = &mut self.state else { return };
         if let Some(learner) = leading.learners.get_mut(&from).filter(|learner| learner.session == session) {

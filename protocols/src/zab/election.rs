@@ -50,7 +50,9 @@ impl ZabServer {
     /// What this server tells others: its vote while it looks, its decision after.
     pub(super) fn notification(&self) -> Notification {
         match (&self.state, self.decided) {
-            (State::Looking(looking), _) => Notification { vote: looking.vote, round: self.round, state: PeerState::Looking },
+            (State::Looking(looking), _) => {
+                Notification { vote: looking.vote, round: self.round, state: PeerState::Looking }
+            }
             (_, Some((vote, round))) => Notification { vote, round, state: self.role() },
             (_, None) => unreachable!("server {} follows or leads without an election", self.id),
         }

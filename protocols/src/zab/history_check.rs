@@ -106,7 +106,8 @@ fn operations(history: &[Call<KvService>]) -> Result<Vec<Op>, (Time, Violation)>
         };
         let Some(kind) = kind else { continue };
         let completed = call.outcome().is_definite().then_some(call.completed).flatten();
-        let text = format!("client {} at {}: {} -> {}", call.client, ms(call.invoked), call.operation, outcome_text(call));
+        let text =
+            format!("client {} at {}: {} -> {}", call.client, ms(call.invoked), call.operation, outcome_text(call));
         ops.push(Op { client: call.client, invoked: call.invoked, completed, key: call.operation.key(), kind, text });
     }
     ops.sort_by_key(|op| (op.invoked, op.client));
@@ -143,7 +144,13 @@ fn seen_values(history: &[Call<KvService>]) -> BTreeSet<&Value> {
 
 /// A write's kind, unless its outcome is unknown and nothing saw it (then it may never have
 /// happened, and nothing depends on it).
-fn write(value: Value, append: bool, replaced: Option<Value>, outcome: &Outcome<KvReply>, seen: &BTreeSet<&Value>) -> Option<Kind> {
+fn write(
+    value: Value,
+    append: bool,
+    replaced: Option<Value>,
+    outcome: &Outcome<KvReply>,
+    seen: &BTreeSet<&Value>,
+) -> Option<Kind> {
     (outcome.is_definite() || seen.contains(&value)).then_some(Kind::Write { value, append, replaced })
 }
 

@@ -75,36 +75,86 @@ impl ZabResponse {
 pub enum ZabMessage {
     Notification(Notification),
     /// A follower's acceptedEpoch (the paper's CEPOCH).
-    FollowerInfo { accepted_epoch: Epoch, session: u64 },
+    FollowerInfo {
+        accepted_epoch: Epoch,
+        session: u64,
+    },
     /// The epoch the leader proposes (NEWEPOCH).
-    LeaderInfo { epoch: Epoch, session: u64 },
+    LeaderInfo {
+        epoch: Epoch,
+        session: u64,
+    },
     /// A follower accepted the epoch: its currentEpoch and last zxid (ACK-E).
-    AckEpoch { current_epoch: Epoch, last_zxid: Zxid, session: u64 },
+    AckEpoch {
+        current_epoch: Epoch,
+        last_zxid: Zxid,
+        session: u64,
+    },
     /// The transactions after the follower's last zxid.
-    Diff { txns: Vec<Txn>, session: u64 },
+    Diff {
+        txns: Vec<Txn>,
+        session: u64,
+    },
     /// Drop the history after `after`.
-    Trunc { after: Zxid, session: u64 },
+    Trunc {
+        after: Zxid,
+        session: u64,
+    },
     /// Replace the history with this one.
-    Snap { history: Vec<Txn>, session: u64 },
+    Snap {
+        history: Vec<Txn>,
+        session: u64,
+    },
     /// The history sent is the new epoch's initial history.
-    NewLeader { epoch: Epoch, session: u64 },
+    NewLeader {
+        epoch: Epoch,
+        session: u64,
+    },
     /// The follower holds the initial history durably, and its currentEpoch is `epoch`.
-    AckNewLeader { epoch: Epoch, session: u64 },
+    AckNewLeader {
+        epoch: Epoch,
+        session: u64,
+    },
     /// Deliver the history up to `committed` and serve.
-    UpToDate { committed: Zxid, session: u64 },
-    Proposal { txn: Txn },
-    Ack { zxid: Zxid },
-    Commit { zxid: Zxid },
+    UpToDate {
+        committed: Zxid,
+        session: u64,
+    },
+    Proposal {
+        txn: Txn,
+    },
+    Ack {
+        zxid: Zxid,
+    },
+    Commit {
+        zxid: Zxid,
+    },
     /// The leader's ping of round `round`, or (`reply`) a follower's answer to it.
-    Ping { epoch: Epoch, round: u64, reply: bool },
+    Ping {
+        epoch: Epoch,
+        round: u64,
+        reply: bool,
+    },
     /// A follower forwards a client's write.
-    Request { command: Command },
+    Request {
+        command: Command,
+    },
     /// A follower forwards a client's sync.
-    Sync { client: NodeId, sequence: Sequence },
+    Sync {
+        client: NodeId,
+        sequence: Sequence,
+    },
     /// The leader's answer to a sync: read once delivered up to `zxid`.
-    SyncReply { client: NodeId, sequence: Sequence, zxid: Zxid },
+    SyncReply {
+        client: NodeId,
+        sequence: Sequence,
+        zxid: Zxid,
+    },
     /// A client's operation, with the latest zxid the client has seen.
-    ClientRequest { command: Command, last_zxid: Zxid },
+    ClientRequest {
+        command: Command,
+        last_zxid: Zxid,
+    },
     ClientReply(ZabResponse),
 }
 

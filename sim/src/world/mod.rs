@@ -428,7 +428,8 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
     fn break_connection(&mut self, a: NodeId, b: NodeId) {
         let Some(connections) = &mut self.connections else { return };
         let processes = &self.processes;
-        let broken = connections.break_pair(a, b, |node| matches!(processes[node as usize].life, Life::Up | Life::Leaving));
+        let broken =
+            connections.break_pair(a, b, |node| matches!(processes[node as usize].life, Life::Up | Life::Leaving));
         self.settle_break(broken);
     }
 

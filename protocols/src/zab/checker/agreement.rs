@@ -13,7 +13,13 @@ pub(super) struct Agreement {
 }
 
 impl Agreement {
-    pub(super) fn on_delivered(&mut self, at: Time, node: NodeId, position: usize, zxid: Zxid) -> Result<(), Violation> {
+    pub(super) fn on_delivered(
+        &mut self,
+        at: Time,
+        node: NodeId,
+        position: usize,
+        zxid: Zxid,
+    ) -> Result<(), Violation> {
         let Some(&(first, first_node, first_at)) = self.sequence.get(position - 1) else {
             if position == self.sequence.len() + 1 {
                 self.sequence.push((zxid, node, at));

@@ -96,7 +96,9 @@ impl CommittedDurability {
         let holding: Vec<NodeId> =
             (0..).zip(&self.servers).filter(|(_, disk)| disk.holds.contains(&zxid)).map(|(id, _)| id).collect();
         let (how, mut evidence) = match dropped_by {
-            Some(node) => (format!("once server {node} dropped it from its durable log at {}", ms(at)), vec![(node, at)]),
+            Some(node) => {
+                (format!("once server {node} dropped it from its durable log at {}", ms(at)), vec![(node, at)])
+            }
             None => ("when it was committed".to_string(), Vec::new()),
         };
         evidence.insert(0, (commit.node, commit.at));

@@ -16,7 +16,13 @@ pub(super) struct GlobalPrimaryOrder {
 }
 
 impl GlobalPrimaryOrder {
-    pub(super) fn on_delivered(&mut self, at: Time, node: NodeId, position: usize, zxid: Zxid) -> Result<(), Violation> {
+    pub(super) fn on_delivered(
+        &mut self,
+        at: Time,
+        node: NodeId,
+        position: usize,
+        zxid: Zxid,
+    ) -> Result<(), Violation> {
         let previous = self.last.insert(node, (zxid, at));
         match previous {
             Some((last, last_at)) if position != 1 && last.epoch > zxid.epoch => Err(Violation {

@@ -17,7 +17,13 @@ pub(super) struct LocalPrimaryOrder {
 }
 
 impl LocalPrimaryOrder {
-    pub(super) fn on_delivered(&mut self, at: Time, node: NodeId, position: usize, zxid: Zxid) -> Result<(), Violation> {
+    pub(super) fn on_delivered(
+        &mut self,
+        at: Time,
+        node: NodeId,
+        position: usize,
+        zxid: Zxid,
+    ) -> Result<(), Violation> {
         let latest = self.latest.entry(node).or_default();
         if position == 1 {
             latest.clear();

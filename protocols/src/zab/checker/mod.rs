@@ -33,9 +33,9 @@ mod leader_completeness;
 mod local_primary_order;
 mod one_leader_per_epoch;
 mod primary_integrity;
-mod total_order;
 #[cfg(test)]
 mod tests;
+mod total_order;
 
 use std::collections::BTreeSet;
 
@@ -186,7 +186,9 @@ impl Checker<Zab> for ZabChecker {
 
     fn stuck_reason(&self, _end: Time) -> Option<String> {
         Some(match self.one_leader.latest() {
-            Some((epoch, node, at)) => format!("the latest epoch established: {epoch}, by server {node}, at {}", ms(at)),
+            Some((epoch, node, at)) => {
+                format!("the latest epoch established: {epoch}, by server {node}, at {}", ms(at))
+            }
             None => "no epoch was ever established".to_string(),
         })
     }

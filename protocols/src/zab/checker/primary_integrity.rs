@@ -27,7 +27,13 @@ impl PrimaryIntegrity {
     }
 
     /// The leader of `epoch` first broadcast, having delivered `delivered`.
-    pub(super) fn on_first_proposal(&mut self, at: Time, node: NodeId, epoch: Epoch, delivered: &[Txn]) -> Result<(), Violation> {
+    pub(super) fn on_first_proposal(
+        &mut self,
+        at: Time,
+        node: NodeId,
+        epoch: Epoch,
+        delivered: &[Txn],
+    ) -> Result<(), Violation> {
         let held: BTreeSet<Zxid> = delivered.iter().map(|txn| txn.zxid).collect();
         let earlier = self.delivered.range(..Zxid::new(epoch, 0));
         let missing = earlier.into_iter().find(|(zxid, _)| !held.contains(zxid)).map(|(&zxid, &by)| (zxid, by));

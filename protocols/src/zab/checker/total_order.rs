@@ -18,7 +18,13 @@ pub(super) struct TotalOrder {
 }
 
 impl TotalOrder {
-    pub(super) fn on_delivered(&mut self, at: Time, node: NodeId, position: usize, zxid: Zxid) -> Result<(), Violation> {
+    pub(super) fn on_delivered(
+        &mut self,
+        at: Time,
+        node: NodeId,
+        position: usize,
+        zxid: Zxid,
+    ) -> Result<(), Violation> {
         let previous = self.last.insert(node, (position, zxid, at));
         let next = previous.map_or(1, |(last, ..)| last + 1);
         if position == next || position == 1 {

@@ -34,7 +34,9 @@ fn a_write_through_a_follower_costs_a_proposal_an_ack_and_a_commit_per_follower_
     cluster.request(CLIENT, KvOperation::Write { key: 0, value: 7 });
     settle(&mut cluster);
     let counts = cluster.sent_by_kind();
-    for (kind, count) in [("Proposal", 2), ("Ack", 2), ("Commit", 2), ("Request", 1), ("ClientRequest", 1), ("ClientReply", 1)] {
+    for (kind, count) in
+        [("Proposal", 2), ("Ack", 2), ("Commit", 2), ("Request", 1), ("ClientRequest", 1), ("ClientReply", 1)]
+    {
         assert_eq!(counts.get(kind).copied().unwrap_or(0), count, "{kind}: {counts:?}");
     }
     assert_eq!(counts.values().sum::<usize>(), 9, "nothing else: {counts:?}");
@@ -54,7 +56,8 @@ fn a_restarted_follower_joins_the_established_leader_without_an_election() {
     assert_eq!(cluster.server(0).leader(), Some(2));
     assert!(cluster.server(0).is_serving(), "synchronized and serving again");
     assert_eq!(cluster.server(0).store().read(0), vec![7], "it delivered the history again");
-    let established = cluster.observations.iter().filter(|(_, seen)| matches!(seen, ZabObservation::Established { .. }));
+    let established =
+        cluster.observations.iter().filter(|(_, seen)| matches!(seen, ZabObservation::Established { .. }));
     assert_eq!(established.count(), 1, "no new epoch");
     assert!(cluster.violation.is_none(), "{:?}", cluster.violation);
 }

@@ -43,7 +43,10 @@ fn a_follower_persists_a_later_epoch_with_its_leader_before_it_acknowledges_it()
 fn a_follower_refuses_an_older_epoch_and_looks_again() {
     let (mut follower, session) = following(&disk(3, 1, &[]));
     let effects = follower.deliver(LEADER, ZabMessage::LeaderInfo { epoch: 2, session });
-    assert!(effects.written().is_empty() && effects.sent_to(LEADER).iter().all(|m| matches!(m, ZabMessage::Notification(_))));
+    assert!(
+        effects.written().is_empty()
+            && effects.sent_to(LEADER).iter().all(|m| matches!(m, ZabMessage::Notification(_)))
+    );
     assert_eq!(follower.role(), PeerState::Looking);
 }
 

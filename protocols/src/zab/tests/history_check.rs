@@ -8,7 +8,13 @@ use crate::node::Time;
 use crate::service::Outcome;
 use crate::zab::sequential_reads;
 
-fn call(client: u32, invoked: Time, completed: Time, operation: KvOperation, outcome: Outcome<KvReply>) -> Call<KvService> {
+fn call(
+    client: u32,
+    invoked: Time,
+    completed: Time,
+    operation: KvOperation,
+    outcome: Outcome<KvReply>,
+) -> Call<KvService> {
     Call { client, invoked, completed: Some(completed), operation, outcome: Some(outcome) }
 }
 

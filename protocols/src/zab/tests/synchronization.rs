@@ -6,9 +6,7 @@
 use super::*;
 use crate::node::Effect;
 use crate::testing::Harness;
-use crate::zab::{
-    Flaw, ZabMessage, EPOCH_BEFORE_LOG, NEWLEADER_ACK_BEFORE_SYNC, SNAP_IN_MEMORY,
-};
+use crate::zab::{Flaw, ZabMessage, EPOCH_BEFORE_LOG, NEWLEADER_ACK_BEFORE_SYNC, SNAP_IN_MEMORY};
 
 const LEADER: NodeId = 2;
 
