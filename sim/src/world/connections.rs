@@ -22,7 +22,10 @@
 
 use std::collections::BTreeMap;
 
-use protocols::node::NodeId;
+use protocols::node::{NodeId, Protocol};
+
+use super::{ClientInput, Event, Life, Place, ServerInput, Substrate, World};
+use crate::record::Fate;
 
 /// Where a message travels: its connection's number and its place in its direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -200,6 +203,86 @@ impl<M> Connections<M> {
 impl<M> Default for Connections<M> {
     fn default() -> Self {
         Connections::new()
+    }
+}
+
+/// The world's side of the connections: arrivals in turn, breaks, and telling the ends.
+impl<P: Protocol, S: Substrate<P>> World<P, S> {
+    /// A message that arrived on a FIFO link is handed over in its turn, held until the
+    /// ones before it arrive, or dropped if its connection broke since it was sent.
+    pub(super) fn arrive_on_link(&mut self, to: NodeId, from: NodeId, message: P::Message, id: u64, link: Link) {
+        let Some(connections) = &mut self.connections else { return self.deliver(to, from, message, id) };
+        match connections.arrive(from, to, link, id, message) {
+            (Arrival::Deliver, Some(message)) => {
+                self.deliver(to, from, message, id);
+                self.deliver_ready(from, to);
+            }
+            (Arrival::Stale, _) => self.recorder.fate(id, Fate::Broken),
+            _ => {}
+        }
+    }
+
+    /// Delivers the held messages from `from` to `to` whose turn has come, in order.
+    fn deliver_ready(&mut self, from: NodeId, to: NodeId) {
+        while let Some(held) = self.connections.as_mut().and_then(|connections| connections.ready(from, to)) {
+            if !self.is_up(to) {
+                return;
+            }
+            self.deliver(to, from, held.message, held.id);
+        }
+    }
+
+    pub(super) fn is_current(&self, from: NodeId, to: NodeId, link: Link) -> bool {
+        self.connections.as_ref().is_some_and(|connections| connections.is_current(from, to, link))
+    }
+
+    /// The connection between `a` and `b` breaks: what was held on it is dropped, and each
+    /// end that is up is told.
+    pub(super) fn break_connection(&mut self, a: NodeId, b: NodeId) {
+        let Some(connections) = &mut self.connections else { return };
+        let processes = &self.processes;
+        let broken =
+            connections.break_pair(a, b, |node| matches!(processes[node as usize].life, Life::Up | Life::Leaving));
+        self.settle_break(broken);
+    }
+
+    /// Every connection of `node`, which crashed or left, breaks.
+    pub(super) fn break_connections_of(&mut self, node: NodeId) {
+        let Some(connections) = &mut self.connections else { return };
+        let processes = &self.processes;
+        let broken = connections.crash(node, |peer| matches!(processes[peer as usize].life, Life::Up | Life::Leaving));
+        self.settle_break(broken);
+    }
+
+    /// Drops what a break dropped and tells the ends to tell.
+    fn settle_break(&mut self, broken: Broken<P::Message>) {
+        for held in broken.dropped {
+            self.recorder.fate(held.id, Fate::Broken);
+        }
+        for (node, peer) in broken.tell {
+            let incarnation = self.processes[node as usize].incarnation;
+            let event = Event::Disconnected { node, peer, incarnation };
+            self.substrate.schedule(self.now, self.now, Place::Process(node), event);
+        }
+    }
+
+    /// `node` learns that its connection to `peer` broke; what `peer` sent on the next
+    /// connection, held until now, follows.
+    pub(super) fn on_disconnected(&mut self, node: NodeId, peer: NodeId, incarnation: u32) {
+        if self.processes[node as usize].incarnation != incarnation || !self.is_up(node) {
+            return;
+        }
+        if let Some(connections) = &mut self.connections {
+            connections.told(node, peer);
+        }
+        self.recorder.event(self.now, Some(node), || format!("connection to {peer} broke"));
+        if self.setup.is_client(node) {
+            self.recorder.trace.input(self.now, node, 7, &peer);
+            self.run_client(node, ClientInput::Disconnected(peer));
+        } else {
+            self.dispatch(node, ServerInput::Disconnected(peer));
+        }
+        self.deliver_ready(peer, node);
     }
 }
 

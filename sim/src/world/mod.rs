@@ -39,7 +39,7 @@ use crate::record::{Fate, MessageRecord, Recorder};
 use crate::rng::{self, stream};
 use crate::scenario::{Latency, Plan, Scenario};
 use clock::Clock;
-use connections::{Arrival, Connections, Link};
+use connections::{Connections, Link};
 use faults::Faults;
 use network::{Network, Route};
 use storage::Storage;
@@ -383,26 +383,9 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         if fate != Fate::Delivered(self.now) {
             return self.recorder.fate(id, fate);
         }
-        let (Some(link), Some(connections)) = (link, &mut self.connections) else {
-            return self.deliver(to, from, message, id);
-        };
-        match connections.arrive(from, to, link, id, message) {
-            (Arrival::Deliver, Some(message)) => {
-                self.deliver(to, from, message, id);
-                self.deliver_ready(from, to);
-            }
-            (Arrival::Stale, _) => self.recorder.fate(id, Fate::Broken),
-            _ => {}
-        }
-    }
-
-    /// Delivers the held messages from `from` to `to` whose turn has come, in order.
-    fn deliver_ready(&mut self, from: NodeId, to: NodeId) {
-        while let Some(held) = self.connections.as_mut().and_then(|connections| connections.ready(from, to)) {
-            if !self.is_up(to) {
-                return;
-            }
-            self.deliver(to, from, held.message, held.id);
+        match link {
+            Some(link) => self.arrive_on_link(to, from, message, id, link),
+            None => self.deliver(to, from, message, id),
         }
     }
 
@@ -417,59 +400,6 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
             self.dispatch(to, ServerInput::Message { from, message });
         }
         self.recorder.handling = None;
-    }
-
-    fn is_current(&self, from: NodeId, to: NodeId, link: Link) -> bool {
-        self.connections.as_ref().is_some_and(|connections| connections.is_current(from, to, link))
-    }
-
-    /// The connection between `a` and `b` breaks: what was held on it is dropped, and each
-    /// end that is up is told.
-    fn break_connection(&mut self, a: NodeId, b: NodeId) {
-        let Some(connections) = &mut self.connections else { return };
-        let processes = &self.processes;
-        let broken =
-            connections.break_pair(a, b, |node| matches!(processes[node as usize].life, Life::Up | Life::Leaving));
-        self.settle_break(broken);
-    }
-
-    /// Every connection of `node`, which crashed or left, breaks.
-    fn break_connections_of(&mut self, node: NodeId) {
-        let Some(connections) = &mut self.connections else { return };
-        let processes = &self.processes;
-        let broken = connections.crash(node, |peer| matches!(processes[peer as usize].life, Life::Up | Life::Leaving));
-        self.settle_break(broken);
-    }
-
-    /// Drops what a break dropped and tells the ends to tell.
-    fn settle_break(&mut self, broken: connections::Broken<P::Message>) {
-        for held in broken.dropped {
-            self.recorder.fate(held.id, Fate::Broken);
-        }
-        for (node, peer) in broken.tell {
-            let incarnation = self.processes[node as usize].incarnation;
-            let event = Event::Disconnected { node, peer, incarnation };
-            self.substrate.schedule(self.now, self.now, Place::Process(node), event);
-        }
-    }
-
-    /// `node` learns that its connection to `peer` broke; what `peer` sent on the next
-    /// connection, held until now, follows.
-    fn on_disconnected(&mut self, node: NodeId, peer: NodeId, incarnation: u32) {
-        if self.processes[node as usize].incarnation != incarnation || !self.is_up(node) {
-            return;
-        }
-        if let Some(connections) = &mut self.connections {
-            connections.told(node, peer);
-        }
-        self.recorder.event(self.now, Some(node), || format!("connection to {peer} broke"));
-        if self.setup.is_client(node) {
-            self.recorder.trace.input(self.now, node, 7, &peer);
-            self.run_client(node, ClientInput::Disconnected(peer));
-        } else {
-            self.dispatch(node, ServerInput::Disconnected(peer));
-        }
-        self.deliver_ready(peer, node);
     }
 
     fn fire_timer(&mut self, node: NodeId, generation: u64) {
