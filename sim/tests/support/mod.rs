@@ -31,6 +31,7 @@ use sim::{run, RunOptions};
 pub struct Probe;
 
 #[derive(Clone, Debug, Hash)]
+#[allow(clippy::enum_variant_names)] // `Ping::Ping` names the probe's request, as before `Burst` came
 pub enum Ping {
     Ping(u64),
     Pong { monotonic: Time, wall: Time },
