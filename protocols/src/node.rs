@@ -10,6 +10,11 @@
 //! a handler's whole output is the [`Effects`] list, protocols are unit-tested by feeding one
 //! input and asserting the exact effects, with no engine at all (see [`crate::testing`]).
 //!
+//! With FIFO links (a scenario's `[network] fifo = true`) every pair of processes talks over
+//! a connection, as over TCP: messages arrive in the order sent, and a loss, a partition or a
+//! crash breaks the connection, which each end learns from an `on_disconnected` input before
+//! anything sent after the break reaches it.
+//!
 //! Servers and clients have different contexts: a server has durable storage and can leave
 //! the cluster ([`ServerContext`]); a client completes operations ([`ClientContext`]). Both
 //! deref to the shared [`Context`], so a helper that only sends and sets timers serves both.
@@ -184,6 +189,9 @@ pub trait Protocol: Sized + Debug + 'static {
     const MEMBERSHIP: bool = false;
     /// The fewest servers the protocol runs with.
     const SERVERS_MIN: u32 = 1;
+    /// Whether the protocol assumes FIFO links, as TCP gives (Zab): its scenarios must set
+    /// `[network] fifo = true`.
+    const FIFO_LINKS: bool = false;
 
     /// What clients ask of the system: operations, replies, model, workload.
     type Service: Service;
@@ -246,6 +254,10 @@ pub trait Server<P: Protocol> {
     fn on_synced(&mut self, _ctx: &mut ServerContext<P>, _sync: SyncId) {}
     /// A membership change (protocols with `MEMBERSHIP` only).
     fn on_membership(&mut self, _ctx: &mut ServerContext<P>, _change: Membership) {}
+    /// The connection to `peer` broke (FIFO links only, `[network] fifo = true`, which are
+    /// connections as TCP gives): what was sent on it either way and not yet delivered is
+    /// lost, and the next message to `peer` opens a new connection.
+    fn on_disconnected(&mut self, _ctx: &mut ServerContext<P>, _peer: NodeId) {}
     /// The server's own invariants, checked by the world after every input. Panics (with
     /// plain `assert!`) when one does not hold; the world turns that into an `error`.
     fn invariants(&self) {}
@@ -259,6 +271,8 @@ pub trait Client<P: Protocol> {
     fn on_request(&mut self, ctx: &mut ClientContext<P>, operation: OperationOf<P>);
     fn on_message(&mut self, ctx: &mut ClientContext<P>, from: NodeId, message: P::Message);
     fn on_timer(&mut self, ctx: &mut ClientContext<P>, timer: P::Timer);
+    /// The connection to `peer` broke (FIFO links only; see [`Server::on_disconnected`]).
+    fn on_disconnected(&mut self, _ctx: &mut ClientContext<P>, _peer: NodeId) {}
     fn invariants(&self) {}
 }
 

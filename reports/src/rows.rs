@@ -31,7 +31,7 @@ pub struct MessageRow {
     pub size: u64,
     pub sent_ms: f64,
     pub delivered_ms: Option<f64>,
-    /// `delivered`, `lost`, `blocked`, `receiver-crashed` or `in-flight`.
+    /// `delivered`, `lost`, `blocked`, `receiver-crashed`, `connection-broken` or `in-flight`.
     pub fate: String,
     pub duplicate: bool,
     /// The message whose delivery its sender was handling when it sent this one (empty

@@ -15,6 +15,7 @@ use protocols::raft::Raft;
 use protocols::service::Service;
 use protocols::threepc::ThreePhaseCommit;
 use protocols::twopc::TwoPhaseCommit;
+use protocols::zab::Zab;
 use serde::de::DeserializeOwned;
 
 /// What scenario validation and the listing know of a protocol.
@@ -32,6 +33,8 @@ pub struct Meta {
     pub membership: bool,
     /// The fewest servers it runs with.
     pub servers_min: u32,
+    /// Whether it assumes FIFO links (`[network] fifo = true`).
+    pub fifo_links: bool,
     /// The names of the history checks it runs after each run.
     pub history_checks: Vec<&'static str>,
     /// Checks the scenario's `[settings]` table against the protocol's settings.
@@ -51,6 +54,7 @@ impl Meta {
             operations: <P::Service as Service>::OPERATIONS,
             membership: P::MEMBERSHIP,
             servers_min: P::SERVERS_MIN,
+            fifo_links: P::FIFO_LINKS,
             history_checks: P::history_checks().iter().map(|check| check.name()).collect(),
             check_settings: |table| parse::<P::Settings>(table).map(drop),
             check_params: |table, keys| {
@@ -92,7 +96,7 @@ macro_rules! catalog {
 }
 
 // One line per protocol.
-catalog![Paxos, Raft, MultiPaxos, TwoPhaseCommit, ThreePhaseCommit];
+catalog![Paxos, Raft, MultiPaxos, Zab, TwoPhaseCommit, ThreePhaseCommit];
 
 /// The metadata of the protocol named `name`.
 pub fn find(name: &str) -> Option<Meta> {

@@ -19,6 +19,9 @@ pub enum Fate {
     /// The receiver was down (crashed, or restarted since the message left: a crash breaks
     /// the connections, and what was on its way is lost with them).
     Crashed,
+    /// Sent on a FIFO link's connection that broke before it was delivered (see
+    /// `world::connections`).
+    Broken,
 }
 
 impl Fate {
@@ -29,6 +32,7 @@ impl Fate {
             Fate::Lost => "lost",
             Fate::Blocked => "blocked",
             Fate::Crashed => "receiver-crashed",
+            Fate::Broken => "connection-broken",
         }
     }
 }

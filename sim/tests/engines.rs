@@ -3,10 +3,10 @@
 //! both must reach the verdict it expects: an `ok` scenario is `ok` on every seed, and a
 //! flawed variant's violation (or a blocking protocol's `stuck`) shows on some seed of each
 //! engine, not necessarily the same one, since madsim's timing differs (see `substrate::madsim`).
-//! Also: madsim runs are deterministic, messages take the scenario's latency through madsim's
-//! network, and a setting the madsim engine cannot honour is refused by name. What the world
-//! does to processes (pauses, crashes, clocks, syncs, membership) is tested on both engines
-//! from one source in `world.rs`.
+//! Also: madsim runs are deterministic, and messages take the scenario's latency through
+//! madsim's network. What the world does to processes and links (pauses, crashes, clocks,
+//! syncs, membership, FIFO connections) is tested on both engines from one source in
+//! `world.rs`.
 //!
 //! `cargo test --test engines -- --nocapture` prints each scenario's figures on both engines.
 
@@ -17,7 +17,6 @@ use protocols::node::MILLISECOND;
 use sim::record::Fate;
 use sim::run::{self, RunResult};
 use sim::scenario::{self, EngineKind, Scenario, Verdict};
-use sim::substrate::madsim;
 use sim::{cli, RunOptions};
 
 /// A build without the madsim cfg has no madsim engine to cross-check: fail, and say why.
@@ -41,13 +40,8 @@ fn both_engines_reach_every_scenarios_expected_verdict() {
     require_madsim();
     let mut failures = Vec::new();
     let mut table = String::from("scenario                                   engine  seeds  p50 ms  msgs/op  ok ops\n");
-    let mut skipped = Vec::new();
     for path in scenario_paths() {
         let scenario = scenario::load(&path).unwrap_or_else(|error| panic!("{error}"));
-        if let Some(reason) = madsim::unsupported(&scenario) {
-            skipped.push(format!("{}: {reason}", path.display()));
-            continue;
-        }
         for engine in [EngineKind::Native, EngineKind::Madsim] {
             match cross_check(&on(&scenario, engine)) {
                 Ok(figures) => table += &figures.row(&scenario.name, engine),
@@ -55,7 +49,7 @@ fn both_engines_reach_every_scenarios_expected_verdict() {
             }
         }
     }
-    println!("{table}skipped (the madsim engine cannot run them): {skipped:?}");
+    println!("{table}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -92,20 +86,6 @@ fn messages_take_the_scenarios_latency_and_at_least_madsims_two_steps() {
             assert!(took.iter().all(|took| (least..most).contains(took)), "{engine:?} {latency_ms} ms: {took:?}");
         }
     }
-}
-
-#[test]
-fn a_setting_the_madsim_engine_cannot_honour_is_refused_by_name() {
-    require_madsim();
-    let text = "protocol = \"paxos\"\nnodes = 3\nduration_ms = 100\nengine = \"madsim\"\nexpect = \"ok\"\n\
-                [network]\nfifo = true\n";
-    let scenario = scenario::parse(Path::new("fifo.toml"), text).expect("a valid scenario");
-    let reason = madsim::unsupported(&scenario).expect("FIFO links are refused");
-    assert!(reason.starts_with("network.fifo: ") && reason.contains("engine = \"native\""), "{reason}");
-    let result = run::run(&scenario, RunOptions { seed: 1, detailed: false });
-    assert_eq!(result.verdict, Verdict::Error, "a run does not ignore the setting");
-    assert!(result.summary.violations[0].detail.starts_with("network.fifo"), "{:?}", result.summary.violations);
-    assert!(madsim::unsupported(&on(&load("paxos/nemesis"), EngineKind::Madsim)).is_none());
 }
 
 /// Mean figures over the seeds a check ran.

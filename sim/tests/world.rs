@@ -4,8 +4,9 @@
 //! sends that wait for them, messages on their way to a server that crashes are lost even if
 //! it is up again when they arrive, restarts rebuild from durable records, each process has
 //! a monotonic and a wall clock, isolation does not cut clients off, servers join and leave,
-//! the network duplicates, and a panicking node or a spent event budget becomes an `error`
-//! verdict instead of a crash.
+//! the network duplicates, FIFO links are connections (in order; a loss, a partition or a
+//! crash breaks one, and both ends are told before anything that follows), and a panicking
+//! node or a spent event budget becomes an `error` verdict instead of a crash.
 
 mod support;
 
@@ -154,6 +155,63 @@ on_each_engine! {
         assert_eq!(delivered(true), delivered(false), "copies cross the network like the originals");
     }
 
+    fn fifo_links_deliver_in_the_order_sent_and_other_links_need_not(engine: EngineKind) {
+        // A latency spread of 2-40 ms, which reorders messages unless the links are FIFO.
+        let bursts = |fifo: bool| {
+            let text = format!("{}[network]\nlatency = {{ distribution = \"uniform\", min_ms = 2, max_ms = 40 }}\n\
+                                fifo = {fifo}\n[settings]\nburst = 5\n[workload]\noperations = 1\n", support::PROBE);
+            let scenario = support::probe_text(engine, &text);
+            let run = run::simulate::<Probe>(&scenario, RunOptions { seed: 1, detailed: true }).expect("no panic").expect("runs");
+            received(&run)
+        };
+        let fifo = bursts(true);
+        assert!(fifo.len() > 300, "server 0 received {} burst messages", fifo.len());
+        assert!(fifo.iter().all(|seen| matches!(seen, Heard::Value(_))), "nothing broke: {fifo:?}");
+        assert!(fifo.windows(2).all(|pair| pair[1] == next(&pair[0])), "in order, none missing: {fifo:?}");
+        let unordered = bursts(false);
+        assert!(unordered.windows(2).any(|pair| pair[1] < pair[0]), "without FIFO the spread reorders");
+    }
+
+    fn a_lost_message_breaks_its_connection_and_both_ends_are_told_before_anything_after_the_gap(engine: EngineKind) {
+        let extra = "fifo = true\nloss = 0.02\n[settings]\nburst = 5\n[workload]\noperations = 1\n";
+        let run = probe_run(engine, extra, 1);
+        let heard = received(&run);
+        let breaks = heard.iter().filter(|seen| **seen == Heard::Broke).count();
+        assert!(breaks >= 3, "a 2% loss breaks the connection now and then: {heard:?}");
+        let mut last = None;
+        for seen in &heard {
+            if let (Some(Heard::Value(before)), Heard::Value(value)) = (last, seen) {
+                assert_eq!(*value, before + 1, "a gap without a break: {heard:?}");
+            }
+            last = Some(*seen);
+        }
+        let told = |node| run.recorder.events.iter().filter(|event| event.node == Some(node) && event.what == "disconnected from ".to_string() + if node == 0 { "1" } else { "0" }).count();
+        assert_eq!(told(0), told(1), "both ends are told of every break");
+        let fate = |fate| run.recorder.messages.iter().filter(|message| message.fate == fate).count();
+        assert!(fate(Fate::Lost) > 0 && fate(Fate::Broken) > 0, "lost, and dropped with their connection");
+        let unsettled = run.recorder.messages.iter().filter(|message| message.fate == Fate::InFlight);
+        assert!(unsettled.clone().all(|message| message.sent + D + SLACK >= 1000 * MILLISECOND), "only the last ones are still on their way: {:?}", unsettled.collect::<Vec<_>>());
+    }
+
+    fn a_partition_and_a_crash_break_connections_and_the_peer_is_told(engine: EngineKind) {
+        let extra = "fifo = true\n[settings]\nburst = 2\n[workload]\noperations = 1\n\
+                     [[faults]]\nat_ms = 300\nkind = \"partition\"\ngroups = [[0], [1]]\nduration_ms = 100\n\
+                     [[faults]]\nat_ms = 600\nkind = \"crash\"\nnode = 0\nduration_ms = 20\n";
+        let run = probe_run(engine, extra, 1);
+        let told = |node: u32, peer: u32| -> Vec<Time> {
+            let what = format!("disconnected from {peer}");
+            run.recorder.events.iter().filter(|event| event.node == Some(node) && event.what == what).map(|event| event.time).collect()
+        };
+        let (at_0, at_1) = (told(0, 1), told(1, 0));
+        assert!(at_0.iter().any(|&at| (300 * MILLISECOND..315 * MILLISECOND).contains(&at)), "partition, server 0: {at_0:?}");
+        assert!(at_1.iter().any(|&at| (300 * MILLISECOND..315 * MILLISECOND).contains(&at)), "partition, server 1: {at_1:?}");
+        assert!(at_1.iter().any(|&at| (600 * MILLISECOND..600 * MILLISECOND + SLACK).contains(&at)), "the crash: {at_1:?}");
+        assert!(!at_0.iter().any(|&at| (600 * MILLISECOND..620 * MILLISECOND).contains(&at)), "a crashed server is told nothing");
+        let heard = received(&run);
+        let after = heard.iter().filter(|seen| matches!(seen, Heard::Value(_))).count();
+        assert!(after > 100, "deliveries go on over new connections: {after}");
+    }
+
     fn a_panicking_node_becomes_an_error_verdict_with_its_seed(engine: EngineKind) {
         let mut scenario = probe_scenario(engine, "[workload]\noperations = 20\nrate = 1000\n");
         scenario.nodes = 3;
@@ -171,6 +229,30 @@ on_each_engine! {
         assert_eq!(result.verdict, Verdict::Error);
         assert!(result.summary.violations[0].detail.contains("event budget of 50 events exceeded"));
     }
+}
+
+/// What server 0 reported of server 1's bursts, in order: values, and breaks it was told of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Heard {
+    Value(u64),
+    Broke,
+}
+
+fn next(heard: &Heard) -> Heard {
+    match heard {
+        Heard::Value(value) => Heard::Value(value + 1),
+        Heard::Broke => Heard::Broke,
+    }
+}
+
+fn received(run: &sim::world::Simulation<Probe>) -> Vec<Heard> {
+    let events = run.recorder.events.iter().filter(|event| event.node == Some(0));
+    events
+        .filter_map(|event| match event.what.strip_prefix("received ") {
+            Some(value) => value.parse().ok().map(Heard::Value),
+            None => (event.what == "disconnected from 1").then_some(Heard::Broke),
+        })
+        .collect()
 }
 
 /// Without the madsim cfg half of these tests would vanish without a word: say so instead.

@@ -152,10 +152,7 @@ impl<P: KvProtocol> KvClient<P> {
     /// Ends the operation without an answer: a read had no effect, an update may have.
     fn give_up(&mut self, ctx: &mut ClientContext<P>) {
         let Some(pending) = &self.pending else { return };
-        let outcome = match pending.command.operation {
-            KvOperation::Read { .. } => Outcome::Fail,
-            _ => Outcome::Info,
-        };
+        let outcome = if pending.command.operation.is_update() { Outcome::Info } else { Outcome::Fail };
         self.complete(ctx, outcome);
     }
 

@@ -2,7 +2,10 @@
 //! every protocol that serves the replicated [`Store`](super::Store).
 //!
 //! Per key the state is a list of values, empty at first: `Read` returns it, `Write` makes it
-//! `[value]`, `Append` pushes, and `Cas` makes it `[to]` exactly when it is `[from]`; a cas
+//! `[value]`, `Append` pushes, and `Cas` makes it `[to]` exactly when it is `[from]`. A
+//! `SyncRead` is a read that must see every write completed before it began: ZooKeeper's
+//! `sync` followed by a read, which makes its otherwise local reads linearizable. Protocols
+//! whose reads are linearizable already (Raft, Multi-Paxos) serve it exactly as a read; a cas
 //! that finds anything else completes `Ok(CasFailed)`: an answer, and evidence that the key
 //! did not hold `from` (a `Fail` would mean it did not take effect and say nothing more).
 //!
@@ -26,6 +29,10 @@ use crate::service::{
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum KvOperation {
     Read {
+        key: Key,
+    },
+    /// A read after a `sync` (ZooKeeper): linearizable however the protocol serves reads.
+    SyncRead {
         key: Key,
     },
     Write {
@@ -60,6 +67,7 @@ impl KvOperation {
     pub fn key(&self) -> Key {
         match *self {
             KvOperation::Read { key }
+            | KvOperation::SyncRead { key }
             | KvOperation::Write { key, .. }
             | KvOperation::Append { key, .. }
             | KvOperation::Cas { key, .. } => key,
@@ -68,7 +76,15 @@ impl KvOperation {
 
     /// Whether it may change the store.
     pub fn is_update(&self) -> bool {
-        !matches!(self, KvOperation::Read { .. })
+        self.read_key().is_none()
+    }
+
+    /// The key it reads, if it is a read of either kind.
+    pub fn read_key(&self) -> Option<Key> {
+        match *self {
+            KvOperation::Read { key } | KvOperation::SyncRead { key } => Some(key),
+            _ => None,
+        }
     }
 }
 
@@ -76,6 +92,7 @@ impl Operation for KvOperation {
     fn kind(&self) -> &'static str {
         match self {
             KvOperation::Read { .. } => "read",
+            KvOperation::SyncRead { .. } => "sync-read",
             KvOperation::Write { .. } => "write",
             KvOperation::Append { .. } => "append",
             KvOperation::Cas { .. } => "cas",
@@ -91,6 +108,7 @@ impl fmt::Display for KvOperation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             KvOperation::Read { key } => write!(f, "read {key}"),
+            KvOperation::SyncRead { key } => write!(f, "sync-read {key}"),
             KvOperation::Write { key, value } => write!(f, "write {key} {value}"),
             KvOperation::Append { key, value } => write!(f, "append {key} {value}"),
             KvOperation::Cas { key, from, to } => write!(f, "cas {key} {from}->{to}"),
@@ -122,7 +140,7 @@ pub struct KvService;
 
 impl Service for KvService {
     const NAME: &'static str = "kv";
-    const OPERATIONS: &'static [&'static str] = &["read", "write", "append", "cas"];
+    const OPERATIONS: &'static [&'static str] = &["read", "write", "append", "cas", "sync-read"];
     type Operation = KvOperation;
     type Reply = KvReply;
     type Model = KvModel;
@@ -169,6 +187,7 @@ impl Workload<KvService> for KvWorkload {
         }
         Some(match kind {
             "read" => KvOperation::Read { key },
+            "sync-read" => KvOperation::SyncRead { key },
             "write" => {
                 self.last_written[key as usize] = Some(value);
                 KvOperation::Write { key, value }
@@ -203,8 +222,10 @@ impl Model for KvModel {
 
     fn step(&self, state: &Vec<Value>, input: &KvOperation, output: &Outcome<KvReply>) -> Option<Vec<Value>> {
         match (input, output) {
-            (KvOperation::Read { .. }, Outcome::Ok(KvReply::Values(seen))) => (seen == state).then(|| state.clone()),
-            (KvOperation::Read { .. }, Outcome::Info) => Some(state.clone()),
+            (KvOperation::Read { .. } | KvOperation::SyncRead { .. }, Outcome::Ok(KvReply::Values(seen))) => {
+                (seen == state).then(|| state.clone())
+            }
+            (KvOperation::Read { .. } | KvOperation::SyncRead { .. }, Outcome::Info) => Some(state.clone()),
             (KvOperation::Write { value, .. }, Outcome::Ok(KvReply::Done) | Outcome::Info) => Some(vec![*value]),
             (KvOperation::Append { value, .. }, Outcome::Ok(KvReply::Done) | Outcome::Info) => {
                 let mut next = state.clone();
@@ -238,6 +259,7 @@ impl Model for KvModel {
     fn describe(&self, input: &KvOperation, output: &Outcome<KvReply>) -> String {
         let asked = match input {
             KvOperation::Read { .. } => "read".to_string(),
+            KvOperation::SyncRead { .. } => "sync-read".to_string(),
             KvOperation::Write { value, .. } => format!("write {value}"),
             KvOperation::Append { value, .. } => format!("append {value}"),
             KvOperation::Cas { from, to, .. } => format!("cas {from}->{to}"),

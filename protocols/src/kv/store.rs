@@ -78,7 +78,7 @@ impl Store {
 
     fn execute(&mut self, operation: &KvOperation) -> Outcome<KvReply> {
         match *operation {
-            KvOperation::Read { key } => Outcome::Ok(KvReply::Values(self.read(key))),
+            KvOperation::Read { key } | KvOperation::SyncRead { key } => Outcome::Ok(KvReply::Values(self.read(key))),
             KvOperation::Write { key, value } => {
                 self.values.insert(key, vec![value]);
                 Outcome::Ok(KvReply::Done)

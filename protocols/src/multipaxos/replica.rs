@@ -17,7 +17,7 @@ use super::{
     Ballot, Entry, MultiPaxos, MultiPaxosMessage, MultiPaxosObservation, MultiPaxosServer, Slot,
     DECISIONS_PER_MESSAGE_MAX,
 };
-use crate::kv::{Command, KvOperation, KvReply, Store};
+use crate::kv::{Command, KvReply, Store};
 use crate::node::{NodeId, ServerContext};
 use crate::service::Outcome;
 
@@ -161,8 +161,8 @@ impl MultiPaxosServer {
 
     fn execute(&mut self, ctx: &mut ServerContext<MultiPaxos>, slot: Slot, command: &Command) {
         let Some((outcome, first)) = self.replica.apply(command) else { return };
-        if let (true, KvOperation::Read { key }) = (first, &command.operation) {
-            let (client, sequence, key) = (command.client, command.sequence, *key);
+        if let (true, Some(key)) = (first, command.operation.read_key()) {
+            let (client, sequence) = (command.client, command.sequence);
             ctx.observe(MultiPaxosObservation::ReadServed { client, sequence, key, through: slot - 1 });
         }
         self.answer_waiting_client(ctx, command, outcome, slot);

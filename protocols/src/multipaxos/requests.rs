@@ -11,22 +11,23 @@
 
 use super::server::State;
 use super::{replica, Entry, MultiPaxos, MultiPaxosMessage, MultiPaxosObservation, MultiPaxosServer, Slot};
-use crate::kv::{Command, KvOperation, KvReply, Response};
+use crate::kv::{Command, KvReply, Response};
 use crate::node::ServerContext;
 use crate::service::{Key, Outcome};
 
 impl MultiPaxosServer {
     pub(super) fn on_client_request(&mut self, ctx: &mut ServerContext<MultiPaxos>, command: Command) {
         let (client, sequence) = (command.client, command.sequence);
-        if let KvOperation::Read { key } = command.operation {
+        // A sync-read is a read: reads through the log are linearizable already.
+        if let Some(key) = command.operation.read_key() {
             ctx.observe(MultiPaxosObservation::ReadReceived { client, sequence, key });
         }
         if !matches!(self.state, State::Leader(_)) {
             let response = Response::NotLeader { sequence, leader: self.leader };
             return ctx.send(client, MultiPaxosMessage::ClientReply(response));
         }
-        match command.operation {
-            KvOperation::Read { key } if self.local_reads => self.read_locally(ctx, &command, key),
+        match command.operation.read_key() {
+            Some(key) if self.local_reads => self.read_locally(ctx, &command, key),
             _ => self.on_command(ctx, command),
         }
     }

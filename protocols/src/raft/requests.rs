@@ -19,8 +19,8 @@
 
 use super::server::{PendingRead, State};
 use super::{Entry, Flaw, Payload, Raft, RaftMessage, RaftServer};
+use crate::kv::KvReply;
 use crate::kv::{Command, Response, Sequence};
-use crate::kv::{KvOperation, KvReply};
 use crate::node::{NodeId, ServerContext};
 use crate::service::{Key, Outcome};
 
@@ -30,9 +30,10 @@ impl RaftServer {
             let response = Response::NotLeader { sequence: command.sequence, leader: self.leader };
             return ctx.send(command.client, RaftMessage::ClientReply(response));
         }
-        match command.operation {
-            KvOperation::Read { key } => self.on_read(ctx, command.client, command.sequence, key),
-            _ => self.on_update(ctx, command),
+        // A sync-read is a read: ReadIndex reads are linearizable already.
+        match command.operation.read_key() {
+            Some(key) => self.on_read(ctx, command.client, command.sequence, key),
+            None => self.on_update(ctx, command),
         }
     }
 

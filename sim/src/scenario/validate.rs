@@ -105,6 +105,10 @@ pub fn check(scenario: &Scenario, meta: &Meta) -> Checked {
     at_least(&[Key("timeout_ms")], scenario.timeout_ms as f64, 1.0)?;
     check_workload(scenario, meta)?;
     check_network(scenario)?;
+    if meta.fifo_links && !scenario.network.fifo {
+        let message = format!("{} assumes FIFO links, as TCP gives; set fifo = true", meta.name);
+        return Err(problem(&[Key("network"), Key("fifo")], message));
+    }
     check_latency(&[Key("storage"), Key("sync")], &scenario.storage.sync)?;
     for (index, fault) in scenario.faults.iter().enumerate() {
         check_fault(scenario, meta, index, fault)?;
@@ -284,6 +288,12 @@ fn check_network(scenario: &Scenario) -> Checked {
     let network = &scenario.network;
     probability(&[Key("network"), Key("loss")], network.loss)?;
     probability(&[Key("network"), Key("duplicate")], network.duplicate)?;
+    if network.fifo && network.duplicate > 0.0 {
+        return Err(problem(
+            &[Key("network"), Key("duplicate")],
+            "FIFO links (fifo = true) are connections, which deliver each message once; set duplicate = 0 or fifo = false",
+        ));
+    }
     check_latency(&[Key("network"), Key("latency")], &network.latency)
 }
 

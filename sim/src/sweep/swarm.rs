@@ -25,6 +25,9 @@ pub fn weather(scenario: &Scenario, seed: u64) -> (Scenario, String) {
     let drawn = (latency(&mut rng), sometimes(&mut rng, 0.2), sometimes(&mut rng, 0.2));
     if !keep_network {
         (out.network.latency, out.network.loss, out.network.duplicate) = drawn;
+        if out.network.fifo {
+            out.network.duplicate = 0.0; // FIFO links are connections, which deliver each message once.
+        }
     }
     out.clocks = if rng.gen_bool(0.3) { skewed_clocks(&mut rng, scenario.nodes) } else { Vec::new() };
     out.faults.clear();

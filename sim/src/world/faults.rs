@@ -292,7 +292,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
     }
 
     /// Stops every activity of `node`: timers, backlog, syncs and held sends; bumps its
-    /// incarnation, so that what was on its way to it is lost.
+    /// incarnation, so that what was on its way to it is lost, and breaks its connections.
     fn halt(&mut self, node: NodeId, lose_unsynced: bool) {
         let process = &mut self.processes[node as usize];
         process.timers.clear();
@@ -301,6 +301,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         process.incarnation += 1;
         process.storage.crash(lose_unsynced, &mut self.faults.rng);
         self.substrate.crashed(node);
+        self.break_connections_of(node);
     }
 
     fn pause(&mut self, node: NodeId) -> Option<Undo> {

@@ -13,12 +13,15 @@
 //! both engines follow the same rules, for example this one: a message in flight to a
 //! server that crashes is lost, as a broken connection loses it, even if the server is up
 //! again by the time the message would arrive (the world tells restarts apart by an
-//! incarnation number per process).
+//! incarnation number per process). With `[network] fifo = true` links are connections, as
+//! TCP gives (`connections.rs`): delivered in order, broken by a loss, a link fault or a
+//! crash, and each end told of a break before anything that follows it.
 //!
 //! A run stops at the first violation (it is never hidden by a later event), when the event
 //! budget is spent (verdict `error`), or at its end time.
 
 pub(crate) mod clock;
+pub mod connections;
 pub mod faults;
 pub mod network;
 mod storage;
@@ -36,6 +39,7 @@ use crate::record::{Fate, MessageRecord, Recorder};
 use crate::rng::{self, stream};
 use crate::scenario::{Latency, Plan, Scenario};
 use clock::Clock;
+use connections::{Connections, Link};
 use faults::Faults;
 use network::{Network, Route};
 use storage::Storage;
@@ -56,12 +60,20 @@ pub enum Event<P: Protocol> {
     Start(NodeId),
     /// A restarted server is up again.
     Recover(NodeId),
-    /// A message reaches `to`; `incarnation` is the receiver's when the message left.
+    /// A message reaches `to`; `incarnation` is the receiver's when the message left, and
+    /// `link` its place on its connection (FIFO links only).
     Message {
         to: NodeId,
         from: NodeId,
         message: P::Message,
         id: u64,
+        incarnation: u32,
+        link: Option<Link>,
+    },
+    /// `node` is told that its connection to `peer` broke (FIFO links only).
+    Disconnected {
+        node: NodeId,
+        peer: NodeId,
         incarnation: u32,
     },
     Timer {
@@ -158,6 +170,7 @@ enum ServerInput<P: Protocol> {
     Timer(P::Timer),
     Synced(SyncId),
     Membership(Membership),
+    Disconnected(NodeId),
 }
 
 /// One input of a client.
@@ -166,6 +179,7 @@ enum ClientInput<P: Protocol> {
     Message { from: NodeId, message: P::Message },
     Timer(P::Timer),
     Request(OperationOf<P>),
+    Disconnected(NodeId),
 }
 
 /// The world of one run of protocol `P` on substrate `S`.
@@ -179,6 +193,8 @@ pub struct World<P: Protocol, S: Substrate<P>> {
     clients: Vec<P::Client>,
     checker: P::Checker,
     network: Network,
+    /// The connections of FIFO links (`None` when links are not FIFO).
+    connections: Option<Connections<P::Message>>,
     workload: Clients<P::Service>,
     history: Vec<Call<P::Service>>,
     faults: Faults,
@@ -244,6 +260,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
             clients: (slots..processes).map(|id| P::client(&setup, id)).collect(),
             checker: P::checker(&setup),
             network: Network::new(&network_config, slots as usize, processes as usize, stream(seed, rng::NETWORK)),
+            connections: network_config.fifo.then(Connections::new),
             workload: Clients::new(&scenario.workload, params, slots, plan.duration, stream(seed, rng::WORKLOAD)),
             history: Vec::new(),
             faults: Faults::new(scenario, seed),
@@ -293,6 +310,11 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         matches!(self.processes[node as usize].life, Life::Up | Life::Leaving)
     }
 
+    /// Whether the process `node` was up and is not (crashed, restarting or gone).
+    fn is_down(&self, node: NodeId) -> bool {
+        matches!(self.processes[node as usize].life, Life::Crashed | Life::Restarting | Life::Gone)
+    }
+
     fn handle(&mut self, event: Event<P>) {
         if let Some(node) = held_for(&event).filter(|&node| self.processes[node as usize].paused) {
             self.processes[node as usize].backlog.push(event);
@@ -301,7 +323,10 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         match event {
             Event::Start(node) => self.on_start(node),
             Event::Recover(node) => self.on_recover(node),
-            Event::Message { to, from, message, id, incarnation } => self.deliver(to, from, message, id, incarnation),
+            Event::Message { to, from, message, id, incarnation, link } => {
+                self.arrive(to, from, message, id, incarnation, link)
+            }
+            Event::Disconnected { node, peer, incarnation } => self.on_disconnected(node, peer, incarnation),
             Event::Timer { node, generation } => self.fire_timer(node, generation),
             Event::Synced { node, sync, incarnation } => self.on_synced(node, sync, incarnation),
             Event::Invoke(client) => self.invoke(client),
@@ -339,9 +364,11 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         self.dispatch(node, ServerInput::Recover);
     }
 
-    /// A message arrives: it is delivered unless a link fault blocks it now, or its
-    /// receiver is down or has crashed since it left.
-    fn deliver(&mut self, to: NodeId, from: NodeId, message: P::Message, id: u64, incarnation: u32) {
+    /// A message arrives: it is delivered unless a link fault blocks it now, its receiver is
+    /// down or has crashed since it left (either breaks its connection, if it is still the
+    /// current one), or its connection broke since; on a FIFO link it may wait for the
+    /// messages sent before it.
+    fn arrive(&mut self, to: NodeId, from: NodeId, message: P::Message, id: u64, incarnation: u32, link: Option<Link>) {
         let process = &self.processes[to as usize];
         let fate = if self.network.is_blocked(from, to) {
             Fate::Blocked
@@ -350,10 +377,21 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         } else {
             Fate::Delivered(self.now)
         };
-        self.recorder.fate(id, fate);
-        if fate != Fate::Delivered(self.now) {
-            return;
+        if fate != Fate::Delivered(self.now) && link.is_some_and(|link| self.is_current(from, to, link)) {
+            self.break_connection(from, to);
         }
+        if fate != Fate::Delivered(self.now) {
+            return self.recorder.fate(id, fate);
+        }
+        match link {
+            Some(link) => self.arrive_on_link(to, from, message, id, link),
+            None => self.deliver(to, from, message, id),
+        }
+    }
+
+    /// Hands a message that arrived to its receiver.
+    fn deliver(&mut self, to: NodeId, from: NodeId, message: P::Message, id: u64) {
+        self.recorder.fate(id, Fate::Delivered(self.now));
         self.recorder.handling = Some(id);
         if self.setup.is_client(to) {
             self.recorder.trace.input(self.now, to, 1, &(from, &message));
@@ -416,6 +454,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
             ServerInput::Recover => self.recorder.trace.input(self.now, node, 3, &()),
             ServerInput::Synced(sync) => self.recorder.trace.input(self.now, node, 5, sync),
             ServerInput::Membership(change) => self.recorder.trace.input(self.now, node, 6, change),
+            ServerInput::Disconnected(peer) => self.recorder.trace.input(self.now, node, 7, peer),
         }
         let process = &mut self.processes[node as usize];
         let Some(server) = self.servers[node as usize].as_mut() else { return };
@@ -430,6 +469,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
             ServerInput::Timer(timer) => server.on_timer(&mut ctx, timer),
             ServerInput::Synced(sync) => server.on_synced(&mut ctx, sync),
             ServerInput::Membership(change) => server.on_membership(&mut ctx, change),
+            ServerInput::Disconnected(peer) => server.on_disconnected(&mut ctx, peer),
         }
         server.invariants();
         let finished = self.apply(node, &mut effects);
@@ -459,6 +499,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
             ClientInput::Message { from, message } => client.on_message(&mut ctx, from, message),
             ClientInput::Timer(timer) => client.on_timer(&mut ctx, timer),
             ClientInput::Request(operation) => client.on_request(&mut ctx, operation),
+            ClientInput::Disconnected(peer) => client.on_disconnected(&mut ctx, peer),
         }
         client.invariants();
         self.apply(node, &mut effects);
@@ -540,7 +581,10 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         }
     }
 
-    /// Hands a message to the network, which blocks, loses, delivers or duplicates it.
+    /// Hands a message to the network, which blocks, loses, delivers or duplicates it. On a
+    /// FIFO link a message sent on a broken connection is dropped, and one that is lost,
+    /// blocked, or sent to a receiver that is down (crashed, restarting or gone: refused at
+    /// once, as a connection to a dead process is) breaks its connection.
     fn transmit(&mut self, from: NodeId, to: NodeId, message: P::Message) {
         assert!(
             (to as usize) < self.processes.len(),
@@ -548,21 +592,40 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         );
         let record = self.recorder.message(from, to, &message, self.now);
         let incarnation = self.processes[to as usize].incarnation;
-        let (at, copy_at) = match self.network.route(self.now, from, to) {
-            Route::Deliver { at, copy_at } => (at, copy_at),
-            dropped => {
+        let link = match &mut self.connections {
+            Some(connections) => match connections.send(from, to) {
+                Some(link) => Some(link),
+                None => {
+                    let id = self.recorder.sent(record);
+                    return self.recorder.fate(id, Fate::Broken);
+                }
+            },
+            None => None,
+        };
+        let route = match self.network.route(self.now, from, to) {
+            Route::Deliver { .. } if link.is_some() && self.is_down(to) => Err(Fate::Crashed),
+            Route::Deliver { at, copy_at } => Ok((at, copy_at)),
+            Route::Blocked => Err(Fate::Blocked),
+            Route::Lost => Err(Fate::Lost),
+        };
+        let (at, copy_at) = match route {
+            Ok(times) => times,
+            Err(fate) => {
                 let id = self.recorder.sent(record);
-                self.recorder.fate(id, if dropped == Route::Blocked { Fate::Blocked } else { Fate::Lost });
+                self.recorder.fate(id, fate);
+                if link.is_some() {
+                    self.break_connection(from, to);
+                }
                 return;
             }
         };
         if let Some(copy_at) = copy_at {
             let id = self.recorder.sent(MessageRecord { copy: true, ..record.clone() });
-            let event = Event::Message { to, from, message: message.clone(), id, incarnation };
+            let event = Event::Message { to, from, message: message.clone(), id, incarnation, link };
             self.substrate.transmit(self.now, copy_at, from, event);
         }
         let id = self.recorder.sent(record);
-        self.substrate.transmit(self.now, at, from, Event::Message { to, from, message, id, incarnation });
+        self.substrate.transmit(self.now, at, from, Event::Message { to, from, message, id, incarnation, link });
     }
 
     fn complete(&mut self, client: NodeId, outcome: Outcome<ReplyOf<P>>) {
@@ -633,7 +696,10 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
 fn held_for<P: Protocol>(event: &Event<P>) -> Option<NodeId> {
     match *event {
         Event::Message { to, .. } => Some(to),
-        Event::Timer { node, .. } | Event::Synced { node, .. } | Event::Invoke(node) => Some(node),
+        Event::Timer { node, .. }
+        | Event::Synced { node, .. }
+        | Event::Invoke(node)
+        | Event::Disconnected { node, .. } => Some(node),
         _ => None,
     }
 }

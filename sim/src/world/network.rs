@@ -1,6 +1,8 @@
 //! The simulated network: per-message latency from a distribution (reordering follows
-//! from its spread), loss, duplication, optional FIFO links, and link faults (partitions,
-//! one-way cuts, isolation, bridges).
+//! from its spread), loss, duplication, and link faults (partitions, one-way cuts,
+//! isolation, bridges). FIFO links are connections (`connections.rs`), which put messages
+//! back in order at the receiver; the network makes no duplicates on them, as TCP delivers
+//! each segment once.
 //!
 //! Link faults cut the links between the servers they name, and the links of the clients
 //! they name: a client in a partition's group reaches only that group's servers, an
@@ -72,8 +74,6 @@ pub struct Network {
     /// Directed links that some fault blocks, row-major by sender.
     blocked: Vec<bool>,
     faults: Vec<(u64, LinkFault)>,
-    /// Per directed link, the last delivery time scheduled (FIFO links only).
-    last_delivery: Option<Vec<Time>>,
     rng: ChaCha8Rng,
 }
 
@@ -82,12 +82,11 @@ impl Network {
         Network {
             latency: config.latency.clone(),
             loss: config.loss,
-            duplicate: config.duplicate,
+            duplicate: if config.fifo { 0.0 } else { config.duplicate },
             servers,
             processes,
             blocked: vec![false; processes * processes],
             faults: Vec::new(),
-            last_delivery: config.fifo.then(|| vec![0; processes * processes]),
             rng,
         }
     }
@@ -100,9 +99,9 @@ impl Network {
         if self.loss > 0.0 && self.rng.gen::<f64>() < self.loss {
             return Route::Lost;
         }
-        let at = self.delivery_time(now, from, to);
+        let at = now + self.sample_latency();
         let copy_at =
-            (self.duplicate > 0.0 && self.rng.gen::<f64>() < self.duplicate).then(|| self.delivery_time(now, from, to));
+            (self.duplicate > 0.0 && self.rng.gen::<f64>() < self.duplicate).then(|| now + self.sample_latency());
         Route::Deliver { at, copy_at }
     }
 
@@ -140,18 +139,6 @@ impl Network {
                 let blocks = |fault: &LinkFault| fault.blocks(from as NodeId, to as NodeId, servers);
                 self.blocked[from * n + to] = self.faults.iter().any(|(_, fault)| blocks(fault));
             }
-        }
-    }
-
-    fn delivery_time(&mut self, now: Time, from: NodeId, to: NodeId) -> Time {
-        let at = now + self.sample_latency();
-        match &mut self.last_delivery {
-            Some(last) => {
-                let link = &mut last[from as usize * self.processes + to as usize];
-                *link = (*link).max(at);
-                *link
-            }
-            None => at,
         }
     }
 
@@ -219,14 +206,10 @@ mod tests {
     }
 
     #[test]
-    fn fifo_links_never_deliver_out_of_order() {
-        let mut net = network(true, Latency::Uniform { min_ms: 1.0, max_ms: 50.0 });
-        let mut last = 0;
-        for now in 0..200 {
-            let Route::Deliver { at, .. } = net.route(now, 0, 1) else { panic!("no faults, no loss") };
-            assert!(at >= last);
-            last = at;
-        }
+    fn fifo_links_make_no_duplicates() {
+        let config = scenario::Network { latency: Latency::default(), loss: 0.0, duplicate: 1.0, fifo: true };
+        let mut net = Network::new(&config, 3, 3, ChaCha8Rng::seed_from_u64(1));
+        assert_eq!(net.route(0, 0, 1), Route::Deliver { at: MILLISECOND, copy_at: None });
     }
 
     #[test]

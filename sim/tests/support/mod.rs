@@ -10,8 +10,8 @@ use std::path::Path;
 
 use protocols::history::Model;
 use protocols::node::{
-    Checker, Client, ClientContext, Membership, Message, Milestone, NoSettings, NodeId, Protocol, Server,
-    ServerContext, Setup, Time, Variant, Violation,
+    Checker, Client, ClientContext, Membership, Message, Milestone, NodeId, Protocol, Server, ServerContext, Setup,
+    Time, Variant, Violation, MILLISECOND,
 };
 use protocols::service::{HistoryCheck, Operation, Outcome, Reply, Service, Workload, WorkloadConfig};
 use rand_chacha::ChaCha8Rng;
@@ -24,14 +24,18 @@ use sim::{run, RunOptions};
 /// Server 0 answers each `Ping(v)` with `Pong` carrying its two clocks, writes one record per
 /// ping, and makes pings with even values durable before it answers them (`send_after_sync`);
 /// in a cluster of 3 servers, a ping of 13 makes it panic. A server told to leave leaves at
-/// once. Clients ping server 0.
+/// once. Clients ping server 0. With `[settings] burst = n`, server 1 also sends server 0 `n`
+/// numbered `Burst` messages every 10 ms, which server 0 reports (`Seen::Received`); every
+/// server reports the connections it is told broke (`Seen::Disconnected`).
 #[derive(Debug)]
 pub struct Probe;
 
 #[derive(Clone, Debug, Hash)]
+#[allow(clippy::enum_variant_names)] // `Ping::Ping` names the probe's request, as before `Burst` came
 pub enum Ping {
     Ping(u64),
     Pong { monotonic: Time, wall: Time },
+    Burst(u64),
 }
 
 impl Message for Ping {
@@ -39,6 +43,7 @@ impl Message for Ping {
         match self {
             Ping::Ping(_) => "Ping",
             Ping::Pong { .. } => "Pong",
+            Ping::Burst(_) => "Burst",
         }
     }
 }
@@ -49,6 +54,10 @@ pub enum Seen {
     /// A restarted server recovered this many records.
     Recovered(usize),
     Membership(Membership),
+    /// Server 0 received burst message `value`.
+    Received(u64),
+    /// The connection to this process broke.
+    Disconnected(NodeId),
 }
 
 impl fmt::Display for Seen {
@@ -56,22 +65,50 @@ impl fmt::Display for Seen {
         match self {
             Seen::Recovered(records) => write!(f, "{records}"),
             Seen::Membership(change) => write!(f, "{change:?}"),
+            Seen::Received(value) => write!(f, "received {value}"),
+            Seen::Disconnected(peer) => write!(f, "disconnected from {peer}"),
         }
     }
+}
+
+/// The probe's settings.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeSettings {
+    /// `Burst` messages server 1 sends server 0 every 10 ms.
+    #[serde(default)]
+    pub burst: u32,
 }
 
 pub struct ProbeServer {
     records: usize,
     servers: u32,
     id: NodeId,
+    burst: u32,
+    /// The next burst message's number.
+    next: u64,
+}
+
+impl ProbeServer {
+    fn new(setup: &Setup<ProbeSettings>, id: NodeId, records: usize) -> ProbeServer {
+        ProbeServer { records, servers: setup.servers, id, burst: setup.settings.burst, next: 0 }
+    }
 }
 
 impl Server<Probe> for ProbeServer {
-    fn on_start(&mut self, _ctx: &mut ServerContext<Probe>) {}
+    fn on_start(&mut self, ctx: &mut ServerContext<Probe>) {
+        if self.id == 1 && self.burst > 0 {
+            ctx.set_timer(10 * MILLISECOND, ());
+        }
+    }
     fn on_recover(&mut self, ctx: &mut ServerContext<Probe>) {
         ctx.observe(Seen::Recovered(self.records));
+        self.on_start(ctx);
     }
     fn on_message(&mut self, ctx: &mut ServerContext<Probe>, from: NodeId, message: Ping) {
+        if let Ping::Burst(value) = message {
+            return ctx.observe(Seen::Received(value));
+        }
         let Ping::Ping(value) = message else { return };
         assert!(self.servers != 3 || value != 13, "the probe panics on 13");
         ctx.write(value);
@@ -82,7 +119,16 @@ impl Server<Probe> for ProbeServer {
             ctx.send(from, pong);
         }
     }
-    fn on_timer(&mut self, _ctx: &mut ServerContext<Probe>, _timer: ()) {}
+    fn on_timer(&mut self, ctx: &mut ServerContext<Probe>, _timer: ()) {
+        for _ in 0..self.burst {
+            self.next += 1;
+            ctx.send(0, Ping::Burst(self.next));
+        }
+        ctx.set_timer(10 * MILLISECOND, ());
+    }
+    fn on_disconnected(&mut self, ctx: &mut ServerContext<Probe>, peer: NodeId) {
+        ctx.observe(Seen::Disconnected(peer));
+    }
     fn on_membership(&mut self, ctx: &mut ServerContext<Probe>, change: Membership) {
         ctx.observe(Seen::Membership(change));
         if change == Membership::Leaving(self.id) {
@@ -125,7 +171,7 @@ impl Protocol for Probe {
     const MILESTONES: &'static [Milestone] = &[Milestone { name: "recovered", about: "a server restarted" }];
     const MEMBERSHIP: bool = true;
     type Service = PingService;
-    type Settings = NoSettings;
+    type Settings = ProbeSettings;
     type Message = Ping;
     type Timer = ();
     type Record = u64;
@@ -133,16 +179,16 @@ impl Protocol for Probe {
     type Server = ProbeServer;
     type Client = ProbeClient;
     type Checker = NoChecks;
-    fn server(setup: &Setup, id: NodeId) -> ProbeServer {
-        ProbeServer { records: 0, servers: setup.servers, id }
+    fn server(setup: &Setup<ProbeSettings>, id: NodeId) -> ProbeServer {
+        ProbeServer::new(setup, id, 0)
     }
-    fn recover(setup: &Setup, id: NodeId, records: &[u64]) -> ProbeServer {
-        ProbeServer { records: records.len(), servers: setup.servers, id }
+    fn recover(setup: &Setup<ProbeSettings>, id: NodeId, records: &[u64]) -> ProbeServer {
+        ProbeServer::new(setup, id, records.len())
     }
-    fn client(_: &Setup, _: NodeId) -> ProbeClient {
+    fn client(_: &Setup<ProbeSettings>, _: NodeId) -> ProbeClient {
         ProbeClient { waiting: false }
     }
-    fn checker(_: &Setup) -> NoChecks {
+    fn checker(_: &Setup<ProbeSettings>) -> NoChecks {
         NoChecks
     }
     fn milestone(observation: &Seen) -> Option<&'static str> {

@@ -57,10 +57,12 @@ impl<P: Protocol> Transit<P> {
     }
 }
 
-/// The latency the world layers on madsim's, and how long a datagram can stay inside madsim.
+/// The latency the world layers on madsim's, how long a datagram can stay inside madsim, and
+/// whether the world draws losses and holds back blocked messages itself (FIFO links).
 pub(super) struct Layered {
     latency: Latency,
     pub(super) transit_max: Time,
+    pub(super) fifo: bool,
 }
 
 /// What travels through madsim: the id of a message in `transit`, and how long the receiving
@@ -79,15 +81,17 @@ pub(super) fn configure(network: &scenario::Network) -> (madsim::Config, Layered
     };
     let transit_max = send_latency.end.as_nanos() as Time + OVERHEAD + MADSIM_STEP;
     let mut config = madsim::Config::default();
-    config.net.packet_loss_rate = network.loss;
+    config.net.packet_loss_rate = if network.fifo { 0.0 } else { network.loss };
     config.net.send_latency = send_latency;
-    (config, Layered { latency, transit_max })
+    (config, Layered { latency, transit_max, fifo: network.fifo })
 }
 
 /// The network the world models on madsim: link faults, duplication and the latency it
-/// layers on madsim's (loss is madsim's).
+/// layers on madsim's, and on FIFO links the connections and the losses (elsewhere loss is
+/// madsim's).
 pub(super) fn layered_network(network: &scenario::Network, layered: &Layered) -> scenario::Network {
-    scenario::Network { latency: layered.latency.clone(), loss: 0.0, duplicate: network.duplicate, fifo: false }
+    let loss = if layered.fifo { network.loss } else { 0.0 };
+    scenario::Network { latency: layered.latency.clone(), loss, duplicate: network.duplicate, fifo: layered.fifo }
 }
 
 /// Creates the madsim node of process `id`, which boots at once and again at each restart.
