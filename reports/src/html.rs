@@ -56,7 +56,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>], numeric: &[usize]) -> Strin
         let class = if numeric.contains(&column) { " class=\"num\"" } else { "" };
         format!("<{tag}{class}>{}</{tag}>", escape(text))
     };
-    let mut html = String::from("<table>\n<thead><tr>");
+    let mut html = String::from("<div class=\"table\"><table>\n<thead><tr>");
     for (column, header) in headers.iter().enumerate() {
         html.push_str(&cell("th", column, header));
     }
@@ -68,7 +68,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>], numeric: &[usize]) -> Strin
         }
         html.push_str("</tr>\n");
     }
-    html.push_str("</tbody>\n</table>\n");
+    html.push_str("</tbody>\n</table></div>\n");
     html
 }
 
@@ -143,6 +143,8 @@ h1 { font-size: 26px; margin: 8px 0 4px; }
 h2 { font-size: 20px; margin: 32px 0 8px; padding-top: 8px; border-top: 1px solid #e3e6ea; }
 p.lead { margin: 4px 0 16px; color: #4a5263; }
 table { border-collapse: collapse; margin: 8px 0 16px; font-size: 14px; }
+.table { overflow-x: auto; max-width: 100%; }
+.table th:first-child, .table td:first-child { min-width: 10em; }
 th, td { padding: 4px 12px; border-bottom: 1px solid #e3e6ea; text-align: left; vertical-align: top; }
 th { background: #f0f2f5; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }

@@ -161,11 +161,12 @@ fn figures_table(data: &RunData) -> String {
     html::table(&["figure", "value"], &rows, &[1])
 }
 
-/// "p50 / p95 / p99 / max" with three decimals, or `n/a` without ok operations.
+/// "p50 / p95 / p99 / max" with one decimal (summary.json keeps them exact), or `n/a` without
+/// ok operations.
 pub fn quantiles(latency: Option<&crate::Latency>) -> String {
     match latency {
         Some(latency) => {
-            format!("{:.3} / {:.3} / {:.3} / {:.3}", latency.p50, latency.p95, latency.p99, latency.max)
+            format!("{:.1} / {:.1} / {:.1} / {:.1}", latency.p50, latency.p95, latency.p99, latency.max)
         }
         None => format!("{} (no ok operations)", words::NOT_APPLICABLE),
     }

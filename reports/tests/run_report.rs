@@ -78,7 +78,7 @@ fn the_page_gives_the_seed_the_replay_command_and_the_figures() {
     let html = std::fs::read_to_string(out.join(REPORT_FILE)).expect("report.html");
     assert!(html.contains(replay));
     assert!(html.contains("<small>seed 1</small>"));
-    assert!(html.contains("<td class=\"num\">4.000 / 12.000 / 12.000 / 12.000</td>"), "latency quantiles");
+    assert!(html.contains("<td class=\"num\">4.0 / 12.0 / 12.0 / 12.0</td>"), "latency quantiles");
     assert!(html.contains("<td>agreement</td>"), "the violated invariant");
 }
 
