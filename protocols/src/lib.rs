@@ -18,3 +18,4 @@ pub mod service;
 pub mod testing;
 pub mod threepc;
 pub mod twopc;
+pub mod voting;
