@@ -87,7 +87,8 @@ fn quorum_write_costs_2_times_n_minus_1_messages_in_one_round_trip() {
     for nodes in [3_u64, 5, 7] {
         let summary = steady_state("quorum", nodes as u32, 5, "write = 1.0");
         let per_op = OPERATIONS * (nodes - 1);
-        let expected = by_type(&[("Write", per_op), ("WriteAck", per_op), ("Request", OPERATIONS), ("Reply", OPERATIONS)]);
+        let expected =
+            by_type(&[("Write", per_op), ("WriteAck", per_op), ("Request", OPERATIONS), ("Reply", OPERATIONS)]);
         assert_eq!(summary.figures.messages.by_type, expected, "{nodes} nodes");
     }
 }
@@ -97,7 +98,8 @@ fn quorum_read_costs_2_times_n_minus_1_messages_and_no_repair_without_faults() {
     for nodes in [3_u64, 5, 7] {
         let summary = steady_state("quorum", nodes as u32, 5, "read = 1.0");
         let per_op = OPERATIONS * (nodes - 1);
-        let expected = by_type(&[("Read", per_op), ("ReadAck", per_op), ("Request", OPERATIONS), ("Reply", OPERATIONS)]);
+        let expected =
+            by_type(&[("Read", per_op), ("ReadAck", per_op), ("Request", OPERATIONS), ("Reply", OPERATIONS)]);
         assert_eq!(summary.figures.messages.by_type, expected, "{nodes} nodes");
         // Mixed: every message to a replica is one read's or one write's, none a repair's.
         let summary = steady_state("quorum", nodes as u32, 5, "read = 0.5, write = 0.5");

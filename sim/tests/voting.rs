@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use sim::RunOptions;
-use sim::{report, run, scenario};
+use sim::{compare, run, scenario};
 
 fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
@@ -40,7 +40,8 @@ fn quorum_settings_that_cannot_run_are_refused_with_the_line_and_what_is_allowed
 
 #[test]
 fn the_register_service_refuses_appends_and_compare_and_set_and_the_vote_refuses_joins() {
-    let error = refused("protocol = \"abd\"\nnodes = 3\nduration_ms = 100\nexpect = \"ok\"\n[workload]\nmix = { cas = 1.0 }\n");
+    let error =
+        refused("protocol = \"abd\"\nnodes = 3\nduration_ms = 100\nexpect = \"ok\"\n[workload]\nmix = { cas = 1.0 }\n");
     assert!(error.contains("allowed: read, write"), "{error}");
     let error = refused("protocol = \"majority-vote\"\nnodes = 3\nmax_nodes = 4\nduration_ms = 100\nexpect = \"ok\"\n");
     assert!(error.contains("does not support servers joining"), "{error}");
@@ -93,9 +94,9 @@ fn the_staleness_figures_reach_the_run_page_and_the_comparison_page() {
     let dir = scratch("comparison");
     let file = dir.join("staleness.toml");
     std::fs::write(&file, COMPARISON).expect("the comparison file is written");
-    let plan = report::load(&file).expect("the comparison loads");
+    let plan = compare::load(&file).expect("the comparison loads");
     let out = dir.join("out");
-    let comparison = report::run_plan(&plan, &out).expect("the comparison runs");
+    let comparison = compare::run_plan(&plan, &out).expect("the comparison runs");
     reports::render_comparison(&comparison, &out).expect("the comparison renders");
     let page = std::fs::read_to_string(out.join(reports::REPORT_FILE)).expect("the page");
     assert!(page.contains("stale_reads (mean per run)") && page.contains("reads_returned (mean per run)"));

@@ -20,17 +20,37 @@ use super::staleness::Staleness;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RegisterObservation {
     /// A replica stored `value` at `version` (newer than what it held).
-    Stored { key: Key, version: Version, value: Option<Value> },
+    Stored {
+        key: Key,
+        version: Version,
+        value: Option<Value>,
+    },
     /// A read's coordinator wrote the newest version it found back before answering.
-    WroteBack { key: Key, version: Version },
+    WroteBack {
+        key: Key,
+        version: Version,
+    },
     /// A server outside the key's replicas stored `version` as a hint for `owner` (sloppy quorum).
-    Hinted { key: Key, version: Version, owner: NodeId },
+    Hinted {
+        key: Key,
+        version: Version,
+        value: Option<Value>,
+        owner: NodeId,
+    },
     /// A hint reached its owner, which stored it (hinted handoff).
-    HandedOff { key: Key, version: Version, owner: NodeId },
+    HandedOff {
+        key: Key,
+        version: Version,
+        owner: NodeId,
+    },
     /// The replicas of the store changed (membership).
-    Replicas { replicas: Vec<NodeId> },
+    Replicas {
+        replicas: Vec<NodeId>,
+    },
     /// A server that becomes a replica holds every acknowledged write (it fetched them).
-    Filled { replicas: Vec<NodeId> },
+    Filled {
+        replicas: Vec<NodeId>,
+    },
     Client(ClientEvent),
 }
 
@@ -45,7 +65,7 @@ impl fmt::Display for RegisterObservation {
                 write!(f, "stored key {key} version {version} (empty)")
             }
             RegisterObservation::WroteBack { key, version } => write!(f, "wrote back key {key} version {version}"),
-            RegisterObservation::Hinted { key, version, owner } => {
+            RegisterObservation::Hinted { key, version, owner, .. } => {
                 write!(f, "hinted key {key} version {version} for node {owner}")
             }
             RegisterObservation::HandedOff { key, version, owner } => {
@@ -87,7 +107,14 @@ impl RegisterChecker {
     /// `node` reported `observation` at `at`.
     pub fn observe(&mut self, at: Time, node: NodeId, observation: &RegisterObservation) -> Result<(), Violation> {
         match observation {
-            RegisterObservation::Stored { key, version, value } => self.on_stored(at, node, *key, *version, *value),
+            RegisterObservation::Stored { key, version, value } => {
+                self.staleness.stored(*key, *version, *value);
+                self.on_stored(at, node, *key, *version, *value)
+            }
+            RegisterObservation::Hinted { key, version, value, .. } => {
+                self.staleness.stored(*key, *version, *value);
+                Ok(())
+            }
             RegisterObservation::Client(event) => {
                 self.staleness.observe(node, event);
                 Ok(())
@@ -96,7 +123,14 @@ impl RegisterChecker {
         }
     }
 
-    fn on_stored(&mut self, at: Time, node: NodeId, key: Key, version: Version, value: Option<Value>) -> Result<(), Violation> {
+    fn on_stored(
+        &mut self,
+        at: Time,
+        node: NodeId,
+        key: Key,
+        version: Version,
+        value: Option<Value>,
+    ) -> Result<(), Violation> {
         let &mut (first, first_node, first_at) = self.versions.entry((key, version)).or_insert((value, node, at));
         if first == value {
             return Ok(());
@@ -149,8 +183,9 @@ mod tests {
     }
 
     #[test]
-    fn client_events_feed_the_staleness_figures() {
+    fn stores_and_client_events_feed_the_staleness_figures() {
         let mut checker = RegisterChecker::default();
+        checker.observe(0, 1, &stored(3, 0)).expect("a store");
         let events = [
             (5, ClientEvent::WriteAcknowledged { key: 0, value: 3 }),
             (6, ClientEvent::ReadInvoked { key: 0 }),

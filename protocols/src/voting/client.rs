@@ -43,10 +43,18 @@ pub enum Answer {
 /// What a register client saw, reported to the checker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientEvent {
-    ReadInvoked { key: Key },
+    ReadInvoked {
+        key: Key,
+    },
     /// A read returned `value` (`None`: the register was never written).
-    ReadReturned { key: Key, value: Option<Value> },
-    WriteAcknowledged { key: Key, value: Value },
+    ReadReturned {
+        key: Key,
+        value: Option<Value>,
+    },
+    WriteAcknowledged {
+        key: Key,
+        value: Value,
+    },
 }
 
 impl fmt::Display for ClientEvent {

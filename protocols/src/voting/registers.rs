@@ -36,6 +36,9 @@ impl fmt::Display for Version {
 /// A register's content: its version and value (`None` before the first write, at version 0.0).
 pub type Stored = (Version, Option<Value>);
 
+/// A store of `value` at `version` of `key` waiting for its sync.
+pub type Unsynced = (Key, Version, Option<Value>);
+
 /// Every register a replica holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Registers {

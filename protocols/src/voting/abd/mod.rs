@@ -36,7 +36,9 @@ mod tests;
 pub use server::AbdServer;
 
 use crate::kv::Command;
-use crate::node::{Checker, Message, Milestone, NoSettings, NodeId, Protocol, Setup, Time, Variant, Violation, CORRECT};
+use crate::node::{
+    Checker, Message, Milestone, NoSettings, NodeId, Protocol, Setup, Time, Variant, Violation, CORRECT,
+};
 use crate::service::{Key, Value};
 
 use super::checker::{RegisterChecker, RegisterObservation};
@@ -59,11 +61,26 @@ pub enum AbdMessage {
     Request(Command),
     Answer(Answer),
     /// Phase one: what version and value of `key` do you hold?
-    Query { operation: OperationId, key: Key },
-    QueryAck { operation: OperationId, key: Key, version: Version, value: Option<Value> },
+    Query {
+        operation: OperationId,
+        key: Key,
+    },
+    QueryAck {
+        operation: OperationId,
+        key: Key,
+        version: Version,
+        value: Option<Value>,
+    },
     /// Phase two: store `value` at `version` unless you hold a newer version.
-    Update { operation: OperationId, key: Key, version: Version, value: Option<Value> },
-    UpdateAck { operation: OperationId },
+    Update {
+        operation: OperationId,
+        key: Key,
+        version: Version,
+        value: Option<Value>,
+    },
+    UpdateAck {
+        operation: OperationId,
+    },
 }
 
 impl Message for AbdMessage {

@@ -11,7 +11,7 @@ use crate::node::{NodeId, Server, ServerContext, Setup, SyncId};
 use crate::service::{Key, Outcome, Value};
 use crate::voting::checker::RegisterObservation;
 use crate::voting::client::Answer;
-use crate::voting::registers::{newest, take_synced, Registers, Stored, Version};
+use crate::voting::registers::{newest, take_synced, Registers, Stored, Unsynced, Version};
 use crate::voting::sessions::{Admission, Sessions};
 
 /// Retransmissions of one phase before the coordinator gives up on the operation: past the
@@ -30,7 +30,7 @@ pub struct AbdServer {
     coordinations: BTreeMap<NodeId, Coordination>,
     next_operation: OperationId,
     /// Stores not durable yet, with the sync that makes them durable.
-    unsynced: Vec<(SyncId, (Key, Version, Option<Value>))>,
+    unsynced: Vec<(SyncId, Unsynced)>,
 }
 
 /// One client operation a coordinator carries out.
@@ -216,7 +216,8 @@ impl AbdServer {
         if acks.len() < majority {
             return;
         }
-        let outcome = if coordination.write.is_some() { Outcome::Ok(KvReply::Done) } else { Outcome::Ok(values(*value)) };
+        let outcome =
+            if coordination.write.is_some() { Outcome::Ok(KvReply::Done) } else { Outcome::Ok(values(*value)) };
         self.finish(ctx, client, outcome);
     }
 

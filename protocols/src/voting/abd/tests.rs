@@ -110,7 +110,8 @@ fn a_read_writes_the_newest_version_back_to_a_majority_before_it_answers_section
 fn no_write_back_variant_answers_a_read_after_the_query_phase() {
     let mut coordinator = server(NO_WRITE_BACK, 0);
     let operation = queried(&coordinator.deliver(CLIENT, command(1, READ)));
-    let effects = coordinator.deliver(1, AbdMessage::QueryAck { operation, key: 0, version: version(3, 1), value: Some(8) });
+    let effects =
+        coordinator.deliver(1, AbdMessage::QueryAck { operation, key: 0, version: version(3, 1), value: Some(8) });
     let answer = Answer::Done { sequence: 1, outcome: Outcome::Ok(KvReply::Values(vec![8])) };
     assert_eq!(effects.without_timers(), [Effect::send_after_sync(CLIENT, AbdMessage::Answer(answer))]);
 }

@@ -41,7 +41,10 @@ impl MajorityVoteChecker {
             return Err(Violation {
                 invariant: "validity",
                 nodes: vec![decision.node],
-                detail: format!("node {} decided value {}, which no proposer took from a client", decision.node, decision.value),
+                detail: format!(
+                    "node {} decided value {}, which no proposer took from a client",
+                    decision.node, decision.value
+                ),
                 evidence: vec![(decision.node, decision.at)],
             });
         }

@@ -228,7 +228,10 @@ impl QuorumServer {
 }
 
 /// The coordination of `operation`, and its client.
-fn find(coordinations: &mut BTreeMap<NodeId, Coordination>, operation: OperationId) -> Option<(NodeId, &mut Coordination)> {
+fn find(
+    coordinations: &mut BTreeMap<NodeId, Coordination>,
+    operation: OperationId,
+) -> Option<(NodeId, &mut Coordination)> {
     let found = coordinations.iter_mut().find(|(_, coordination)| coordination.operation == operation);
     found.map(|(&client, coordination)| (client, coordination))
 }

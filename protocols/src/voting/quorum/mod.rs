@@ -75,7 +75,10 @@ pub enum QuorumMessage {
     Request(Command),
     Answer(Answer),
     /// A message between servers, stamped with the sender's view.
-    Peer { stamp: Stamp, message: Peer },
+    Peer {
+        stamp: Stamp,
+        message: Peer,
+    },
     /// A server's view, sent to one whose view is older.
     View(View),
 }
@@ -83,19 +86,46 @@ pub enum QuorumMessage {
 /// What servers say to each other.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Peer {
-    Read { operation: OperationId, key: Key },
-    ReadAck { operation: OperationId, key: Key, version: Version, value: Option<Value> },
+    Read {
+        operation: OperationId,
+        key: Key,
+    },
+    ReadAck {
+        operation: OperationId,
+        key: Key,
+        version: Version,
+        value: Option<Value>,
+    },
     /// Store `value` at `version`; with `hint`, as a hint for that replica (sloppy quorum).
-    Write { operation: OperationId, key: Key, version: Version, value: Option<Value>, hint: Option<NodeId> },
-    WriteAck { operation: OperationId },
+    Write {
+        operation: OperationId,
+        key: Key,
+        version: Version,
+        value: Option<Value>,
+        hint: Option<NodeId>,
+    },
+    WriteAck {
+        operation: OperationId,
+    },
     /// A filler asks for every register.
     Fetch,
-    FetchReply { registers: Vec<(Key, Version, Option<Value>)> },
+    FetchReply {
+        registers: Vec<(Key, Version, Option<Value>)>,
+    },
     /// The sender fetched every register for the move to `target`.
-    Filled { target: Vec<NodeId> },
+    Filled {
+        target: Vec<NodeId>,
+    },
     /// A hint reaches the replica it was for.
-    Handoff { key: Key, version: Version, value: Option<Value> },
-    HandoffAck { key: Key, version: Version },
+    Handoff {
+        key: Key,
+        version: Version,
+        value: Option<Value>,
+    },
+    HandoffAck {
+        key: Key,
+        version: Version,
+    },
 }
 
 impl Message for QuorumMessage {
@@ -135,15 +165,31 @@ pub enum QuorumTimer {
 /// A record of a server's durable log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum QuorumRecord {
-    Stored { key: Key, version: Version, value: Option<Value> },
+    Stored {
+        key: Key,
+        version: Version,
+        value: Option<Value>,
+    },
     /// The coordinator took on this update of `client`.
-    Took { client: NodeId, sequence: u64 },
+    Took {
+        client: NodeId,
+        sequence: u64,
+    },
     /// The server's view of the membership.
     View(View),
     /// A hint for `owner`.
-    Hint { owner: NodeId, key: Key, version: Version, value: Option<Value> },
+    Hint {
+        owner: NodeId,
+        key: Key,
+        version: Version,
+        value: Option<Value>,
+    },
     /// The hint reached its owner.
-    HandedOff { owner: NodeId, key: Key, version: Version },
+    HandedOff {
+        owner: NodeId,
+        key: Key,
+        version: Version,
+    },
 }
 
 impl Protocol for Quorum {

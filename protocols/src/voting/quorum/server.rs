@@ -13,7 +13,7 @@ use super::{OperationId, Peer, Quorum, QuorumMessage, QuorumRecord, QuorumTimer,
 use crate::node::{Membership, NodeId, Server, ServerContext, SetupOf, SyncId};
 use crate::service::{Key, Value};
 use crate::voting::checker::RegisterObservation;
-use crate::voting::registers::{take_synced, Registers, Stored, Version};
+use crate::voting::registers::{take_synced, Registers, Stored, Unsynced, Version};
 use crate::voting::sessions::Sessions;
 
 /// Hints one server holds at most; a hinted write beyond that is not acknowledged.
@@ -55,7 +55,7 @@ pub struct QuorumServer {
     pub(super) hints: Vec<Hint>,
     pub(super) fetch: Option<Fetch>,
     /// Stores not durable yet, with the sync that makes them durable.
-    unsynced: Vec<(SyncId, (Key, Version, Option<Value>))>,
+    unsynced: Vec<(SyncId, Unsynced)>,
     /// Whether this server called `leave`.
     left: bool,
 }
@@ -281,8 +281,12 @@ impl QuorumServer {
     /// Sends `Fetch` to the old replicas that have not replied.
     fn ask_for_registers(&mut self, ctx: &mut ServerContext<Quorum>) {
         let Some(fetch) = &self.fetch else { return };
-        let silent: Vec<NodeId> =
-            self.view.readers().into_iter().filter(|source| !fetch.replied.contains(source) && *source != self.id).collect();
+        let silent: Vec<NodeId> = self
+            .view
+            .readers()
+            .into_iter()
+            .filter(|source| !fetch.replied.contains(source) && *source != self.id)
+            .collect();
         for source in silent {
             self.send_peer(ctx, source, Peer::Fetch);
         }
@@ -336,7 +340,7 @@ impl QuorumServer {
         let Hint { owner, key, version, value } = hint;
         self.hints.push(hint);
         ctx.write(QuorumRecord::Hint { owner, key, version, value });
-        ctx.observe(RegisterObservation::Hinted { key, version, owner });
+        ctx.observe(RegisterObservation::Hinted { key, version, value, owner });
         ctx.set_timer(self.setup.timeout, QuorumTimer::Handoff);
         true
     }

@@ -106,7 +106,8 @@ impl View {
     /// Members outside the replicas and the target, lowest id first: where a sloppy quorum
     /// leaves its hints.
     pub fn fallbacks(&self) -> Vec<NodeId> {
-        let placed = |member: &NodeId| self.replicas.contains(member) || self.target.iter().flatten().any(|t| t == member);
+        let placed =
+            |member: &NodeId| self.replicas.contains(member) || self.target.iter().flatten().any(|t| t == member);
         self.members.iter().copied().filter(|member| !placed(member) && !self.leaving.contains(member)).collect()
     }
 
@@ -141,7 +142,8 @@ impl View {
 
     /// `filler` fetched every register for the move to `target`. True if the replicas moved.
     pub fn fill(&mut self, target: &[NodeId], filler: NodeId) -> bool {
-        if self.target.as_deref() != Some(target) || !self.fillers().contains(&filler) || self.filled.contains(&filler) {
+        if self.target.as_deref() != Some(target) || !self.fillers().contains(&filler) || self.filled.contains(&filler)
+        {
             return false;
         }
         self.filled.push(filler);

@@ -128,15 +128,23 @@ fn a_restarted_home_reads_a_keys_newest_version_once_before_it_numbers_a_new_one
     home.recover();
     let effects = home.deliver(CLIENT, request(1, WRITE));
     let operation = operation_of(&effects);
-    assert!(effects.sent().iter().all(|(_, message)| matches!(message, QuorumMessage::Peer { message: Peer::Read { .. }, .. })));
+    assert!(effects
+        .sent()
+        .iter()
+        .all(|(_, message)| matches!(message, QuorumMessage::Peer { message: Peer::Read { .. }, .. })));
     let ack = peer(Peer::ReadAck { operation, key: 0, version: version(4, 1), value: Some(6) });
     let effects = home.deliver(1, ack);
     let write = Peer::Write { operation, key: 0, version: version(5, 0), value: Some(42), hint: None };
     assert!(effects.sent().contains(&(1, peer(write))), "above what server 1 reported: {:?}", effects.sent());
     home.deliver(1, peer(Peer::WriteAck { operation }));
     let effects = home.deliver(CLIENT, request(2, KvOperation::Write { key: 0, value: 43 }));
-    assert!(effects.sent().iter().any(|(_, message)| matches!(message, QuorumMessage::Peer { message: Peer::Write { .. }, .. })),
-        "the key is confirmed now: one round trip");
+    assert!(
+        effects
+            .sent()
+            .iter()
+            .any(|(_, message)| matches!(message, QuorumMessage::Peer { message: Peer::Write { .. }, .. })),
+        "the key is confirmed now: one round trip"
+    );
 }
 
 #[test]
@@ -155,7 +163,12 @@ fn a_sloppy_write_leaves_a_hint_outside_the_replicas_and_counts_it_dynamo_4_6() 
     let hint = Hint { owner: 1, key: 0, version: version(1, 0), value: Some(42) };
     assert_eq!(holder.hints(), [hint]);
     assert_eq!(holder.register(0), (Version::default(), None), "a hint is not a replica's value");
-    assert!(effects.observed().contains(&RegisterObservation::Hinted { key: 0, version: version(1, 0), owner: 1 }));
+    assert!(effects.observed().contains(&RegisterObservation::Hinted {
+        key: 0,
+        version: version(1, 0),
+        value: Some(42),
+        owner: 1
+    }));
     let effects = holder.fire(QuorumTimer::Handoff);
     assert_eq!(effects.sent(), [(1, peer(Peer::Handoff { key: 0, version: version(1, 0), value: Some(42) }))]);
     let effects = holder.deliver(1, peer(Peer::HandoffAck { key: 0, version: version(1, 0) }));
@@ -189,7 +202,7 @@ fn milestones_are_declared_and_each_is_marked_by_an_observation() {
         RegisterObservation::WroteBack { key: 0, version: version(1, 0) },
         RegisterObservation::Client(ClientEvent::WriteAcknowledged { key: 0, value: 1 }),
         RegisterObservation::Client(ClientEvent::ReadReturned { key: 0, value: Some(1) }),
-        RegisterObservation::Hinted { key: 0, version: version(1, 0), owner: 1 },
+        RegisterObservation::Hinted { key: 0, version: version(1, 0), value: Some(7), owner: 1 },
         RegisterObservation::HandedOff { key: 0, version: version(1, 0), owner: 1 },
         RegisterObservation::Filled { replicas: vec![0, 1, 3] },
         RegisterObservation::Replicas { replicas: vec![0, 1, 3] },

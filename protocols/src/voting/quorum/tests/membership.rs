@@ -11,7 +11,7 @@ use crate::testing::Cluster;
 fn cluster(variant: &'static str) -> Cluster<Quorum> {
     let mut cluster = Cluster::<Quorum>::new(setup_with(3, 1, 2, variant, QuorumSettings::default()), SEED);
     for id in 0..3 {
-        cluster.input(id, |server, ctx| crate::node::Server::on_start(server, ctx));
+        cluster.input(id, crate::node::Server::on_start);
     }
     cluster
 }
@@ -31,7 +31,7 @@ fn read_after_the_move(variant: &'static str) -> Outcome<KvReply> {
     cluster.deliver_all(|(from, to, _)| (*from, *to) == (0, 1));
     assert_eq!(cluster.outcomes, [(5, Outcome::Ok(KvReply::Done))], "acknowledged by A and C");
     cluster.servers[3] = Some(Harness::boot(&cluster.setup, 3, SEED)); // a spare joins, empty
-    cluster.input(3, |server, ctx| crate::node::Server::on_start(server, ctx));
+    cluster.input(3, crate::node::Server::on_start);
     announce(&mut cluster, Membership::Joined(3));
     announce(&mut cluster, Membership::Leaving(2));
     cluster.deliver_all(|(from, to, _)| (*from, *to) == (0, 1));

@@ -12,7 +12,13 @@ use crate::testing::{self, Harness};
 const SEED: u64 = 7;
 const TIMEOUT: u64 = 10 * MILLISECOND;
 
-fn setup_with(servers: u32, spares: u32, clients: u32, variant: &'static str, settings: QuorumSettings) -> Setup<QuorumSettings> {
+fn setup_with(
+    servers: u32,
+    spares: u32,
+    clients: u32,
+    variant: &'static str,
+    settings: QuorumSettings,
+) -> Setup<QuorumSettings> {
     Setup { spares, settings, ..testing::setup(servers, clients, variant, TIMEOUT) }
 }
 
