@@ -142,7 +142,7 @@ main { max-width: 1120px; margin: 0 auto; padding: 24px 28px 64px; background: #
 h1 { font-size: 26px; margin: 8px 0 4px; }
 h2 { font-size: 20px; margin: 32px 0 8px; padding-top: 8px; border-top: 1px solid #e3e6ea; }
 p.lead { margin: 4px 0 16px; color: #4a5263; }
-table { border-collapse: collapse; margin: 8px 0 16px; font-size: 14px; }
+table { border-collapse: collapse; margin: 8px 0 16px; font-size: 14px; display: block; max-width: 100%; overflow-x: auto; }
 th, td { padding: 4px 12px; border-bottom: 1px solid #e3e6ea; text-align: left; vertical-align: top; }
 th { background: #f0f2f5; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }

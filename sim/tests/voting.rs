@@ -59,10 +59,12 @@ fn bundled(name: &str) -> scenario::Scenario {
 
 #[test]
 fn stale_reads_are_counted_where_quorums_do_not_meet_and_never_where_they_do() {
-    let flawed = bundled("quorum/r-plus-w-le-n");
-    let result = run::run(&flawed, RunOptions { seed: flawed.seed, detailed: false });
-    assert!(figure(&result.summary, "stale_reads") > 0.0, "{:?}", result.summary.figures.protocol_figures);
-    assert!(figure(&result.summary, "stale_reads_behind_max") >= 1.0);
+    for name in ["quorum/r-plus-w-le-n", "quorum/sloppy-quorum", "quorum/replica-set-change-no-handoff"] {
+        let flawed = bundled(name);
+        let summary = run::run(&flawed, RunOptions { seed: flawed.seed, detailed: false }).summary;
+        assert!(figure(&summary, "stale_reads") > 0.0, "{name}: {:?}", summary.figures.protocol_figures);
+        assert!(figure(&summary, "stale_reads_behind_max") >= 1.0, "{name}");
+    }
     for name in ["quorum/fault-free", "quorum/nemesis", "abd/nemesis"] {
         let scenario = bundled(name);
         for seed in 1..=3 {

@@ -90,7 +90,7 @@ impl RegisterObservation {
             RegisterObservation::Filled { .. } => Some("replica-filled"),
             RegisterObservation::Client(ClientEvent::WriteAcknowledged { .. }) => Some("write-acknowledged"),
             RegisterObservation::Client(ClientEvent::ReadReturned { .. }) => Some("read-returned"),
-            RegisterObservation::Client(ClientEvent::ReadInvoked { .. }) => None,
+            RegisterObservation::Client(ClientEvent::ReadInvoked { .. } | ClientEvent::WriteInvoked { .. }) => None,
         }
     }
 }

@@ -11,9 +11,9 @@
 //! (it may have taken effect), Jepsen's model; and each update given up moves the client's
 //! later updates one server on, so that a coordinator that is down does not keep them all.
 //!
-//! The client reports what it saw to the checker ([`ClientEvent`]): when a read is invoked,
-//! what it returned, and which writes were acknowledged, in order. That is all the
-//! staleness figures need (see [`super::staleness`]).
+//! The client reports what it saw to the checker ([`ClientEvent`]): when a read or a write
+//! is invoked, what a read returned, and which writes were acknowledged, in order. That is
+//! all the staleness figures need (see [`super::staleness`]).
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -46,6 +46,10 @@ pub enum ClientEvent {
     ReadInvoked {
         key: Key,
     },
+    WriteInvoked {
+        key: Key,
+        value: Value,
+    },
     /// A read returned `value` (`None`: the register was never written).
     ReadReturned {
         key: Key,
@@ -62,6 +66,7 @@ impl fmt::Display for ClientEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ClientEvent::ReadInvoked { key } => write!(f, "read {key} invoked"),
+            ClientEvent::WriteInvoked { key, value } => write!(f, "write {key} {value} invoked"),
             ClientEvent::ReadReturned { key, value: Some(value) } => write!(f, "read {key} returned [{value}]"),
             ClientEvent::ReadReturned { key, value: None } => write!(f, "read {key} returned []"),
             ClientEvent::WriteAcknowledged { key, value } => write!(f, "write {key} {value} acknowledged"),
@@ -200,8 +205,10 @@ impl<P: RegisterProtocol> Client<P> for RegisterClient<P> {
         } else {
             self.reader
         };
-        if !operation.is_update() {
-            ctx.observe(P::client_event(ClientEvent::ReadInvoked { key }));
+        match operation {
+            KvOperation::Read { key } => ctx.observe(P::client_event(ClientEvent::ReadInvoked { key })),
+            KvOperation::Write { key, value } => ctx.observe(P::client_event(ClientEvent::WriteInvoked { key, value })),
+            _ => {}
         }
         let command = Command { client: self.id, sequence: self.sequence, operation };
         self.pending = Some(Pending { command, target, attempts: 0 });

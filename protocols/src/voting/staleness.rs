@@ -1,18 +1,20 @@
-//! Staleness figures: how many reads returned a value older than the newest write
-//! acknowledged before the read was invoked, and by how many versions.
+//! Staleness figures: how many reads returned a value older than a write acknowledged
+//! before the read was invoked, and by how many such writes.
 //!
 //! A linearizable store has none. A store whose quorums do not intersect (R + W <= N), or
 //! that counts hints outside the preference list (sloppy quorums), or that skips read repair,
 //! shows its cost here as numbers (Bailis et al., "Probabilistically Bounded Staleness for
 //! Practical Partial Quorums", VLDB 2012, measure the same k-staleness), not only as a
-//! verdict. "Older" is by version, the order the protocol itself gives a key's writes
-//! (acknowledgements of concurrent writes may arrive in either order): the clients report
-//! which writes were acknowledged and what reads returned, the replicas report the version
-//! each value was stored at (values are unique per write, so a value names its write). A read
-//! is `k` versions behind if `k` writes acknowledged before it began have a newer version
-//! than the value it returned. The figures are counted at the end of the run, when every
-//! value's version is known; a value never stored anywhere (which no correct replica
-//! returns) counts as not stale.
+//! verdict. The clients report when writes were invoked and acknowledged and what reads
+//! returned; the replicas report the version each value was stored at (values are unique
+//! per write, so a value names its write). A write `w` acknowledged before a read began is
+//! newer than the value `v` the read returned if `w` has the higher version (the order the
+//! store gives a key's writes; acknowledgements of concurrent writes may arrive in either
+//! order), or if `w` was invoked after `v`'s write was acknowledged (real-time order, which
+//! any linearization keeps: it catches a sloppy coordinator that numbered a later write
+//! below an earlier one). A read is `k` writes behind if `k` such writes are newer; `k > 0`
+//! is a stale read. The figures are counted at the end of the run, when every value's
+//! version is known; a value never stored anywhere counts as not stale.
 
 use std::collections::BTreeMap;
 
@@ -25,8 +27,13 @@ use super::registers::Version;
 /// The staleness tally of one run.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Staleness {
+    /// Client events seen so far: the clock of `invoked` and `acked`.
+    events: u64,
     /// The version each written value was stored at.
     versions: BTreeMap<(Key, Value), Version>,
+    /// When each write was invoked and acknowledged, in client events.
+    invoked: BTreeMap<(Key, Value), u64>,
+    acked: BTreeMap<(Key, Value), u64>,
     /// Per key, the values of its acknowledged writes, in the order they were acknowledged.
     acknowledged: BTreeMap<Key, Vec<Value>>,
     /// Per client, its read in progress: the key and how many writes of it were acknowledged
@@ -39,12 +46,19 @@ pub struct Staleness {
 impl Staleness {
     /// `client` saw `event`.
     pub fn observe(&mut self, client: NodeId, event: &ClientEvent) {
+        self.events += 1;
         match *event {
+            ClientEvent::WriteInvoked { key, value } => {
+                self.invoked.insert((key, value), self.events);
+            }
             ClientEvent::ReadInvoked { key } => {
                 let count = self.acknowledged.get(&key).map_or(0, Vec::len);
                 self.reading.insert(client, (key, count));
             }
-            ClientEvent::WriteAcknowledged { key, value } => self.acknowledged.entry(key).or_default().push(value),
+            ClientEvent::WriteAcknowledged { key, value } => {
+                self.acked.insert((key, value), self.events);
+                self.acknowledged.entry(key).or_default().push(value);
+            }
             ClientEvent::ReadReturned { key, value } => {
                 let Some((reading, before)) = self.reading.remove(&client) else { return };
                 debug_assert_eq!(reading, key);
@@ -60,17 +74,21 @@ impl Staleness {
         }
     }
 
-    /// How many versions each read was behind (0: not stale).
+    /// How many writes acknowledged before each read began are newer than its value (0: not stale).
     fn behind(&self) -> impl Iterator<Item = u64> + '_ {
-        self.reads.iter().map(|&(key, value, before)| {
-            let version = match value {
-                None => Some(Version::default()),
-                Some(value) => self.versions.get(&(key, value)).copied(),
-            };
-            let Some(version) = version else { return 0 };
+        self.reads.iter().map(move |&(key, value, before)| {
             let acknowledged = self.acknowledged.get(&key).map_or(&[][..], |values| &values[..before]);
-            let newer = acknowledged.iter().filter(|&&written| self.versions.get(&(key, written)) > Some(&version));
-            newer.count() as u64
+            let newer = |written: Value| match value {
+                None => true,
+                Some(value) => {
+                    let version = |value| self.versions.get(&(key, value));
+                    let by_version = matches!((version(written), version(value)), (Some(w), Some(v)) if w > v);
+                    let after = |map: &BTreeMap<(Key, Value), u64>, value| map.get(&(key, value)).copied();
+                    let by_time = matches!((after(&self.invoked, written), after(&self.acked, value)), (Some(w), Some(v)) if w > v);
+                    by_version || by_time
+                }
+            };
+            acknowledged.iter().filter(|&&written| newer(written)).count() as u64
         })
     }
 
@@ -80,7 +98,7 @@ impl Staleness {
     }
 
     /// The figures, as (name, value): reads returned, stale reads, and the most and the mean
-    /// versions a stale read was behind (0 without stale reads).
+    /// newer writes a stale read was behind (0 without stale reads).
     pub fn figures(&self) -> Vec<(&'static str, f64)> {
         let stale: Vec<u64> = self.behind().filter(|&behind| behind > 0).collect();
         let max = stale.iter().copied().max().unwrap_or(0);
@@ -118,7 +136,7 @@ mod tests {
         staleness.observe(6, &ClientEvent::ReadInvoked { key: 0 });
         staleness.observe(6, &ClientEvent::ReadReturned { key: 0, value: None });
         assert_eq!(staleness.stale_reads(), 2);
-        assert_eq!(figure(&staleness, "stale_reads_behind_max"), 3.0, "the initial value is 3 versions behind");
+        assert_eq!(figure(&staleness, "stale_reads_behind_max"), 3.0, "the initial value is 3 writes behind");
         assert_eq!(figure(&staleness, "stale_reads_behind_mean"), 2.5);
         assert_eq!(figure(&staleness, "reads_returned"), 2.0);
     }
@@ -153,6 +171,21 @@ mod tests {
         staleness.observe(6, &ClientEvent::ReadInvoked { key: 0 });
         staleness.observe(6, &ClientEvent::ReadReturned { key: 0, value: Some(11) });
         assert_eq!(staleness.stale_reads(), 0, "11 is the newest, though acknowledged first");
+        staleness.observe(6, &ClientEvent::ReadInvoked { key: 0 });
+        staleness.observe(6, &ClientEvent::ReadReturned { key: 0, value: Some(10) });
+        assert_eq!((staleness.stale_reads(), figure(&staleness, "stale_reads_behind_max")), (1, 1.0));
+    }
+
+    #[test]
+    fn a_write_invoked_after_the_value_was_acknowledged_is_newer_whatever_its_version() {
+        let mut staleness = Staleness::default();
+        // A sloppy coordinator that missed write 10 numbers the later write 11 below it.
+        staleness.observe(5, &ClientEvent::WriteInvoked { key: 0, value: 10 });
+        staleness.stored(0, version(2), Some(10));
+        staleness.observe(5, &ClientEvent::WriteAcknowledged { key: 0, value: 10 });
+        staleness.observe(5, &ClientEvent::WriteInvoked { key: 0, value: 11 });
+        staleness.stored(0, version(1), Some(11));
+        staleness.observe(5, &ClientEvent::WriteAcknowledged { key: 0, value: 11 });
         staleness.observe(6, &ClientEvent::ReadInvoked { key: 0 });
         staleness.observe(6, &ClientEvent::ReadReturned { key: 0, value: Some(10) });
         assert_eq!((staleness.stale_reads(), figure(&staleness, "stale_reads_behind_max")), (1, 1.0));
