@@ -189,7 +189,9 @@ impl QuorumServer {
     /// hands each missing replica's copy to a server outside the replicas), or gives up.
     pub(super) fn on_retry(&mut self, ctx: &mut ServerContext<Quorum>, client: NodeId) {
         let (readers, targets) = (self.view.readers(), self.view.write_targets());
-        let mut fallbacks = self.view.fallbacks().into_iter();
+        // A coordinator outside the replicas leaves its hints on the other fallbacks.
+        let id = self.id;
+        let mut fallbacks = self.view.fallbacks().into_iter().filter(move |&fallback| fallback != id);
         let sloppy = self.config.sloppy;
         let Some(coordination) = self.coordinations.get_mut(&client) else { return };
         coordination.retries += 1;

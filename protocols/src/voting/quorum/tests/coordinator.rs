@@ -177,6 +177,19 @@ fn a_sloppy_write_leaves_a_hint_outside_the_replicas_and_counts_it_dynamo_4_6() 
 }
 
 #[test]
+fn a_sloppy_coordinator_outside_the_replicas_hints_on_the_other_fallbacks_never_itself() {
+    let settings = QuorumSettings { replicas: Some(2), sloppy: Some(true), ..QuorumSettings::default() };
+    let mut coordinator = Harness::<Quorum>::boot(&setup_with(4, 0, 2, CORRECT, settings), 2, SEED);
+    coordinator.start();
+    let operation = operation_of(&coordinator.deliver(CLIENT, request(1, WRITE)));
+    let effects = coordinator.fire(QuorumTimer::Retry(CLIENT));
+    let write = |hint| peer(Peer::Write { operation, key: 0, version: version(1, 2), value: Some(42), hint });
+    let sent = effects.sent();
+    assert!(sent.iter().all(|(to, _)| *to != 2), "never to itself: {sent:?}");
+    assert!(sent.contains(&(3, write(Some(0)))), "server 3 is the other fallback: {sent:?}");
+}
+
+#[test]
 fn a_strict_quorum_only_sends_again_to_the_replicas() {
     let mut home = server(QuorumSettings { replicas: Some(2), ..QuorumSettings::default() }, 0);
     let operation = operation_of(&home.deliver(CLIENT, request(1, WRITE)));
