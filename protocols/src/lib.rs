@@ -18,4 +18,5 @@ pub mod service;
 pub mod testing;
 pub mod threepc;
 pub mod twopc;
+pub mod voting;
 pub mod zab;

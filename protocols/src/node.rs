@@ -221,6 +221,12 @@ pub trait Protocol: Sized + Debug + 'static {
     /// The milestone an observation marks, if any (one of `MILESTONES`).
     fn milestone(observation: &Self::Observation) -> Option<&'static str>;
 
+    /// What is wrong with `settings` for a run of `servers` initial members and `spares`
+    /// servers that may join, in words (checked when a scenario is loaded; default: nothing).
+    fn check_settings(_settings: &Self::Settings, _servers: u32, _spares: u32) -> Result<(), String> {
+        Ok(())
+    }
+
     /// The checks of the client history after the run (default: the service's).
     fn history_checks() -> Vec<crate::service::HistoryCheck<Self::Service>> {
         <Self::Service as Service>::history_checks()

@@ -96,6 +96,8 @@ struct Tally {
     completions: Vec<f64>,
     ok: u64,
     virtual_ms: f64,
+    /// The protocol's own figures (its checker's), summed over the runs.
+    protocol_figures: BTreeMap<String, f64>,
 }
 
 impl Tally {
@@ -109,6 +111,9 @@ impl Tally {
         self.completions.extend(ok.filter_map(|op| op.completed_ms));
         self.ok += data.summary.figures.operations.ok;
         self.virtual_ms += data.summary.figures.virtual_time_ms;
+        for (name, value) in &data.summary.figures.protocol_figures {
+            *self.protocol_figures.entry(name.clone()).or_default() += value;
+        }
     }
 }
 
@@ -344,8 +349,17 @@ fn figures_table(comparison: &Comparison) -> String {
     ];
     let mut headers = vec!["figure"];
     headers.extend(comparison.entrants.iter().map(|entrant| entrant.label.as_str()));
-    let table: Vec<Vec<String>> =
+    let mut table: Vec<Vec<String>> =
         rows.iter().map(|(name, cell)| once_then(name.to_string(), comparison.entrants.iter().map(cell))).collect();
+    // The protocols' own figures (a checker's), as a mean per run; blank where a protocol has none.
+    let names: BTreeSet<&String> = comparison.entrants.iter().flat_map(|e| e.tally.protocol_figures.keys()).collect();
+    for name in names {
+        let mean = |entrant: &Entrant| match entrant.tally.protocol_figures.get(name) {
+            Some(total) if !entrant.runs.is_empty() => format!("{:.2}", total / entrant.runs.len() as f64),
+            _ => String::new(),
+        };
+        table.push(once_then(format!("{name} (mean per run)"), comparison.entrants.iter().map(mean)));
+    }
     let numeric: Vec<usize> = (1..headers.len()).collect();
     html::table(&headers, &table, &numeric)
 }

@@ -158,6 +158,8 @@ fn figures_table(data: &RunData) -> String {
     let mut rows: Vec<Vec<String>> = rows.into_iter().map(|(name, value)| vec![name.to_string(), value]).collect();
     let checks = data.summary.checks.iter().map(|(check, verdict)| vec![format!("check: {check}"), verdict.clone()]);
     rows.extend(checks);
+    let own = figures.protocol_figures.iter().map(|(name, value)| vec![name.clone(), words::decimal(Some(*value))]);
+    rows.extend(own);
     html::table(&["figure", "value"], &rows, &[1])
 }
 

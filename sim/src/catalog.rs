@@ -15,6 +15,9 @@ use protocols::raft::Raft;
 use protocols::service::Service;
 use protocols::threepc::ThreePhaseCommit;
 use protocols::twopc::TwoPhaseCommit;
+use protocols::voting::abd::Abd;
+use protocols::voting::majority_vote::MajorityVote;
+use protocols::voting::quorum::Quorum;
 use protocols::zab::Zab;
 use serde::de::DeserializeOwned;
 
@@ -37,8 +40,9 @@ pub struct Meta {
     pub fifo_links: bool,
     /// The names of the history checks it runs after each run.
     pub history_checks: Vec<&'static str>,
-    /// Checks the scenario's `[settings]` table against the protocol's settings.
-    pub check_settings: fn(&toml::Table) -> Result<(), String>,
+    /// Checks the scenario's `[settings]` table against the protocol's settings, for a run
+    /// of that many initial servers and spares.
+    pub check_settings: fn(&toml::Table, u32, u32) -> Result<(), String>,
     /// Checks the service's own `[workload]` keys, given the workload's `keys`.
     pub check_params: fn(&toml::Table, u32) -> Result<(), String>,
 }
@@ -56,7 +60,7 @@ impl Meta {
             servers_min: P::SERVERS_MIN,
             fifo_links: P::FIFO_LINKS,
             history_checks: P::history_checks().iter().map(|check| check.name()).collect(),
-            check_settings: |table| parse::<P::Settings>(table).map(drop),
+            check_settings: |table, servers, spares| P::check_settings(&parse(table)?, servers, spares),
             check_params: |table, keys| {
                 let params = parse::<<P::Service as Service>::Params>(table)?;
                 <P::Service as Service>::check_params(&params, keys)
@@ -96,7 +100,7 @@ macro_rules! catalog {
 }
 
 // One line per protocol.
-catalog![Paxos, Raft, MultiPaxos, Zab, TwoPhaseCommit, ThreePhaseCommit];
+catalog![Paxos, Raft, MultiPaxos, Zab, TwoPhaseCommit, ThreePhaseCommit, MajorityVote, Quorum, Abd];
 
 /// The metadata of the protocol named `name`.
 pub fn find(name: &str) -> Option<Meta> {

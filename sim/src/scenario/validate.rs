@@ -247,7 +247,8 @@ fn check_protocol(scenario: &Scenario, meta: &Meta) -> Checked {
             format!("{} has no variant {:?}; allowed: {}", meta.name, scenario.variant, known.join(", ")),
         ));
     }
-    (meta.check_settings)(&scenario.settings)
+    let spares = scenario.server_slots() - scenario.nodes;
+    (meta.check_settings)(&scenario.settings, scenario.nodes, spares)
         .map_err(|message| problem(&[Key("settings")], format!("{message} (the settings of {})", meta.name)))
 }
 
