@@ -129,6 +129,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure the consistent-hashing placement schemes against the theory, on one page.
+    Hashing(crate::hashing::HashingArgs),
     /// List protocols, their variants, and the bundled scenarios.
     List {
         /// Where the scenario files are.
@@ -201,6 +203,7 @@ pub fn main() -> i32 {
         Command::CheckHistory { file, format, model, budget, json } => {
             check_history_command(&file, format, model, budget, json)
         }
+        Command::Hashing(args) => crate::hashing::command(&args, &std::env::args().collect::<Vec<_>>().join(" ")),
         Command::List { scenarios } => list_command(&scenarios),
     }
 }
