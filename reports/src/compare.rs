@@ -96,6 +96,8 @@ struct Tally {
     completions: Vec<f64>,
     ok: u64,
     virtual_ms: f64,
+    /// The protocol's own figures, by name: their sum over the runs, and how many had them.
+    protocol_figures: BTreeMap<String, (f64, u64)>,
 }
 
 impl Tally {
@@ -109,6 +111,10 @@ impl Tally {
         self.completions.extend(ok.filter_map(|op| op.completed_ms));
         self.ok += data.summary.figures.operations.ok;
         self.virtual_ms += data.summary.figures.virtual_time_ms;
+        for (name, value) in &data.summary.figures.protocol_figures {
+            let entry = self.protocol_figures.entry(name.clone()).or_default();
+            *entry = (entry.0 + value, entry.1 + 1);
+        }
     }
 }
 
@@ -344,8 +350,15 @@ fn figures_table(comparison: &Comparison) -> String {
     ];
     let mut headers = vec!["figure"];
     headers.extend(comparison.entrants.iter().map(|entrant| entrant.label.as_str()));
-    let table: Vec<Vec<String>> =
+    let mut table: Vec<Vec<String>> =
         rows.iter().map(|(name, cell)| once_then(name.to_string(), comparison.entrants.iter().map(cell))).collect();
+    // The protocols' own figures, each the mean over the runs that report it.
+    let names: BTreeSet<&String> = comparison.entrants.iter().flat_map(|e| e.tally.protocol_figures.keys()).collect();
+    for name in names {
+        let mean = |e: &Entrant| e.tally.protocol_figures.get(name).map(|(sum, runs)| sum / *runs as f64);
+        let label = format!("{} (mean per run)", name.replace('_', " "));
+        table.push(once_then(label, comparison.entrants.iter().map(|e| words::decimal(mean(e)))));
+    }
     let numeric: Vec<usize> = (1..headers.len()).collect();
     html::table(&headers, &table, &numeric)
 }

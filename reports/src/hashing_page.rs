@@ -223,11 +223,12 @@ fn load_per_server(page: &HashingPage, out: &Path) -> io::Result<Figure> {
     ))
 }
 
-/// Theory lines in greys, the rest in the palette's order.
+/// Theory lines in greys, the rest in the palette's order; the theory is drawn last, on top
+/// of the measurements that follow it closely.
 fn curves(curves: &[Curve]) -> Vec<Series> {
     const GREYS: [plotters::style::RGBColor; 2] = [GREY, plotters::style::RGBColor(0x4a, 0x4a, 0x4a)];
     let (mut colors, mut greys) = (0, 0);
-    curves
+    let mut series = curves
         .iter()
         .map(|curve| {
             let color = if curve.theory {
@@ -237,9 +238,11 @@ fn curves(curves: &[Curve]) -> Vec<Series> {
                 colors += 1;
                 color(colors - 1)
             };
-            Series { name: curve.name.clone(), color, points: curve.points.clone() }
+            (curve.theory, Series { name: curve.name.clone(), color, points: curve.points.clone() })
         })
-        .collect()
+        .collect::<Vec<_>>();
+    series.sort_by_key(|(theory, _)| *theory);
+    series.into_iter().map(|(_, series)| series).collect()
 }
 
 fn balance_by_virtual_nodes(page: &HashingPage, out: &Path) -> io::Result<Figure> {
@@ -263,7 +266,7 @@ fn balance_by_virtual_nodes(page: &HashingPage, out: &Path) -> io::Result<Figure
         title,
         &format!(
             "The most loaded of {} servers over the mean, as the ring gets more virtual nodes, against the theory's \
-             1 + sqrt(2 ln N / v) (light grey); bounded loads stay under their capacity ceil((1 + epsilon) K / N) / \
+             1 + sqrt(2 ln N / v) (light grey); bounded loads stay at or under their capacity ceil((1 + epsilon) K / N) / \
              (K / N) (dark grey, flat) whatever v.",
             page.servers
         ),
@@ -316,9 +319,10 @@ fn lookup_cost(page: &HashingPage, out: &Path) -> io::Result<Figure> {
         "lookup-cost.png",
         title,
         &format!(
-            "Wall-clock nanoseconds per lookup on {}: rendezvous hashing weighs every server (O(N)), the ring and \
-             bounded loads search their points (O(log Nv)), jump walks O(ln N) steps, Maglev and modulo read one \
-             entry.",
+            "Wall-clock nanoseconds per lookup on {}: rendezvous hashing weighs every server (O(N)), the ring \
+             searches its N v points (O(log Nv), slower once they outgrow the caches), jump walks O(ln N) steps, \
+             Maglev and modulo read one entry, and bounded loads read the owner from the assignment it made for the \
+             whole key universe when the view was built.",
             page.machine
         ),
     ))

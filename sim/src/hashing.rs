@@ -9,7 +9,9 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use protocols::hashing::placement::{AnyPlacement, Labels, Placement, Scheme, VIRTUAL_NODES_MAX};
+use protocols::hashing::placement::{
+    is_prime, AnyPlacement, Labels, Placement, Scheme, TABLE_SIZE_MAX, VIRTUAL_NODES_MAX,
+};
 use protocols::node::NodeId;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -33,6 +35,9 @@ pub struct HashingArgs {
     /// Maglev's table size, a prime.
     #[arg(long, default_value_t = 65537)]
     pub table_size: u64,
+    /// Lookups timed per pass (the best of three passes is reported).
+    #[arg(long, default_value_t = 200_000)]
+    pub lookups: usize,
     /// Output directory.
     #[arg(long, default_value = "target/faultline/hashing")]
     pub out: PathBuf,
@@ -41,8 +46,8 @@ pub struct HashingArgs {
 /// The most servers and keys the page measures.
 pub const SERVERS_MAX: usize = 1000;
 pub const KEYS_MAX: u64 = 10_000_000;
-/// Lookups timed per pass.
-const LOOKUPS: usize = 200_000;
+/// The most lookups timed per pass.
+pub const LOOKUPS_MAX: usize = 10_000_000;
 /// Cluster sizes the lookup cost is measured at.
 pub const LOOKUP_SERVERS: [usize; 3] = [10, 100, 1000];
 
@@ -58,8 +63,18 @@ impl HashingArgs {
         if !(1..=VIRTUAL_NODES_MAX).contains(&self.virtual_nodes) {
             return Err(format!("--virtual-nodes {}: allowed 1 to {VIRTUAL_NODES_MAX}", self.virtual_nodes));
         }
-        if self.table_size as usize <= SERVERS_MAX.max(self.servers) {
-            return Err(format!("--table-size {}: must be above {SERVERS_MAX} servers", self.table_size));
+        if !(self.epsilon > 0.0 && self.epsilon <= 10.0) {
+            return Err(format!("--epsilon {}: allowed above 0, at most 10", self.epsilon));
+        }
+        if self.table_size as usize <= SERVERS_MAX || self.table_size > TABLE_SIZE_MAX || !is_prime(self.table_size) {
+            return Err(format!(
+                "--table-size {}: allowed a prime above {SERVERS_MAX} (the most servers measured) and at most \
+                 {TABLE_SIZE_MAX}, such as 65537",
+                self.table_size
+            ));
+        }
+        if !(100..=LOOKUPS_MAX).contains(&self.lookups) {
+            return Err(format!("--lookups {}: allowed 100 to {LOOKUPS_MAX}", self.lookups));
         }
         for scheme in self.schemes() {
             scheme.check().map_err(|error| format!("{}: {error}", scheme.name()))?;
@@ -87,6 +102,10 @@ impl HashingArgs {
 pub fn command(args: &HashingArgs, line: &str) -> i32 {
     if let Err(error) = args.check() {
         eprintln!("error: {error}");
+        return crate::cli::EXIT_BAD_INPUT;
+    }
+    if let Err(error) = std::fs::create_dir_all(&args.out) {
+        eprintln!("error: cannot write {}: {error}", args.out.display());
         return crate::cli::EXIT_BAD_INPUT;
     }
     let page = measure(args, line);
@@ -184,7 +203,8 @@ fn figures(args: &HashingArgs, scheme: &Scheme, members: &[NodeId]) -> SchemeFig
         }
         _ => (balls, "balls in bins: about 1 + sqrt(2 N ln N / K)".to_string()),
     };
-    let (lookup_ns, build_us) = LOOKUP_SERVERS.iter().map(|&servers| lookup_cost(scheme, servers, args.keys)).unzip();
+    let (lookup_ns, build_us) =
+        LOOKUP_SERVERS.iter().map(|&servers| lookup_cost(scheme, servers, args.keys, args.lookups)).unzip();
     SchemeFigures {
         name: scheme.name().to_string(),
         loads,
@@ -201,15 +221,15 @@ fn figures(args: &HashingArgs, scheme: &Scheme, members: &[NodeId]) -> SchemeFig
     }
 }
 
-/// Nanoseconds per lookup (best of three passes over the same random keys) and microseconds
+/// Nanoseconds per lookup (best of three passes over the same `lookups` random keys) and microseconds
 /// to build the placement, for `scheme` on `servers` servers over `keys` keys.
-pub fn lookup_cost(scheme: &Scheme, servers: usize, keys: u64) -> (f64, f64) {
+pub fn lookup_cost(scheme: &Scheme, servers: usize, keys: u64, lookups: usize) -> (f64, f64) {
     let members: Vec<NodeId> = (0..servers as NodeId).collect();
     let started = Instant::now();
     let placement = scheme.place(&members);
     let build_us = started.elapsed().as_secs_f64() * 1e6;
     let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let sample: Vec<u64> = (0..LOOKUPS).map(|_| rng.gen_range(0..keys)).collect();
+    let sample: Vec<u64> = (0..lookups).map(|_| rng.gen_range(0..keys)).collect();
     let best = (0..3)
         .map(|_| {
             let started = Instant::now();
@@ -218,7 +238,7 @@ pub fn lookup_cost(scheme: &Scheme, servers: usize, keys: u64) -> (f64, f64) {
                 sum = sum.wrapping_add(u64::from(black_box(&placement).owner(black_box(key))));
             }
             black_box(sum);
-            started.elapsed().as_secs_f64() * 1e9 / LOOKUPS as f64
+            started.elapsed().as_secs_f64() * 1e9 / lookups as f64
         })
         .fold(f64::INFINITY, f64::min);
     (best, build_us)

@@ -44,7 +44,7 @@ pub fn key(key: u64) -> u64 {
 }
 
 /// The seed of key hashes.
-const KEY_SEED: u64 = 0x6b65_79;
+const KEY_SEED: u64 = 0x006b_6579;
 
 #[cfg(test)]
 mod tests {

@@ -25,6 +25,7 @@
 //!   the Anna key-value store's migration).
 //! - `drop-during-migration`: writes that reach the old owner while it hands a key off are
 //!   applied there, to a copy that is never sent, and acknowledged: they are lost.
+//!
 //! The placement flaws, concatenated ring labels (`label-collision`, Uber's ringpop) and
 //! `hash mod N` (`naive-modulo`), are placements, not store bugs: the property tests and
 //! the `faultline hashing` page show them, and `scheme = "modulo"` runs the store on the

@@ -9,6 +9,7 @@
 //! - is pulled by its new owner from its owner in `V - 1` (or, if that server is gone, from
 //!   the owner of the latest earlier view that is not): the new owner serves the key only
 //!   once its copy has arrived and is durable, and then releases the old copy.
+//!
 //! A key being pulled is not processed further until its copy arrives, so a chain of quick
 //! view changes hands the key on in order. A pull carries its view, so an old owner that had
 //! not heard of it adopts it on the spot and freezes the key before it answers: at any

@@ -11,7 +11,7 @@ use crate::node::NodeId;
 use crate::service::Key;
 
 /// The seed of member weights.
-const WEIGHT_SEED: u64 = 0x6872_77;
+const WEIGHT_SEED: u64 = 0x0068_7277;
 
 #[derive(Clone, Debug)]
 pub struct Rendezvous {
