@@ -8,6 +8,7 @@
 
 pub mod commit;
 pub mod consensus;
+pub mod hashing;
 pub mod history;
 pub mod kv;
 pub mod multipaxos;

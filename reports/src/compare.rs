@@ -96,8 +96,8 @@ struct Tally {
     completions: Vec<f64>,
     ok: u64,
     virtual_ms: f64,
-    /// The protocol's own figures (its checker's), summed over the runs.
-    protocol_figures: BTreeMap<String, f64>,
+    /// The protocol's own figures, by name: their sum over the runs, and how many had them.
+    protocol_figures: BTreeMap<String, (f64, u64)>,
 }
 
 impl Tally {
@@ -112,7 +112,8 @@ impl Tally {
         self.ok += data.summary.figures.operations.ok;
         self.virtual_ms += data.summary.figures.virtual_time_ms;
         for (name, value) in &data.summary.figures.protocol_figures {
-            *self.protocol_figures.entry(name.clone()).or_default() += value;
+            let entry = self.protocol_figures.entry(name.clone()).or_default();
+            *entry = (entry.0 + value, entry.1 + 1);
         }
     }
 }
@@ -351,14 +352,12 @@ fn figures_table(comparison: &Comparison) -> String {
     headers.extend(comparison.entrants.iter().map(|entrant| entrant.label.as_str()));
     let mut table: Vec<Vec<String>> =
         rows.iter().map(|(name, cell)| once_then(name.to_string(), comparison.entrants.iter().map(cell))).collect();
-    // The protocols' own figures (a checker's), as a mean per run; blank where a protocol has none.
+    // The protocols' own figures, each the mean over the runs that report it.
     let names: BTreeSet<&String> = comparison.entrants.iter().flat_map(|e| e.tally.protocol_figures.keys()).collect();
     for name in names {
-        let mean = |entrant: &Entrant| match entrant.tally.protocol_figures.get(name) {
-            Some(total) if !entrant.runs.is_empty() => format!("{:.2}", total / entrant.runs.len() as f64),
-            _ => String::new(),
-        };
-        table.push(once_then(format!("{name} (mean per run)"), comparison.entrants.iter().map(mean)));
+        let mean = |e: &Entrant| e.tally.protocol_figures.get(name).map(|(sum, runs)| sum / *runs as f64);
+        let label = format!("{} (mean per run)", name.replace('_', " "));
+        table.push(once_then(label, comparison.entrants.iter().map(|e| words::decimal(mean(e)))));
     }
     let numeric: Vec<usize> = (1..headers.len()).collect();
     html::table(&headers, &table, &numeric)

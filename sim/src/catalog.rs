@@ -8,6 +8,7 @@
 //! scenario to `run::<P>` without the catalog depending on the run: the layering stays
 //! scenario -> world -> substrates -> run -> sweep -> cli, one way.
 
+use protocols::hashing::ShardKv;
 use protocols::multipaxos::MultiPaxos;
 use protocols::node::{Milestone, Protocol, Variant};
 use protocols::paxos::Paxos;
@@ -100,7 +101,7 @@ macro_rules! catalog {
 }
 
 // One line per protocol.
-catalog![Paxos, Raft, MultiPaxos, Zab, TwoPhaseCommit, ThreePhaseCommit, MajorityVote, Quorum, Abd];
+catalog![Paxos, Raft, MultiPaxos, Zab, TwoPhaseCommit, ThreePhaseCommit, MajorityVote, Quorum, Abd, ShardKv];
 
 /// The metadata of the protocol named `name`.
 pub fn find(name: &str) -> Option<Meta> {

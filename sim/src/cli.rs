@@ -150,6 +150,8 @@ enum Command {
         #[arg(long)]
         html: Option<PathBuf>,
     },
+    /// Measure the consistent-hashing placement schemes against the theory, on one page.
+    Hashing(crate::hashing::HashingArgs),
     /// List protocols, their variants, and the bundled scenarios.
     List {
         /// Where the scenario files are.
@@ -225,6 +227,7 @@ pub fn main() -> i32 {
             let options = linearizability::FileCheck { format, model, semantics, limits };
             check_history_command(&file, &options, json, html.as_deref())
         }
+        Command::Hashing(args) => crate::hashing::command(&args, &std::env::args().collect::<Vec<_>>().join(" ")),
         Command::List { scenarios } => list_command(&scenarios),
     }
 }

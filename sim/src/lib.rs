@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod checkers;
 pub mod cli;
 pub mod compare;
+pub mod hashing;
 pub mod linearizability;
 pub mod record;
 pub mod replay;

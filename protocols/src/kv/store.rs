@@ -34,14 +34,14 @@ impl std::fmt::Display for Command {
 }
 
 /// The replicated state machine: the keys' values and the client sessions.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Store {
     values: BTreeMap<Key, Vec<Value>>,
     sessions: BTreeMap<NodeId, Session>,
 }
 
 /// The latest command applied for one client.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Session {
     sequence: Sequence,
     outcome: Outcome<KvReply>,

@@ -92,6 +92,8 @@ pub struct Targets {
     pub up: Vec<NodeId>,
     /// Spare servers that have not joined.
     pub spares: Vec<NodeId>,
+    /// Servers told to leave that have not left yet: as good as gone for the nemesis.
+    pub leaving: u32,
     /// Every client.
     pub clients: Vec<NodeId>,
 }
@@ -156,7 +158,7 @@ impl Nemesis {
             NemesisKind::Join if !targets.spares.is_empty() => {
                 FaultKind::Join { node: *targets.spares.choose(&mut self.rng)? }
             }
-            NemesisKind::Leave if down < self.max_down && targets.up.len() > 1 => {
+            NemesisKind::Leave if down + targets.leaving < self.max_down && targets.up.len() > 1 => {
                 FaultKind::Leave { node: *targets.up.choose(&mut self.rng)? }
             }
             _ => return None,
@@ -220,7 +222,8 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         Targets {
             servers: slots,
             up: servers.clone().filter(|&node| self.is_up(node) && !self.processes[node as usize].paused).collect(),
-            spares: servers.filter(|&node| self.processes[node as usize].life == Life::Absent).collect(),
+            spares: servers.clone().filter(|&node| self.processes[node as usize].life == Life::Absent).collect(),
+            leaving: servers.filter(|&node| self.processes[node as usize].life == Life::Leaving).count() as u32,
             clients: (slots..self.processes.len() as NodeId).collect(),
         }
     }
