@@ -10,6 +10,7 @@ pub mod commit;
 pub mod consensus;
 pub mod history;
 pub mod kv;
+pub mod lock;
 pub mod multipaxos;
 pub mod node;
 pub mod paxos;

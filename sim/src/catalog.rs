@@ -8,6 +8,8 @@
 //! scenario to `run::<P>` without the catalog depending on the run: the layering stays
 //! scenario -> world -> substrates -> run -> sweep -> cli, one way.
 
+use protocols::lock::lease_lock::LeaseLock;
+use protocols::lock::redlock::Redlock;
 use protocols::multipaxos::MultiPaxos;
 use protocols::node::{Milestone, Protocol, Variant};
 use protocols::paxos::Paxos;
@@ -92,7 +94,7 @@ macro_rules! catalog {
 }
 
 // One line per protocol.
-catalog![Paxos, Raft, MultiPaxos, TwoPhaseCommit, ThreePhaseCommit];
+catalog![Paxos, Raft, MultiPaxos, TwoPhaseCommit, ThreePhaseCommit, LeaseLock, Redlock];
 
 /// The metadata of the protocol named `name`.
 pub fn find(name: &str) -> Option<Meta> {
