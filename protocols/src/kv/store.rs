@@ -34,14 +34,14 @@ impl std::fmt::Display for Command {
 }
 
 /// The replicated state machine: the keys' values and the client sessions.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Store {
     values: BTreeMap<Key, Vec<Value>>,
     sessions: BTreeMap<NodeId, Session>,
 }
 
 /// The latest command applied for one client.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Session {
     sequence: Sequence,
     outcome: Outcome<KvReply>,
@@ -76,7 +76,9 @@ impl Store {
         self.sessions.get(&client).map(|session| (session.sequence, &session.outcome))
     }
 
-    fn execute(&mut self, operation: &KvOperation) -> Outcome<KvReply> {
+    /// Carries out `operation`, with no session bookkeeping (for a protocol that keeps the
+    /// sessions itself, as Raft does).
+    pub fn execute(&mut self, operation: &KvOperation) -> Outcome<KvReply> {
         match *operation {
             KvOperation::Read { key } => Outcome::Ok(KvReply::Values(self.read(key))),
             KvOperation::Write { key, value } => {
