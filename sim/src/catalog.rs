@@ -8,6 +8,7 @@
 //! scenario to `run::<P>` without the catalog depending on the run: the layering stays
 //! scenario -> world -> substrates -> run -> sweep -> cli, one way.
 
+use protocols::lock::consensus_lock::ConsensusLock;
 use protocols::lock::lease_lock::LeaseLock;
 use protocols::lock::redlock::Redlock;
 use protocols::multipaxos::MultiPaxos;
@@ -94,7 +95,7 @@ macro_rules! catalog {
 }
 
 // One line per protocol.
-catalog![Paxos, Raft, MultiPaxos, TwoPhaseCommit, ThreePhaseCommit, LeaseLock, Redlock];
+catalog![Paxos, Raft, MultiPaxos, TwoPhaseCommit, ThreePhaseCommit, LeaseLock, Redlock, ConsensusLock];
 
 /// The metadata of the protocol named `name`.
 pub fn find(name: &str) -> Option<Meta> {

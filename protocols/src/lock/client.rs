@@ -81,6 +81,9 @@ pub enum Answer {
     Granted { tenure: Tenure, token: Option<Token>, asked_at: Time, validity: Time },
     /// The attempt for `tenure` failed (the lock is taken, or no majority granted it).
     Refused { tenure: Tenure },
+    /// The attempt for `tenure` is queued behind the holder and still alive: the service is
+    /// answering, so the attempt's timeout starts again.
+    Waiting { tenure: Tenure },
     /// The service renewed `tenure`'s lease, asked at `asked_at`, for `validity` from then.
     Renewed { tenure: Tenure, asked_at: Time, validity: Time },
     /// The service no longer holds the lock for `tenure`.
@@ -103,6 +106,10 @@ pub trait Session<P: LockProtocol>: Debug {
     fn release(&mut self, ctx: &mut ClientContext<P>, tenure: Tenure) -> bool;
     /// A message from the service, and what it means, if anything yet.
     fn on_message(&mut self, ctx: &mut ClientContext<P>, from: NodeId, message: P::Message) -> Option<Answer>;
+    /// A timer of the design's own (not a [`ClientTimer`]), and what it means, if anything.
+    fn on_timer(&mut self, _ctx: &mut ClientContext<P>, _timer: P::Timer) -> Option<Answer> {
+        None
+    }
 }
 
 /// The lock client process.
@@ -264,6 +271,11 @@ impl<P: LockProtocol> LockClient<P> {
                     self.refused(ctx);
                 }
             }
+            Answer::Waiting { tenure } => {
+                if matches!(self.operation, Some(Pending::Acquire { tenure: t, in_flight: true, .. }) if t == tenure) {
+                    Self::set_timer(ctx, self.session.attempt_timeout(), ClientTimer::Attempt);
+                }
+            }
             Answer::Renewed { tenure, asked_at, validity } => {
                 let deadline = self.deadline(ctx, asked_at, validity);
                 self.on_renewed(ctx, tenure, deadline);
@@ -388,6 +400,8 @@ impl<P: LockProtocol> Client<P> for LockClient<P> {
     fn on_timer(&mut self, ctx: &mut ClientContext<P>, timer: P::Timer) {
         if let Some(timer) = P::as_client_timer(&timer) {
             self.on_client_timer(ctx, timer);
+        } else if let Some(answer) = self.session.on_timer(ctx, timer) {
+            self.on_answer(ctx, answer);
         }
     }
 

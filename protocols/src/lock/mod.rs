@@ -28,7 +28,7 @@
 //!   tokens at the resource (violations), how long two clients *believed* they held the lock
 //!   at once and how long the lock stood free while clients waited (figures);
 //! - the designs: [`lease_lock`] (one lock server granting leases and tokens), [`redlock`]
-//!   (the Redis algorithm over independent servers) and `consensus_lock` (a lock key in a
+//!   (the Redis algorithm over independent servers) and [`consensus_lock`] (a lock key in a
 //!   replicated state machine on Raft, with a session lease and the log index as token).
 //!
 //! Flawed variants, each named after its source (not every design has every one):
@@ -40,6 +40,7 @@
 
 pub mod checker;
 pub mod client;
+pub mod consensus_lock;
 pub mod lease_lock;
 pub mod redlock;
 pub mod resource;
@@ -89,6 +90,13 @@ pub const UNLOCK_ANY: &str = "unlock-any";
 pub const LEASE_FROM_RECEIPT: &str = "lease-from-receipt";
 pub const DRIFT_ADDED: &str = "drift-added";
 pub const NO_LEASE_RECHECK: &str = "no-lease-recheck";
+
+/// Variant `no-fencing`, as every design with tokens has it.
+pub const NO_FENCING_VARIANT: crate::node::Variant = crate::node::Variant {
+    name: NO_FENCING,
+    about: "the resource does not check tokens, so a client paused past its lease writes after the next holder \
+            (Kleppmann, \"How to do distributed locking\", 2016)",
+};
 
 /// A lock protocol, as the shared client, resource and checker see it: the conversions
 /// between its own message, timer, record and observation types and theirs.

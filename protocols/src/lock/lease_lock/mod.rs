@@ -41,8 +41,8 @@ use serde::Deserialize;
 
 use super::{
     default_lease_ms, ClientTimer, LockChecker, LockClient, LockObservation, LockProtocol, LockService, Resource,
-    ResourceMessage, ResourceRecord, Tenure, Token, LEASE_FROM_RECEIPT, MILESTONES, NO_FENCING, STALE_WRITE_REJECTED,
-    UNLOCK_ANY,
+    ResourceMessage, ResourceRecord, Tenure, Token, LEASE_FROM_RECEIPT, MILESTONES, NO_FENCING, NO_FENCING_VARIANT,
+    STALE_WRITE_REJECTED, UNLOCK_ANY,
 };
 use crate::node::{
     Message, Milestone, NodeId, Protocol, Server, ServerContext, Setup, SyncId, Time, Variant, CORRECT, MILLISECOND,
@@ -156,11 +156,7 @@ impl Protocol for LeaseLock {
                                  them (Chubby's sequencers, Burrows 2006; Kleppmann 2016)";
     const VARIANTS: &'static [Variant] = &[
         Variant { name: CORRECT, about: "leases measured from the request, tokens checked by the resource" },
-        Variant {
-            name: NO_FENCING,
-            about: "the resource does not check tokens, so a client paused past its lease writes after the next \
-                    holder (Kleppmann, \"How to do distributed locking\", 2016)",
-        },
+        NO_FENCING_VARIANT,
         Variant {
             name: UNLOCK_ANY,
             about: "a release frees the lock whoever holds it, so a repeated or late release frees the next \
