@@ -383,7 +383,8 @@ fn figures_table(comparison: &Comparison) -> String {
         table.push(once_then(format!("{name} (mean per run)"), entrants.iter().map(mean)));
     }
     let numeric: Vec<usize> = (1..headers.len()).collect();
-    html::table(&headers, &table, &numeric)
+    // Many protocols side by side: the quantile cells wrap at their spaces, not off the page.
+    format!("<div class=\"wrap\">{}</div>", html::table(&headers, &table, &numeric))
 }
 
 fn once_then(first: String, rest: impl Iterator<Item = String>) -> Vec<String> {
