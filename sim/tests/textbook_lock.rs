@@ -8,7 +8,10 @@
 //! M instances (the Redis documentation): M `Lock` and M `Locked` per attempt, and the
 //! attempt ends when the majority's answers arrive, all at 2d; M `Unlock` to release, which
 //! are not acknowledged, so a release completes at once. A write to the resource costs
-//! `Write` and `WriteAccepted` and takes its work plus 2d, in both.
+//! `Write` and `WriteAccepted` and takes its work plus 2d, in both. The consensus lock over
+//! N Raft servers: every lock operation is one log entry, so an acquire or a release is a
+//! `ClientRequest` to the leader, N-1 `AppendEntries` and N-1 answers, and a `ClientReply`:
+//! 2N messages and 4d (the leader's heartbeats come on top, in their own message types).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -102,5 +105,27 @@ fn redlock_costs_m_requests_and_m_replies_per_attempt_and_m_unlocks_to_release()
         assert_eq!(result.summary.figures.messages.by_type, expected, "M = {instances}");
         assert_eq!(latencies_ms(&result, "acquire"), [4.0], "M = {instances}: 2d");
         assert_eq!(latencies_ms(&result, "release"), [0.0], "M = {instances}: not acknowledged");
+    }
+}
+
+#[test]
+fn consensus_lock_costs_2n_messages_and_4d_per_lock_operation() {
+    for raft_servers in [3_u64, 5] {
+        let result = cycles("consensus-lock", raft_servers as u32 + 1, 2);
+        let by_type = &result.summary.figures.messages.by_type;
+        // Lock operations: CYCLES acquires and CYCLES releases, each one log entry; the
+        // leader's no-op is one more entry.
+        let operations = 2 * CYCLES;
+        let requests = by_type["ClientRequest"];
+        assert_eq!(by_type["ClientReply"], requests, "N = {raft_servers}: one answer per request");
+        // The first request may find no leader yet and then a follower: two answers that say so.
+        assert!(requests >= operations && requests <= operations + 2, "N = {raft_servers}: {by_type:?}");
+        assert_eq!(by_type["AppendEntries"], (raft_servers - 1) * (operations + 1), "N = {raft_servers}");
+        assert_eq!(by_type["AppendEntriesResponse"], (raft_servers - 1) * (operations + 1), "N = {raft_servers}");
+        // After the first acquire (which may wait for the election), 4d each.
+        let acquires = latencies_ms(&result, "acquire");
+        assert_eq!(acquires.last(), Some(&8.0), "N = {raft_servers}: {acquires:?}");
+        assert!(acquires.len() <= 2, "N = {raft_servers}: {acquires:?}");
+        assert_eq!(latencies_ms(&result, "release"), [8.0], "N = {raft_servers}: 4d");
     }
 }
