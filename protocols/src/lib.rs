@@ -11,6 +11,7 @@ pub mod consensus;
 pub mod hashing;
 pub mod history;
 pub mod kv;
+pub mod lock;
 pub mod multipaxos;
 pub mod node;
 pub mod paxos;

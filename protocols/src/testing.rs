@@ -180,6 +180,12 @@ impl<P: Protocol> ClientHarness<P> {
         self.process.id
     }
 
+    /// Sets both of the client's clocks (they never go back in a test either).
+    pub fn set_now(&mut self, now: Time) {
+        assert!(now >= self.process.now, "a clock set back from {} to {now}", self.process.now);
+        self.process.now = now;
+    }
+
     /// Runs `input` on the client, then its invariants; returns the effects.
     pub fn input(&mut self, input: impl FnOnce(&mut P::Client, &mut ClientContext<P>)) -> Effects<P> {
         let mut effects = Effects::default();

@@ -28,6 +28,9 @@ pub struct Comparison {
     pub entrants: Vec<Entrant>,
     /// Shown at the top of the page: protocols skipped, and why.
     pub notes: Vec<String>,
+    /// Operation kinds whose latency, throughput and messages get rows of their own (the
+    /// comparison file's `per_operation`): a lock's `acquire`, say.
+    pub per_operation: Vec<String>,
 }
 
 /// One protocol (and variant) of a comparison, with the tally of its runs.
@@ -96,7 +99,9 @@ struct Tally {
     completions: Vec<f64>,
     ok: u64,
     virtual_ms: f64,
-    /// The protocol's own figures, by name: their sum over the runs, and how many had them.
+    /// Per operation kind, the latencies of its ok operations.
+    by_kind: BTreeMap<String, Vec<f64>>,
+    /// The protocol's own figures summed over the runs, with the runs that reported each.
     protocol_figures: BTreeMap<String, (f64, u64)>,
 }
 
@@ -111,9 +116,13 @@ impl Tally {
         self.completions.extend(ok.filter_map(|op| op.completed_ms));
         self.ok += data.summary.figures.operations.ok;
         self.virtual_ms += data.summary.figures.virtual_time_ms;
+        for op in data.history.iter().filter(|op| op.kind == "ok") {
+            self.by_kind.entry(op.f.clone()).or_default().extend(op.latency_ms);
+        }
         for (name, value) in &data.summary.figures.protocol_figures {
-            let entry = self.protocol_figures.entry(name.clone()).or_default();
-            *entry = (entry.0 + value, entry.1 + 1);
+            let (sum, runs) = self.protocol_figures.entry(name.clone()).or_default();
+            *sum += value;
+            *runs += 1;
         }
     }
 }
@@ -352,15 +361,30 @@ fn figures_table(comparison: &Comparison) -> String {
     headers.extend(comparison.entrants.iter().map(|entrant| entrant.label.as_str()));
     let mut table: Vec<Vec<String>> =
         rows.iter().map(|(name, cell)| once_then(name.to_string(), comparison.entrants.iter().map(cell))).collect();
-    // The protocols' own figures, each the mean over the runs that report it.
-    let names: BTreeSet<&String> = comparison.entrants.iter().flat_map(|e| e.tally.protocol_figures.keys()).collect();
+    let entrants = &comparison.entrants;
+    for kind in &comparison.per_operation {
+        let ok = |e: &Entrant| e.tally.by_kind.get(kind).map_or(0, Vec::len) as u64;
+        let latency = |e: &Entrant| Latency::of(e.tally.by_kind.get(kind).cloned().unwrap_or_default());
+        table.push(once_then(
+            format!("latency of ok {kind} p50 / p95 / p99 / max (ms)"),
+            entrants.iter().map(|e| quantiles(latency(e).as_ref())),
+        ));
+        table
+            .push(once_then(format!("ok {kind} per second"), entrants.iter().map(|e| rate(ok(e), e.tally.virtual_ms))));
+        table.push(once_then(
+            format!("messages per ok {kind}"),
+            entrants.iter().map(|e| per_op(e.tally.sent_by_type.values().sum(), ok(e))),
+        ));
+    }
+    let names: BTreeSet<&String> = entrants.iter().flat_map(|e| e.tally.protocol_figures.keys()).collect();
     for name in names {
-        let mean = |e: &Entrant| e.tally.protocol_figures.get(name).map(|(sum, runs)| sum / *runs as f64);
-        let label = format!("{} (mean per run)", name.replace('_', " "));
-        table.push(once_then(label, comparison.entrants.iter().map(|e| words::decimal(mean(e)))));
+        let mean =
+            |e: &Entrant| words::decimal(e.tally.protocol_figures.get(name).map(|&(sum, runs)| sum / runs as f64));
+        table.push(once_then(format!("{name} (mean per run)"), entrants.iter().map(mean)));
     }
     let numeric: Vec<usize> = (1..headers.len()).collect();
-    html::table(&headers, &table, &numeric)
+    // Many protocols side by side: the quantile cells wrap at their spaces, not off the page.
+    format!("<div class=\"wrap\">{}</div>", html::table(&headers, &table, &numeric))
 }
 
 fn once_then(first: String, rest: impl Iterator<Item = String>) -> Vec<String> {

@@ -164,6 +164,7 @@ figcaption { color: #4a5263; font-size: 14px; margin-top: 6px; max-width: 960px;
 .spacetime text, .svgplot text { font-family: 'DejaVu Sans', sans-serif; }
 .svgplot { overflow-x: auto; }
 td.tight { white-space: nowrap; }
+.wrap td.num { white-space: normal; }
 .toggle { margin: 4px 8px 8px 0; }
 .spacetime .heartbeat { display: none; }
 #show-heartbeats:checked ~ .spacetime .heartbeat { display: inline; }

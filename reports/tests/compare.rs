@@ -30,6 +30,7 @@ fn comparison() -> Comparison {
         seeds: vec![1],
         entrants: vec![correct, flawed],
         notes: vec!["skipped raft: not in this build".into()],
+        per_operation: vec!["propose".into()],
     }
 }
 
@@ -59,6 +60,8 @@ fn the_page_puts_the_figures_side_by_side_and_flags_unexpected_verdicts() {
     assert!(html.contains("<td class=\"num\">1 / 0 / 0 / 0</td><td class=\"num\">0 / 1 / 0 / 0</td>"), "verdicts");
     assert!(html.contains("expected ok <a href=\"flawed/seed-1/report.html\">report</a>"), "the seed table");
     assert!(html.contains("skipped raft: not in this build"), "the notes");
+    assert!(html.contains("latency of ok propose p50 / p95 / p99 / max (ms)"), "per operation");
+    assert!(html.contains("messages per ok propose") && html.contains("ok propose per second"), "per operation");
     let unexpected: Vec<u64> = comparison.entrants[1].unexpected().map(|run| run.seed).collect();
     assert_eq!(unexpected, [1]);
     assert_eq!(comparison.entrants[0].unexpected().count(), 0);

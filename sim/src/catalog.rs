@@ -9,6 +9,9 @@
 //! scenario -> world -> substrates -> run -> sweep -> cli, one way.
 
 use protocols::hashing::ShardKv;
+use protocols::lock::consensus_lock::ConsensusLock;
+use protocols::lock::lease_lock::LeaseLock;
+use protocols::lock::redlock::Redlock;
 use protocols::multipaxos::MultiPaxos;
 use protocols::node::{Milestone, Protocol, Variant};
 use protocols::paxos::Paxos;
@@ -101,7 +104,10 @@ macro_rules! catalog {
 }
 
 // One line per protocol.
-catalog![Paxos, Raft, MultiPaxos, Zab, TwoPhaseCommit, ThreePhaseCommit, MajorityVote, Quorum, Abd, ShardKv];
+catalog![
+    Paxos, Raft, MultiPaxos, Zab, TwoPhaseCommit, ThreePhaseCommit, MajorityVote, Quorum, Abd, ShardKv, LeaseLock, Redlock,
+    ConsensusLock
+];
 
 /// The metadata of the protocol named `name`.
 pub fn find(name: &str) -> Option<Meta> {

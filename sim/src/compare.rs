@@ -13,6 +13,8 @@
 //!     { protocol = "paxos" },
 //!     { protocol = "paxos", variant = "ignore-accepted", label = "paxos, flawed" },
 //! ]
+//! per_operation = ["propose"]           # optional: latency, throughput and messages per
+//!                                       # ok operation of these kinds, in rows of their own
 //! nodes = 5
 //! duration_ms = 2000
 //! [workload] ...                        # and [network], [[faults]], [nemesis], [checks], ...
@@ -56,6 +58,8 @@ pub struct Plan {
     pub contenders: Vec<Contender>,
     /// Protocols skipped, and why.
     pub notes: Vec<String>,
+    /// Operation kinds with rows of their own on the page.
+    pub per_operation: Vec<String>,
 }
 
 /// One protocol (and variant) of a comparison.
@@ -80,6 +84,8 @@ struct Header {
     description: String,
     seeds: String,
     protocols: Vec<toml::Table>,
+    #[serde(default)]
+    per_operation: Vec<String>,
     #[serde(flatten)]
     shared: toml::Table,
 }
@@ -105,6 +111,7 @@ pub fn load(file: &Path) -> Result<Plan, ScenarioError> {
         seeds,
         contenders: Vec::new(),
         notes: Vec::new(),
+        per_operation: header.per_operation.clone(),
     };
     for (index, entry) in header.protocols.iter().enumerate() {
         let located = |mut error: ScenarioError, key: KeyPath| {
@@ -120,6 +127,8 @@ pub fn load(file: &Path) -> Result<Plan, ScenarioError> {
         }
     }
     check_contenders(&plan).map_err(|message| error(None, message))?;
+    let per_operation_line = scenario::locate_line(&text, &KeyPath(vec![KeyPart::Key("per_operation")]));
+    check_per_operation(&plan).map_err(|message| error(per_operation_line, message))?;
     Ok(plan)
 }
 
@@ -181,6 +190,23 @@ fn check_contenders(plan: &Plan) -> Result<(), String> {
     Ok(())
 }
 
+/// Every kind of `per_operation` must be an operation of some contender's service.
+fn check_per_operation(plan: &Plan) -> Result<(), String> {
+    let known: BTreeSet<&str> = plan
+        .contenders
+        .iter()
+        .filter_map(|contender| catalog::find(&contender.scenario.protocol))
+        .flat_map(|meta| meta.operations.iter().copied())
+        .collect();
+    match plan.per_operation.iter().find(|kind| !known.contains(kind.as_str())) {
+        Some(kind) => Err(format!(
+            "per_operation: {kind:?} is no operation of these protocols (they have {})",
+            known.into_iter().collect::<Vec<_>>().join(", ")
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Runs every contender on every seed, writing each run's tables (and, for a run that
 /// failed or was not as expected, its report), and tallies them.
 pub fn run_plan(plan: &Plan, out: &Path) -> std::io::Result<Comparison> {
@@ -206,6 +232,7 @@ pub fn run_plan(plan: &Plan, out: &Path) -> std::io::Result<Comparison> {
         seeds: (plan.seeds.start..plan.seeds.end).collect(),
         entrants,
         notes: plan.notes.clone(),
+        per_operation: plan.per_operation.clone(),
     })
 }
 

@@ -76,7 +76,9 @@ impl Store {
         self.sessions.get(&client).map(|session| (session.sequence, &session.outcome))
     }
 
-    fn execute(&mut self, operation: &KvOperation) -> Outcome<KvReply> {
+    /// Carries out `operation`, with no session bookkeeping (for a protocol that keeps the
+    /// sessions itself, as Raft does).
+    pub fn execute(&mut self, operation: &KvOperation) -> Outcome<KvReply> {
         match *operation {
             KvOperation::Read { key } | KvOperation::SyncRead { key } => Outcome::Ok(KvReply::Values(self.read(key))),
             KvOperation::Write { key, value } => {

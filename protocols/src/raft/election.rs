@@ -10,11 +10,11 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::server::{Leadership, Progress, State};
-use super::{Entry, Flaw, Payload, Raft, RaftMessage, RaftObservation, RaftServer, RaftTimer, RequestVote, Vote};
+use super::{Entry, Flaw, Payload, RaftHost, RaftMessage, RaftObservation, RaftServer, RequestVote, ServerTimer, Vote};
 use crate::node::{NodeId, ServerContext};
 
-impl RaftServer {
-    pub(super) fn on_election_timeout(&mut self, ctx: &mut ServerContext<Raft>) {
+impl<H: RaftHost> RaftServer<H> {
+    pub(super) fn on_election_timeout(&mut self, ctx: &mut ServerContext<H>) {
         if matches!(self.state, State::Leader(_)) {
             return;
         }
@@ -33,11 +33,11 @@ impl RaftServer {
             last_log_term: self.log.last_term(),
         };
         for peer in self.peers() {
-            ctx.send_after_sync(peer, RaftMessage::RequestVote(request.clone()));
+            Self::send_after_sync(ctx, peer, RaftMessage::RequestVote(request.clone()));
         }
     }
 
-    pub(super) fn on_request_vote(&mut self, ctx: &mut ServerContext<Raft>, candidate: NodeId, request: RequestVote) {
+    pub(super) fn on_request_vote(&mut self, ctx: &mut ServerContext<H>, candidate: NodeId, request: RequestVote) {
         let newer = self.adopt_term(ctx, request.term, None);
         let granted = self.grants_vote(candidate, &request);
         let first_vote = granted && self.voted_for.is_none();
@@ -49,10 +49,10 @@ impl RaftServer {
             self.persist_term(ctx);
         }
         let vote = Vote { term: self.current_term, granted };
-        ctx.send_after_sync(candidate, RaftMessage::RequestVoteResponse(vote));
+        Self::send_after_sync(ctx, candidate, RaftMessage::RequestVoteResponse(vote));
     }
 
-    pub(super) fn on_vote(&mut self, ctx: &mut ServerContext<Raft>, voter: NodeId, vote: Vote) {
+    pub(super) fn on_vote(&mut self, ctx: &mut ServerContext<H>, voter: NodeId, vote: Vote) {
         if self.adopt_term(ctx, vote.term, None) {
             return self.persist_term(ctx);
         }
@@ -75,9 +75,9 @@ impl RaftServer {
                 || self.log.is_up_to_date(request.last_log_term, request.last_log_index))
     }
 
-    fn become_leader(&mut self, ctx: &mut ServerContext<Raft>) {
-        ctx.observe(RaftObservation::LeaderElected { term: self.current_term });
-        ctx.cancel_timer(RaftTimer::Election);
+    fn become_leader(&mut self, ctx: &mut ServerContext<H>) {
+        Self::observe(ctx, RaftObservation::LeaderElected { term: self.current_term });
+        ctx.cancel_timer(H::timer(ServerTimer::Election));
         self.leader = Some(self.id);
         // Followers are first probed just past the old log, so the no-op goes out alone (and
         // without one, the probe is a heartbeat).
@@ -85,7 +85,7 @@ impl RaftServer {
         let progress = Progress { next_index, match_index: 0, round_acked: 0 };
         let peers = self.peers().map(|peer| (peer, progress.clone())).collect();
         if self.opens_term_with_noop() {
-            self.log.append(Entry { term: self.current_term, payload: Payload::Noop });
+            self.log.append(Entry { term: self.current_term, time: ctx.monotonic(), payload: Payload::Noop });
             self.persist_entries(ctx, next_index);
         }
         self.state = State::Leader(Leadership {
@@ -96,7 +96,7 @@ impl RaftServer {
             reads: VecDeque::new(),
         });
         self.broadcast(ctx);
-        ctx.set_timer(self.heartbeat_interval(), RaftTimer::Heartbeat);
+        ctx.set_timer(self.heartbeat_interval(), H::timer(ServerTimer::Heartbeat));
         self.advance_commit(ctx);
     }
 }

@@ -6,16 +6,17 @@
 //! only what changed. Terms never decrease along a log, because every log is a prefix of
 //! some leader's log followed by that leader's entries.
 
-use super::{Entry, Index, Term};
+use super::{Entry, Index, StateMachine, Term};
+use crate::kv::Store;
 
 /// A server's log.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Log {
-    entries: Vec<Entry>,
+pub struct Log<M: StateMachine = Store> {
+    entries: Vec<Entry<M>>,
     truncations: u64,
 }
 
-impl Log {
+impl<M: StateMachine> Log<M> {
     /// The index of the last entry, 0 when the log is empty.
     pub fn last_index(&self) -> Index {
         self.entries.len() as Index
@@ -35,19 +36,19 @@ impl Log {
     }
 
     /// The entry at `index`, `None` for index 0 or past the end.
-    pub fn entry(&self, index: Index) -> Option<&Entry> {
+    pub fn entry(&self, index: Index) -> Option<&Entry<M>> {
         let position = usize::try_from(index.checked_sub(1)?).ok()?;
         self.entries.get(position)
     }
 
     /// The entries from `index` (at most `last_index + 1`) to the end.
-    pub fn entries_from(&self, index: Index) -> &[Entry] {
+    pub fn entries_from(&self, index: Index) -> &[Entry<M>] {
         assert!(index >= 1 && index <= self.last_index() + 1, "no entries from {index}");
         &self.entries[(index - 1) as usize..]
     }
 
     /// Every entry, the one at index 1 first.
-    pub fn entries(&self) -> &[Entry] {
+    pub fn entries(&self) -> &[Entry<M>] {
         &self.entries
     }
 
@@ -77,13 +78,13 @@ impl Log {
         index
     }
 
-    pub(super) fn append(&mut self, entry: Entry) {
+    pub(super) fn append(&mut self, entry: Entry<M>) {
         debug_assert!(entry.term >= self.last_term(), "terms never decrease along a log");
         self.entries.push(entry);
     }
 
     /// Makes the log from `from` on equal to `entries`, deleting what was there.
-    pub(super) fn replace_from(&mut self, from: Index, entries: &[Entry]) {
+    pub(super) fn replace_from(&mut self, from: Index, entries: &[Entry<M>]) {
         assert!(from >= 1 && from <= self.last_index() + 1, "cannot write entries from {from}");
         if from <= self.last_index() {
             self.entries.truncate((from - 1) as usize);
@@ -95,7 +96,7 @@ impl Log {
     /// Adds `entries`, which follow `prev_log_index` in the leader's log, keeping entries
     /// that already match and deleting the suffix from the first conflict (section 5.3,
     /// AppendEntries steps 3 and 4). Returns the first index written, if any.
-    pub(super) fn merge(&mut self, prev_log_index: Index, entries: &[Entry]) -> Option<Index> {
+    pub(super) fn merge(&mut self, prev_log_index: Index, entries: &[Entry<M>]) -> Option<Index> {
         let offset = entries
             .iter()
             .enumerate()

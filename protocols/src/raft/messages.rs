@@ -1,7 +1,8 @@
 //! Raft's messages, named as in the paper's Figure 2: the `RequestVote` and
 //! `AppendEntries` RPCs and their responses, plus the client's request and reply (thesis
-//! chapter 6). The sender's id travels with every message, so the paper's `candidateId`
-//! and `leaderId` fields are left out.
+//! chapter 6), generic over the replicated [`StateMachine`] (the kv [`Store`] by default).
+//! The sender's id travels with every message, so the paper's `candidateId` and `leaderId`
+//! fields are left out.
 //!
 //! `AppendEntries` without entries is a heartbeat, and its kind says so, so that reports
 //! count heartbeats apart from the 2(N-1) messages each entry costs. `round` numbers the
@@ -11,31 +12,33 @@
 
 use std::mem::size_of;
 
-use super::{Index, Term};
-use crate::kv::{Command, Response};
-use crate::node::Message;
+use super::{Index, Reply, Request, StateMachine, Term};
+use crate::kv::Store;
+use crate::node::{Message, Time};
 
-/// A log entry: a client command, or the no-op a leader appends when its term starts.
+/// A log entry: a client's update, or the no-op a leader appends when its term starts.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Entry {
+pub struct Entry<M: StateMachine = Store> {
     /// The term of the leader that created the entry.
     pub term: Term,
-    pub payload: Payload,
+    /// The creating leader's monotonic clock when it appended the entry.
+    pub time: Time,
+    pub payload: Payload<M>,
 }
 
 /// What an entry asks the state machine to do.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Payload {
+pub enum Payload<M: StateMachine = Store> {
     /// Nothing: the entry a new leader commits to learn the commit index (section 8).
     Noop,
-    Command(Command),
+    Command(Request<M::Operation>),
 }
 
-impl std::fmt::Display for Payload {
+impl<M: StateMachine> std::fmt::Display for Payload<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Payload::Noop => f.write_str("no-op"),
-            Payload::Command(command) => write!(f, "{command}"),
+            Payload::Command(request) => write!(f, "{request}"),
         }
     }
 }
@@ -57,11 +60,11 @@ pub struct Vote {
 
 /// The leader replicates entries and asserts its leadership (sections 5.2 and 5.3).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct AppendEntries {
+pub struct AppendEntries<M: StateMachine = Store> {
     pub term: Term,
     pub prev_log_index: Index,
     pub prev_log_term: Term,
-    pub entries: Vec<Entry>,
+    pub entries: Vec<Entry<M>>,
     pub leader_commit: Index,
     /// The leader's round when it sent this (for ReadIndex).
     pub round: u64,
@@ -82,18 +85,18 @@ pub struct AppendEntriesResponse {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum RaftMessage {
+pub enum RaftMessage<M: StateMachine = Store> {
     RequestVote(RequestVote),
     RequestVoteResponse(Vote),
-    AppendEntries(AppendEntries),
+    AppendEntries(AppendEntries<M>),
     AppendEntriesResponse(AppendEntriesResponse),
-    /// A client's command (thesis chapter 6).
-    ClientRequest(Command),
+    /// A client's operation (thesis chapter 6).
+    ClientRequest(Request<M::Operation>),
     /// A server's answer to a client.
-    ClientReply(Response),
+    ClientReply(Reply<M::Output>),
 }
 
-impl Message for RaftMessage {
+impl<M: StateMachine> Message for RaftMessage<M> {
     fn kind(&self) -> &'static str {
         match self {
             RaftMessage::RequestVote(_) => "RequestVote",
@@ -112,6 +115,6 @@ impl Message for RaftMessage {
             RaftMessage::AppendEntries(request) => request.entries.len(),
             _ => 0,
         };
-        size_of::<RaftMessage>() + entries * size_of::<Entry>()
+        size_of::<Self>() + entries * size_of::<Entry<M>>()
     }
 }

@@ -1,5 +1,6 @@
 //! Raft (Ongaro and Ousterhout, "In Search of an Understandable Consensus Algorithm
-//! (Extended Version)", 2014; Ongaro's thesis, 2014), replicating the key-value
+//! (Extended Version)", 2014; Ongaro's thesis, 2014), generic over the state machine it
+//! replicates; the catalogued `raft` protocol replicates the key-value
 //! [`Store`](crate::kv::Store).
 //!
 //! Every server is a follower, a candidate or the leader (section 5.1). Time is divided
@@ -28,12 +29,43 @@
 //!   before the message that depends on them is sent; a restarted server rebuilds itself
 //!   from those records alone and starts as a follower.
 //! - Clients (thesis chapter 6): a server that does not lead answers `NotLeader` with the
-//!   leader it knows; the leader answers a command once it applied it, and the store's
-//!   sessions apply a retried command once (thesis 6.3). Reads use ReadIndex (thesis 6.4):
-//!   the leader notes its commit index (at least the first index of its term, its no-op),
-//!   confirms it still leads through a round of `AppendEntries` acknowledged by a majority,
-//!   waits until it has applied that index and answers from its store. Reads never enter
-//!   the log.
+//!   leader it knows; the leader answers an update once it applied it, and the client
+//!   sessions apply a retried update once (thesis 6.3). Queries (the store's reads) use
+//!   ReadIndex (thesis 6.4): the leader notes its commit index (at least the first index of
+//!   its term, its no-op), confirms it still leads through a round of `AppendEntries`
+//!   acknowledged by a majority, waits until it has applied that index and answers from its
+//!   state. Queries never enter the log.
+//!
+//! # Raft as a library
+//!
+//! Another protocol (a lock service on consensus, say) runs Raft with its own machine and
+//! client, without copying Raft:
+//!
+//! - [`StateMachine`]: the replicated machine, with its `Operation` and `Output` types;
+//!   `is_query` picks the read-only operations (answered through ReadIndex, never logged),
+//!   `apply` applies a committed update and `query` answers a query. Both get a [`Stamp`]:
+//!   the client, the log index of the update (unique and increasing: the fencing token; a
+//!   query's read index), its entry's term, and the time on the monotonic clock of the
+//!   leader that appended it (a query: the leader's clock when it answers), the same on
+//!   every replica, so leases can be measured on the leader's clock deterministically.
+//!   [`Replicated`] wraps the machine in the client sessions.
+//! - [`RaftHost`]: the protocol, with its machine, Raft's [`Options`], and how its message,
+//!   timer, record and observation types carry Raft's [`RaftMessage`], [`ServerTimer`],
+//!   [`RaftRecord`] and [`RaftObservation`], both ways, and where its server holds the
+//!   [`RaftServer`].
+//! - [`RaftServer<H>`]: `new`, `recover` (from the Raft records of the durable log), and one
+//!   method per input: `start`, `handle_message`, `handle_timer`, `handle_synced`; `check`
+//!   runs its invariants. `on_client_request` takes a [`Request`] the host received its own
+//!   way. Read access: `role`, `leader` (the redirect hint), `current_term`, `log`,
+//!   `commit_index`, `last_applied`, `machine`, `replicated`.
+//! - Clients send `RaftMessage::ClientRequest(Request { client, sequence, operation })`, one
+//!   operation at a time per client and the same sequence number for every retry; they get
+//!   `ClientReply(Reply::Done { sequence, output })`, or `Reply::NotLeader { leader }`, the
+//!   leader the server knows of, to retry there.
+//! - [`RaftChecker<H>`]: Figure 3's properties for the host's servers; a host checker embeds
+//!   it, feeding it the Raft observations (`observe_raft`) and the world (`inspect`).
+//!
+//! `tests/library.rs` is a small host: a ledger of fenced writes with its own client.
 //!
 //! Variants, each a mistake the paper warns about:
 //! - `commit-old-term`: the leader commits an entry of an earlier term by counting replicas
@@ -51,7 +83,10 @@
 
 mod checker;
 mod election;
+mod host;
+mod kv;
 mod log;
+mod machine;
 mod messages;
 mod replication;
 mod requests;
@@ -60,12 +95,15 @@ mod server;
 mod tests;
 
 pub use checker::RaftChecker;
+pub use host::{Options, RaftHost, ServerTimer};
+pub use kv::RaftTimer;
 pub use log::Log;
+pub use machine::{Replicated, Reply, Request, Stamp, StateMachine};
 pub use messages::{AppendEntries, AppendEntriesResponse, Entry, Payload, RaftMessage, RequestVote, Vote};
 pub use server::{RaftServer, Role};
 
-use crate::kv::{ClientTimer, Command, KvClient, KvProtocol, KvService, Response};
-use crate::node::{Milestone, NoSettings, NodeId, Protocol, Setup, Variant, CORRECT};
+use crate::kv::Store;
+use crate::node::{NodeId, CORRECT};
 
 /// An election term (section 5.1); 0 before the first election.
 pub type Term = u64;
@@ -80,42 +118,32 @@ pub const VOLATILE_VOTE: &str = "volatile-vote";
 pub const VOTE_WITHOUT_LOG_CHECK: &str = "vote-without-log-check";
 pub const STALE_READ: &str = "stale-read";
 
-/// The protocol marker type.
+/// The catalogued protocol: Raft replicating the kv [`Store`] for the shared kv client.
 #[derive(Debug)]
 pub struct Raft;
 
-/// A server's timers; clients use `Client`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum RaftTimer {
-    /// Followers and candidates: no leader was heard from (section 5.2).
-    Election,
-    /// The leader: time to send heartbeats.
-    Heartbeat,
-    Client(ClientTimer),
-}
-
 /// A record of a server's durable log: Figure 2's persistent state.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RaftRecord {
+pub enum RaftRecord<M: StateMachine = Store> {
     /// `currentTerm` and `votedFor`.
     Term { current_term: Term, voted_for: Option<NodeId> },
     /// The log from index `from` on is `entries`; entries that were there are discarded.
-    Entries { from: Index, entries: Vec<Entry> },
+    Entries { from: Index, entries: Vec<Entry<M>> },
 }
 
 /// What a server reports to the checkers.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RaftObservation {
+pub enum RaftObservation<M: StateMachine = Store> {
     /// This server won the election of `term`.
     LeaderElected { term: Term },
     /// This server, leader of `leader_term`, committed the entry of `term` at `index`. Each
     /// index is reported separately, in order.
     Committed { index: Index, term: Term, leader_term: Term },
     /// This server applied the entry of `term` at `index` to its state machine.
-    Applied { index: Index, term: Term, payload: Payload },
+    Applied { index: Index, term: Term, payload: Payload<M> },
 }
 
-impl std::fmt::Display for RaftObservation {
+impl<M: StateMachine> std::fmt::Display for RaftObservation<M> {
     /// `committed index 4 term 2 (leader of term 3)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -123,102 +151,9 @@ impl std::fmt::Display for RaftObservation {
             RaftObservation::Committed { index, term, leader_term } => {
                 write!(f, "committed index {index} term {term} (leader of term {leader_term})")
             }
-            RaftObservation::Applied { index, term, payload: Payload::Noop } => {
-                write!(f, "applied index {index} term {term}: no-op")
+            RaftObservation::Applied { index, term, payload } => {
+                write!(f, "applied index {index} term {term}: {payload}")
             }
-            RaftObservation::Applied { index, term, payload: Payload::Command(command) } => {
-                write!(f, "applied index {index} term {term}: {command}")
-            }
-        }
-    }
-}
-
-impl Protocol for Raft {
-    const NAME: &'static str = "raft";
-    const ABOUT: &'static str =
-        "Raft consensus (Ongaro and Ousterhout 2014; Ongaro's thesis) replicating a key-value store, \
-         with ReadIndex reads and client sessions";
-    const VARIANTS: &'static [Variant] = &[
-        Variant { name: CORRECT, about: "Raft as in the extended paper, with ReadIndex reads (thesis 6.4)" },
-        Variant {
-            name: COMMIT_OLD_TERM,
-            about: "the leader commits entries of earlier terms by counting replicas, and appends no no-op when \
-                    its term starts, as in Figure 8 (section 5.4.2)",
-        },
-        Variant {
-            name: VOLATILE_VOTE,
-            about: "currentTerm and votedFor are not persisted, so a restarted server votes twice (Figure 2)",
-        },
-        Variant {
-            name: VOTE_WITHOUT_LOG_CHECK,
-            about: "votes are granted without the up-to-date log check (section 5.4.1)",
-        },
-        Variant {
-            name: STALE_READ,
-            about: "the leader serves reads from its own state without confirming it still leads (thesis 6.4)",
-        },
-    ];
-    const MILESTONES: &'static [Milestone] = &[
-        Milestone { name: "leader-elected", about: "a candidate won an election" },
-        Milestone { name: "entry-committed", about: "a leader committed a log entry" },
-        Milestone { name: "entry-applied", about: "a server applied a committed entry to its store" },
-    ];
-
-    type Service = KvService;
-    type Settings = NoSettings;
-    type Message = RaftMessage;
-    type Timer = RaftTimer;
-    type Record = RaftRecord;
-    type Observation = RaftObservation;
-    type Server = RaftServer;
-    type Client = KvClient<Raft>;
-    type Checker = RaftChecker;
-
-    fn server(setup: &Setup, id: NodeId) -> RaftServer {
-        RaftServer::new(setup, id)
-    }
-
-    fn recover(setup: &Setup, id: NodeId, records: &[RaftRecord]) -> RaftServer {
-        RaftServer::recover(setup, id, records)
-    }
-
-    fn client(setup: &Setup, id: NodeId) -> KvClient<Raft> {
-        KvClient::new(setup, id)
-    }
-
-    fn checker(setup: &Setup) -> RaftChecker {
-        RaftChecker::new(setup)
-    }
-
-    fn milestone(observation: &RaftObservation) -> Option<&'static str> {
-        Some(match observation {
-            RaftObservation::LeaderElected { .. } => "leader-elected",
-            RaftObservation::Committed { .. } => "entry-committed",
-            RaftObservation::Applied { .. } => "entry-applied",
-        })
-    }
-}
-
-impl KvProtocol for Raft {
-    fn request(command: Command) -> RaftMessage {
-        RaftMessage::ClientRequest(command)
-    }
-
-    fn response(message: RaftMessage) -> Option<Response> {
-        match message {
-            RaftMessage::ClientReply(response) => Some(response),
-            _ => None,
-        }
-    }
-
-    fn client_timer(timer: ClientTimer) -> RaftTimer {
-        RaftTimer::Client(timer)
-    }
-
-    fn as_client_timer(timer: RaftTimer) -> Option<ClientTimer> {
-        match timer {
-            RaftTimer::Client(timer) => Some(timer),
-            _ => None,
         }
     }
 }
@@ -234,8 +169,8 @@ enum Flaw {
 }
 
 impl Flaw {
-    fn of(setup: &Setup) -> Flaw {
-        match setup.variant {
+    fn of(variant: &str) -> Flaw {
+        match variant {
             CORRECT => Flaw::None,
             COMMIT_OLD_TERM => Flaw::CommitOldTerm,
             VOLATILE_VOTE => Flaw::VolatileVote,

@@ -18,23 +18,28 @@
 //! from `leader_commit`, but never beyond the last entry the message proved they share
 //! with the leader.
 
-use super::server::State;
+use super::server::{MachineOf, State};
 use super::{
-    AppendEntries, AppendEntriesResponse, Flaw, Index, Raft, RaftMessage, RaftObservation, RaftServer, RaftTimer,
+    AppendEntries, AppendEntriesResponse, Flaw, Index, RaftHost, RaftMessage, RaftObservation, RaftServer, ServerTimer,
     ENTRIES_PER_MESSAGE_MAX,
 };
 use crate::node::{NodeId, ServerContext};
 
-impl RaftServer {
-    pub(super) fn on_heartbeat_timeout(&mut self, ctx: &mut ServerContext<Raft>) {
+impl<H: RaftHost> RaftServer<H> {
+    pub(super) fn on_heartbeat_timeout(&mut self, ctx: &mut ServerContext<H>) {
         if !matches!(self.state, State::Leader(_)) {
             return;
         }
         self.broadcast(ctx);
-        ctx.set_timer(self.heartbeat_interval(), RaftTimer::Heartbeat);
+        ctx.set_timer(self.heartbeat_interval(), H::timer(ServerTimer::Heartbeat));
     }
 
-    pub(super) fn on_append_entries(&mut self, ctx: &mut ServerContext<Raft>, leader: NodeId, request: AppendEntries) {
+    pub(super) fn on_append_entries(
+        &mut self,
+        ctx: &mut ServerContext<H>,
+        leader: NodeId,
+        request: AppendEntries<MachineOf<H>>,
+    ) {
         if request.term < self.current_term {
             return self.refuse_earlier_term(ctx, leader, &request);
         }
@@ -62,7 +67,7 @@ impl RaftServer {
 
     pub(super) fn on_append_entries_response(
         &mut self,
-        ctx: &mut ServerContext<Raft>,
+        ctx: &mut ServerContext<H>,
         follower: NodeId,
         response: AppendEntriesResponse,
     ) {
@@ -97,7 +102,7 @@ impl RaftServer {
     }
 
     /// Sends `AppendEntries` to every follower.
-    pub(super) fn broadcast(&mut self, ctx: &mut ServerContext<Raft>) {
+    pub(super) fn broadcast(&mut self, ctx: &mut ServerContext<H>) {
         for peer in self.peers() {
             self.replicate(ctx, peer);
         }
@@ -105,7 +110,7 @@ impl RaftServer {
 
     /// Sends `peer` the entries from its `next_index` (none: a heartbeat), and advances
     /// `next_index` past them.
-    pub(super) fn replicate(&mut self, ctx: &mut ServerContext<Raft>, peer: NodeId) {
+    pub(super) fn replicate(&mut self, ctx: &mut ServerContext<H>, peer: NodeId) {
         let State::Leader(leadership) = &mut self.state else { return };
         let Some(progress) = leadership.peers.get_mut(&peer) else { return };
         let prev_log_index = progress.next_index - 1;
@@ -121,12 +126,12 @@ impl RaftServer {
             leader_commit: self.commit_index,
             round: leadership.round,
         };
-        ctx.send(peer, RaftMessage::AppendEntries(request));
+        Self::send(ctx, peer, RaftMessage::AppendEntries(request));
     }
 
     /// Section 5.4.2: commits the highest index stored on a majority if its entry is of the
     /// current term (`commit-old-term` skips that condition), reporting each new index.
-    pub(super) fn advance_commit(&mut self, ctx: &mut ServerContext<Raft>) {
+    pub(super) fn advance_commit(&mut self, ctx: &mut ServerContext<H>) {
         let State::Leader(leadership) = &self.state else { return };
         let mut matched: Vec<Index> = leadership.peers.values().map(|progress| progress.match_index).collect();
         matched.push(self.durable_index);
@@ -140,7 +145,7 @@ impl RaftServer {
         }
         for index in self.commit_index + 1..=majority_index {
             let term = self.log.term_at(index).expect("majority_index <= last log index");
-            ctx.observe(RaftObservation::Committed { index, term, leader_term: self.current_term });
+            Self::observe(ctx, RaftObservation::Committed { index, term, leader_term: self.current_term });
         }
         self.commit_index = majority_index;
         self.apply_committed(ctx);
@@ -148,9 +153,9 @@ impl RaftServer {
 
     fn respond(
         &self,
-        ctx: &mut ServerContext<Raft>,
+        ctx: &mut ServerContext<H>,
         leader: NodeId,
-        request: &AppendEntries,
+        request: &AppendEntries<MachineOf<H>>,
         success: bool,
         match_index: Index,
     ) {
@@ -161,14 +166,14 @@ impl RaftServer {
             round: request.round,
             heartbeat: request.entries.is_empty(),
         };
-        ctx.send_after_sync(leader, RaftMessage::AppendEntriesResponse(response));
+        Self::send_after_sync(ctx, leader, RaftMessage::AppendEntriesResponse(response));
     }
 
     /// Section 5.1: a request of an earlier term is refused with our term, which deposes
     /// its sender. The sender may since lead our term, so the refusal acknowledges no round
     /// (it must not confirm a ReadIndex read) and hints at our last index, which backs
     /// nothing up that a leader of our term has sent.
-    fn refuse_earlier_term(&self, ctx: &mut ServerContext<Raft>, leader: NodeId, request: &AppendEntries) {
+    fn refuse_earlier_term(&self, ctx: &mut ServerContext<H>, leader: NodeId, request: &AppendEntries<MachineOf<H>>) {
         let response = AppendEntriesResponse {
             term: self.current_term,
             success: false,
@@ -176,7 +181,7 @@ impl RaftServer {
             round: 0,
             heartbeat: request.entries.is_empty(),
         };
-        ctx.send_after_sync(leader, RaftMessage::AppendEntriesResponse(response));
+        Self::send_after_sync(ctx, leader, RaftMessage::AppendEntriesResponse(response));
     }
 
     /// A correct leader never makes a follower delete a committed entry. Under a flawed

@@ -9,14 +9,23 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use rand::Rng;
 
-use super::{Flaw, Index, Log, Payload, Raft, RaftMessage, RaftObservation, RaftRecord, RaftTimer, Term};
-use crate::kv::{Response, Sequence, Store};
-use crate::node::{NodeId, Server, ServerContext, Setup, SyncId, Time};
-use crate::service::Key;
+use super::{
+    Flaw, Index, Log, Payload, Raft, RaftHost, RaftMessage, RaftObservation, RaftRecord, Replicated, Reply, Request,
+    ServerTimer, Stamp, Term,
+};
+use crate::kv::Sequence;
+use crate::node::{NodeId, ServerContext, SetupOf, SyncId, Time};
 
-/// A Raft server.
-#[derive(Clone, Debug)]
-pub struct RaftServer {
+/// The replicated machine of host `H`.
+pub(super) type MachineOf<H> = <H as RaftHost>::Machine;
+/// The operations of host `H`'s machine.
+pub(super) type OperationOf<H> = <MachineOf<H> as super::StateMachine>::Operation;
+/// The outputs of host `H`'s machine.
+pub(super) type OutputOf<H> = <MachineOf<H> as super::StateMachine>::Output;
+
+/// A Raft server of host protocol `H` (the catalogued `raft` by default).
+#[derive(Debug)]
+pub struct RaftServer<H: RaftHost = Raft> {
     pub(super) id: NodeId,
     pub(super) servers: u32,
     pub(super) majority: usize,
@@ -25,7 +34,7 @@ pub struct RaftServer {
     // Persistent state (Figure 2), synced before any message that depends on it.
     pub(super) current_term: Term,
     pub(super) voted_for: Option<NodeId>,
-    pub(super) log: Log,
+    pub(super) log: Log<MachineOf<H>>,
     // Volatile state.
     /// The last index of the log known to be durable here, and the syncs still running with
     /// the last index each covers: a leader counts itself towards a majority only for
@@ -34,8 +43,8 @@ pub struct RaftServer {
     pub(super) syncs: VecDeque<(SyncId, Index)>,
     pub(super) commit_index: Index,
     pub(super) last_applied: Index,
-    pub(super) store: Store,
-    pub(super) state: State,
+    pub(super) replicated: Replicated<MachineOf<H>>,
+    pub(super) state: State<H>,
     /// The leader of the current term, when known: the hint for redirected clients.
     pub(super) leader: Option<NodeId>,
 }
@@ -49,16 +58,16 @@ pub enum Role {
 }
 
 /// The role with the volatile state that only it has.
-#[derive(Clone, Debug)]
-pub(super) enum State {
+#[derive(Debug)]
+pub(super) enum State<H: RaftHost> {
     Follower,
     Candidate { votes: BTreeSet<NodeId> },
-    Leader(Leadership),
+    Leader(Leadership<H>),
 }
 
 /// Volatile state on leaders (Figure 2), reinitialised after each election.
-#[derive(Clone, Debug)]
-pub(super) struct Leadership {
+#[derive(Debug)]
+pub(super) struct Leadership<H: RaftHost> {
     pub(super) peers: BTreeMap<NodeId, Progress>,
     /// The first index of this term: its no-op, or, in `commit-old-term`, which appends
     /// none, where its first command goes.
@@ -67,8 +76,8 @@ pub(super) struct Leadership {
     pub(super) round: u64,
     /// Per client, the sequence number of the command it waits for.
     pub(super) requests: BTreeMap<NodeId, Sequence>,
-    /// Reads waiting for their round and read index, oldest first.
-    pub(super) reads: VecDeque<PendingRead>,
+    /// Queries waiting for their round and read index, oldest first.
+    pub(super) reads: VecDeque<PendingRead<H>>,
 }
 
 /// What the leader knows of one follower.
@@ -80,25 +89,23 @@ pub(super) struct Progress {
     pub(super) round_acked: u64,
 }
 
-/// A read waiting to be served (thesis 6.4).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct PendingRead {
-    pub(super) client: NodeId,
-    pub(super) sequence: Sequence,
-    pub(super) key: Key,
+/// A query waiting to be served (thesis 6.4).
+#[derive(Debug)]
+pub(super) struct PendingRead<H: RaftHost> {
+    pub(super) request: Request<OperationOf<H>>,
     pub(super) read_index: Index,
     pub(super) round: u64,
 }
 
-impl RaftServer {
+impl<H: RaftHost> RaftServer<H> {
     /// A server at first boot: a follower of term 0 with an empty log.
-    pub fn new(setup: &Setup, id: NodeId) -> Self {
+    pub fn new(setup: &SetupOf<H>, id: NodeId) -> Self {
         RaftServer {
             id,
             servers: setup.servers,
             majority: setup.majority(),
             timeout: setup.timeout,
-            flaw: Flaw::of(setup),
+            flaw: H::options(setup).flaw,
             current_term: 0,
             voted_for: None,
             log: Log::default(),
@@ -106,15 +113,19 @@ impl RaftServer {
             syncs: VecDeque::new(),
             commit_index: 0,
             last_applied: 0,
-            store: Store::default(),
+            replicated: Replicated::default(),
             state: State::Follower,
             leader: None,
         }
     }
 
     /// A server restarted from its durable records: term, vote and log as recorded, the
-    /// rest as at first boot; the store is rebuilt as entries commit again.
-    pub fn recover(setup: &Setup, id: NodeId, records: &[RaftRecord]) -> Self {
+    /// rest as at first boot; the state machine is rebuilt as entries commit again.
+    pub fn recover<'r>(
+        setup: &SetupOf<H>,
+        id: NodeId,
+        records: impl IntoIterator<Item = &'r RaftRecord<MachineOf<H>>>,
+    ) -> Self {
         let mut server = RaftServer::new(setup, id);
         for record in records {
             match record {
@@ -154,7 +165,7 @@ impl RaftServer {
         self.voted_for
     }
 
-    pub fn log(&self) -> &Log {
+    pub fn log(&self) -> &Log<MachineOf<H>> {
         &self.log
     }
 
@@ -166,8 +177,14 @@ impl RaftServer {
         self.last_applied
     }
 
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// The replicated state: the machine and the client sessions.
+    pub fn replicated(&self) -> &Replicated<MachineOf<H>> {
+        &self.replicated
+    }
+
+    /// The replicated machine.
+    pub fn machine(&self) -> &MachineOf<H> {
+        self.replicated.machine()
     }
 
     /// The leader of the current term, when known.
@@ -190,25 +207,40 @@ impl RaftServer {
         self.flaw != Flaw::CommitOldTerm
     }
 
-    pub(super) fn reset_election_timer(&mut self, ctx: &mut ServerContext<Raft>) {
+    pub(super) fn reset_election_timer(&mut self, ctx: &mut ServerContext<H>) {
         let after = ctx.rng().gen_range(self.timeout..=2 * self.timeout);
-        ctx.set_timer(after.max(1), RaftTimer::Election);
+        ctx.set_timer(after.max(1), H::timer(ServerTimer::Election));
+    }
+
+    /// Sends a Raft message.
+    pub(super) fn send(ctx: &mut ServerContext<H>, to: NodeId, message: RaftMessage<MachineOf<H>>) {
+        ctx.send(to, H::message(message));
+    }
+
+    /// Sends a Raft message once every record written so far is durable.
+    pub(super) fn send_after_sync(ctx: &mut ServerContext<H>, to: NodeId, message: RaftMessage<MachineOf<H>>) {
+        ctx.send_after_sync(to, H::message(message));
+    }
+
+    /// Reports a Raft observation.
+    pub(super) fn observe(ctx: &mut ServerContext<H>, observation: RaftObservation<MachineOf<H>>) {
+        ctx.observe(H::observation(observation));
     }
 
     /// Writes `currentTerm` and `votedFor` and syncs them, except in `volatile-vote`.
-    pub(super) fn persist_term(&self, ctx: &mut ServerContext<Raft>) {
+    pub(super) fn persist_term(&self, ctx: &mut ServerContext<H>) {
         if self.flaw == Flaw::VolatileVote {
             return;
         }
-        ctx.write(RaftRecord::Term { current_term: self.current_term, voted_for: self.voted_for });
+        ctx.write(H::record(RaftRecord::Term { current_term: self.current_term, voted_for: self.voted_for }));
         ctx.sync();
     }
 
     /// Writes the log from `from` on and syncs it; the entries count as durable here once
     /// the sync is done (`on_synced`).
-    pub(super) fn persist_entries(&mut self, ctx: &mut ServerContext<Raft>, from: Index) {
+    pub(super) fn persist_entries(&mut self, ctx: &mut ServerContext<H>, from: Index) {
         let entries = self.log.entries_from(from).to_vec();
-        ctx.write(RaftRecord::Entries { from, entries });
+        ctx.write(H::record(RaftRecord::Entries { from, entries }));
         let sync = ctx.sync();
         self.durable_index = self.durable_index.min(from - 1);
         self.syncs.push_back((sync, self.log.last_index()));
@@ -218,7 +250,7 @@ impl RaftServer {
     /// cast in it yet, and makes this server a follower of `leader` (if the message came
     /// from that term's leader). Returns whether the term was newer; the caller persists it
     /// before answering.
-    pub(super) fn adopt_term(&mut self, ctx: &mut ServerContext<Raft>, term: Term, leader: Option<NodeId>) -> bool {
+    pub(super) fn adopt_term(&mut self, ctx: &mut ServerContext<H>, term: Term, leader: Option<NodeId>) -> bool {
         if term <= self.current_term {
             return false;
         }
@@ -230,65 +262,67 @@ impl RaftServer {
     }
 
     /// Becomes a follower; a leader that steps down redirects the clients it kept waiting.
-    pub(super) fn become_follower(&mut self, ctx: &mut ServerContext<Raft>) {
+    pub(super) fn become_follower(&mut self, ctx: &mut ServerContext<H>) {
         let State::Leader(leadership) = std::mem::replace(&mut self.state, State::Follower) else {
             return;
         };
-        ctx.cancel_timer(RaftTimer::Heartbeat);
+        ctx.cancel_timer(H::timer(ServerTimer::Heartbeat));
         self.reset_election_timer(ctx);
         let waiting = leadership
             .requests
             .into_iter()
-            .chain(leadership.reads.into_iter().map(|read| (read.client, read.sequence)));
+            .chain(leadership.reads.into_iter().map(|read| (read.request.client, read.request.sequence)));
         for (client, sequence) in waiting {
-            let response = Response::NotLeader { sequence, leader: self.leader };
-            ctx.send(client, RaftMessage::ClientReply(response));
+            let reply = Reply::NotLeader { sequence, leader: self.leader };
+            Self::send(ctx, client, RaftMessage::ClientReply(reply));
         }
     }
 
     /// Applies the entries up to the commit index, in order, and answers the clients that
     /// wait for them (Figure 2: "If commitIndex > lastApplied ...").
-    pub(super) fn apply_committed(&mut self, ctx: &mut ServerContext<Raft>) {
+    pub(super) fn apply_committed(&mut self, ctx: &mut ServerContext<H>) {
         while self.last_applied < self.commit_index {
             self.last_applied += 1;
             let index = self.last_applied;
             let entry = self.log.entry(index).cloned().expect("commit_index <= last log index");
-            ctx.observe(RaftObservation::Applied { index, term: entry.term, payload: entry.payload.clone() });
-            if let Payload::Command(command) = entry.payload {
-                if let Some(outcome) = self.store.apply(&command) {
-                    self.answer_waiting_client(ctx, command.client, command.sequence, outcome);
+            Self::observe(ctx, RaftObservation::Applied { index, term: entry.term, payload: entry.payload.clone() });
+            if let Payload::Command(request) = entry.payload {
+                let stamp = Stamp { client: request.client, index, term: entry.term, time: entry.time };
+                if let Some(output) = self.replicated.apply(&stamp, &request) {
+                    self.answer_waiting_client(ctx, request.client, request.sequence, output);
                 }
             }
         }
         self.serve_reads(ctx);
     }
-}
 
-impl Server<Raft> for RaftServer {
-    fn on_start(&mut self, ctx: &mut ServerContext<Raft>) {
+    /// First boot, or joining the cluster: the election timer starts.
+    pub fn start(&mut self, ctx: &mut ServerContext<H>) {
         self.reset_election_timer(ctx);
     }
 
-    fn on_message(&mut self, ctx: &mut ServerContext<Raft>, from: NodeId, message: RaftMessage) {
+    /// A message from a peer or a client.
+    pub fn handle_message(&mut self, ctx: &mut ServerContext<H>, from: NodeId, message: RaftMessage<MachineOf<H>>) {
         match message {
             RaftMessage::RequestVote(request) => self.on_request_vote(ctx, from, request),
             RaftMessage::RequestVoteResponse(vote) => self.on_vote(ctx, from, vote),
             RaftMessage::AppendEntries(request) => self.on_append_entries(ctx, from, request),
             RaftMessage::AppendEntriesResponse(response) => self.on_append_entries_response(ctx, from, response),
-            RaftMessage::ClientRequest(command) => self.on_client_request(ctx, command),
+            RaftMessage::ClientRequest(request) => self.on_client_request(ctx, request),
             RaftMessage::ClientReply(_) => {}
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut ServerContext<Raft>, timer: RaftTimer) {
+    /// One of the server's timers fired.
+    pub fn handle_timer(&mut self, ctx: &mut ServerContext<H>, timer: ServerTimer) {
         match timer {
-            RaftTimer::Election => self.on_election_timeout(ctx),
-            RaftTimer::Heartbeat => self.on_heartbeat_timeout(ctx),
-            RaftTimer::Client(_) => {}
+            ServerTimer::Election => self.on_election_timeout(ctx),
+            ServerTimer::Heartbeat => self.on_heartbeat_timeout(ctx),
         }
     }
 
-    fn on_synced(&mut self, ctx: &mut ServerContext<Raft>, sync: SyncId) {
+    /// Every sync up to `sync` finished.
+    pub fn handle_synced(&mut self, ctx: &mut ServerContext<H>, sync: SyncId) {
         while let Some(&(_, index)) = self.syncs.front().filter(|&&(pending, _)| pending <= sync) {
             self.durable_index = self.durable_index.max(index).min(self.log.last_index());
             self.syncs.pop_front();
@@ -296,7 +330,8 @@ impl Server<Raft> for RaftServer {
         self.advance_commit(ctx);
     }
 
-    fn invariants(&self) {
+    /// The server's own invariants; panics when one does not hold.
+    pub fn check(&self) {
         let id = self.id;
         assert!(self.last_applied <= self.commit_index, "server {id}: applied past the commit index");
         assert!(self.commit_index <= self.log.last_index(), "server {id}: committed past the log's end");
@@ -313,8 +348,8 @@ impl Server<Raft> for RaftServer {
     }
 }
 
-impl RaftServer {
-    fn leader_invariants(&self, leadership: &Leadership) {
+impl<H: RaftHost> RaftServer<H> {
+    fn leader_invariants(&self, leadership: &Leadership<H>) {
         let id = self.id;
         assert_eq!(self.leader, Some(id), "server {id}: leader that does not know it leads");
         assert_eq!(self.voted_for, Some(id), "server {id}: leader that did not vote for itself");

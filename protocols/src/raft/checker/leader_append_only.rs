@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::ms;
 use crate::node::{NodeId, Time, Violation};
-use crate::raft::{Index, RaftServer, Role, Term};
+use crate::raft::{Index, RaftHost, RaftServer, Role, Term};
 
 #[derive(Debug, Default)]
 pub(super) struct LeaderAppendOnly {
@@ -16,7 +16,12 @@ pub(super) struct LeaderAppendOnly {
 }
 
 impl LeaderAppendOnly {
-    pub(super) fn inspect(&mut self, at: Time, id: NodeId, server: Option<&RaftServer>) -> Result<(), Violation> {
+    pub(super) fn inspect<H: RaftHost>(
+        &mut self,
+        at: Time,
+        id: NodeId,
+        server: Option<&RaftServer<H>>,
+    ) -> Result<(), Violation> {
         let Some(server) = server.filter(|server| server.role() == Role::Leader) else {
             self.leaders.remove(&id);
             return Ok(());

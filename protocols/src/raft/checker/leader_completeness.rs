@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use super::ms;
 use crate::node::{NodeId, Time, Violation};
-use crate::raft::{Index, RaftServer, Role, Term};
+use crate::raft::{Index, RaftHost, RaftServer, Role, Term};
 
 #[derive(Debug, Default)]
 pub(super) struct LeaderCompleteness {
@@ -33,7 +33,12 @@ impl LeaderCompleteness {
         self.commits.push(Commit { index, term, leader_term, node, at });
     }
 
-    pub(super) fn inspect(&mut self, at: Time, id: NodeId, server: Option<&RaftServer>) -> Result<(), Violation> {
+    pub(super) fn inspect<H: RaftHost>(
+        &mut self,
+        at: Time,
+        id: NodeId,
+        server: Option<&RaftServer<H>>,
+    ) -> Result<(), Violation> {
         let Some(server) = server.filter(|server| server.role() == Role::Leader) else {
             self.leaders.remove(&id);
             return Ok(());

@@ -13,26 +13,31 @@ use std::collections::BTreeMap;
 
 use super::ms;
 use crate::node::{NodeId, Time, Violation};
-use crate::raft::{Index, Payload, RaftServer, Term};
+use crate::raft::{Index, Payload, RaftHost, RaftServer, StateMachine, Term};
 
 #[derive(Debug, Default)]
-pub(super) struct LogMatching {
-    entries: BTreeMap<(Index, Term), Seen>,
+pub(super) struct LogMatching<M: StateMachine> {
+    entries: BTreeMap<(Index, Term), Seen<M>>,
     /// Per live server: its last index and truncation count when last inspected.
     checked: BTreeMap<NodeId, (Index, u64)>,
 }
 
 /// An entry as first seen.
 #[derive(Debug)]
-struct Seen {
+struct Seen<M: StateMachine> {
     previous_term: Term,
-    payload: Payload,
+    payload: Payload<M>,
     node: NodeId,
     at: Time,
 }
 
-impl LogMatching {
-    pub(super) fn inspect(&mut self, at: Time, id: NodeId, server: Option<&RaftServer>) -> Result<(), Violation> {
+impl<M: StateMachine> LogMatching<M> {
+    pub(super) fn inspect<H: RaftHost<Machine = M>>(
+        &mut self,
+        at: Time,
+        id: NodeId,
+        server: Option<&RaftServer<H>>,
+    ) -> Result<(), Violation> {
         let Some(server) = server else {
             self.checked.remove(&id);
             return Ok(());
@@ -61,7 +66,7 @@ impl LogMatching {
         index: Index,
         term: Term,
         previous_term: Term,
-        payload: &Payload,
+        payload: &Payload<M>,
     ) -> Result<(), Violation> {
         let Some(seen) = self.entries.get(&(index, term)) else {
             let seen = Seen { previous_term, payload: payload.clone(), node: id, at };

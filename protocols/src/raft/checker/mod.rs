@@ -26,29 +26,39 @@ use leader_completeness::LeaderCompleteness;
 use log_matching::LogMatching;
 use state_machine_safety::StateMachineSafety;
 
-use super::{Raft, RaftObservation};
-use crate::node::{Checker, NodeId, Setup, Time, View, Violation};
+use super::{Raft, RaftHost, RaftObservation};
+use crate::node::{Checker, NodeId, SetupOf, Time, View, Violation};
 
-/// Raft's online checker of Figure 3's properties.
-#[derive(Debug, Default)]
-pub struct RaftChecker {
+/// Raft's online checker of Figure 3's properties, for any host protocol (the catalogued
+/// `raft` by default). A host with a checker of its own embeds one and hands it the Raft
+/// observations (`observe_raft`) and the world (`inspect`).
+#[derive(Debug)]
+pub struct RaftChecker<H: RaftHost = Raft> {
     election_safety: ElectionSafety,
     leader_append_only: LeaderAppendOnly,
-    log_matching: LogMatching,
+    log_matching: LogMatching<H::Machine>,
     leader_completeness: LeaderCompleteness,
-    state_machine_safety: StateMachineSafety,
+    state_machine_safety: StateMachineSafety<H::Machine>,
 }
 
-impl RaftChecker {
-    pub fn new(_setup: &Setup) -> RaftChecker {
-        RaftChecker::default()
+impl<H: RaftHost> RaftChecker<H> {
+    pub fn new(_setup: &SetupOf<H>) -> RaftChecker<H> {
+        RaftChecker {
+            election_safety: ElectionSafety::default(),
+            leader_append_only: LeaderAppendOnly::default(),
+            log_matching: LogMatching::default(),
+            leader_completeness: LeaderCompleteness::default(),
+            state_machine_safety: StateMachineSafety::default(),
+        }
     }
-}
 
-impl Checker<Raft> for RaftChecker {
-    const INSPECTS: bool = true;
-
-    fn observe(&mut self, at: Time, node: NodeId, observation: &RaftObservation) -> Result<(), Violation> {
+    /// A Raft observation made by `node` at `at`.
+    pub fn observe_raft(
+        &mut self,
+        at: Time,
+        node: NodeId,
+        observation: &RaftObservation<H::Machine>,
+    ) -> Result<(), Violation> {
         match observation {
             RaftObservation::LeaderElected { term } => self.election_safety.on_leader_elected(at, node, *term),
             RaftObservation::Committed { index, term, leader_term } => {
@@ -61,6 +71,17 @@ impl Checker<Raft> for RaftChecker {
             }
         }
     }
+}
+
+impl<H: RaftHost> Checker<H> for RaftChecker<H> {
+    const INSPECTS: bool = true;
+
+    fn observe(&mut self, at: Time, node: NodeId, observation: &H::Observation) -> Result<(), Violation> {
+        match H::as_observation(observation) {
+            Some(observation) => self.observe_raft(at, node, observation),
+            None => Ok(()),
+        }
+    }
 
     fn stuck_reason(&self, _end: Time) -> Option<String> {
         Some(match self.election_safety.latest() {
@@ -69,9 +90,9 @@ impl Checker<Raft> for RaftChecker {
         })
     }
 
-    fn inspect(&mut self, at: Time, _node: NodeId, world: &dyn View<Raft>) -> Result<(), Violation> {
+    fn inspect(&mut self, at: Time, _node: NodeId, world: &dyn View<H>) -> Result<(), Violation> {
         for id in 0..world.servers() {
-            let server = world.server(id);
+            let server = world.server(id).and_then(H::as_server);
             self.leader_append_only.inspect(at, id, server)?;
             self.log_matching.inspect(at, id, server)?;
             self.leader_completeness.inspect(at, id, server)?;

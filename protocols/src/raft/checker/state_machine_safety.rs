@@ -7,17 +7,17 @@ use std::collections::BTreeMap;
 
 use super::ms;
 use crate::node::{NodeId, Time, Violation};
-use crate::raft::{Index, Payload, Term};
+use crate::raft::{Index, Payload, StateMachine, Term};
 
 #[derive(Debug, Default)]
-pub(super) struct StateMachineSafety {
+pub(super) struct StateMachineSafety<M: StateMachine> {
     /// Per index, the first entry committed there: its term, by whom, when.
     committed: BTreeMap<Index, (Term, NodeId, Time)>,
     /// Per index, the first entry applied there: its term and payload, by whom, when.
-    applied: BTreeMap<Index, (Term, Payload, NodeId, Time)>,
+    applied: BTreeMap<Index, (Term, Payload<M>, NodeId, Time)>,
 }
 
-impl StateMachineSafety {
+impl<M: StateMachine> StateMachineSafety<M> {
     pub(super) fn on_committed(&mut self, at: Time, node: NodeId, index: Index, term: Term) -> Result<(), Violation> {
         let (first_term, first, first_at) = *self.committed.entry(index).or_insert((term, node, at));
         if first_term == term {
@@ -42,7 +42,7 @@ impl StateMachineSafety {
         node: NodeId,
         index: Index,
         term: Term,
-        payload: &Payload,
+        payload: &Payload<M>,
     ) -> Result<(), Violation> {
         let (first_term, first_payload, first, first_at) =
             self.applied.entry(index).or_insert_with(|| (term, payload.clone(), node, at));

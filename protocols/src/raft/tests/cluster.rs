@@ -26,7 +26,7 @@ fn fault_free_entry_costs_two_messages_per_follower_heartbeats_apart_section_5_3
     cluster.deliver_all(|_| false);
     assert_eq!(cluster.sent_by_kind(), BTreeMap::from([("Heartbeat", 4), ("HeartbeatResponse", 4)]));
     for id in 1..5 {
-        assert_eq!(cluster.server(id).store().read(1), vec![10], "the heartbeat carried the commit index");
+        assert_eq!(cluster.server(id).machine().read(1), vec![10], "the heartbeat carried the commit index");
     }
     assert_eq!(cluster.violation, None);
 }
@@ -69,7 +69,8 @@ fn figure_8(variant: &'static str) -> (Index, Cluster<Raft>) {
 fn figure_8_leader_commits_the_old_entry_only_with_one_of_its_term_section_5_4_2() {
     let (commit_index, cluster) = figure_8(CORRECT);
     assert_eq!(commit_index, 3, "the no-op of term 4 went to S3 with the entry of term 2, and committed it");
-    assert_eq!(cluster.server(2).log().entries(), log_of(&[1, 2, 4]).as_slice());
+    let terms: Vec<Term> = cluster.server(2).log().entries().iter().map(|entry| entry.term).collect();
+    assert_eq!(terms, [1, 2, 4], "S3 holds the entry of term 2, then S1's no-op of term 4");
     assert_eq!((cluster.server(4).role(), cluster.server(4).current_term()), (Role::Candidate, 5), "Figure 8 (e)");
     assert_eq!(cluster.violation, None);
 }

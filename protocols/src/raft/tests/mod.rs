@@ -12,12 +12,13 @@ mod checker;
 mod client;
 mod cluster;
 mod election;
+mod library;
 mod persistence;
 mod replication;
 mod requests;
 
 use super::*;
-use crate::kv::{Command, KvOperation, KvReply, Response};
+use crate::kv::{KvOperation, KvReply};
 use crate::node::{Effect, Effects, NodeId, Server as _, Setup, Time, CORRECT, MILLISECOND};
 use crate::service::Outcome;
 use crate::testing::{self, assert_milestones, Harness, TimerChange};
@@ -46,12 +47,13 @@ fn heartbeat_timer() -> TimerChange<RaftTimer> {
     TimerChange::exactly(RaftTimer::Heartbeat, TIMEOUT / 3)
 }
 
+/// A no-op entry of `term`, appended at time 0 (a harness's clocks read 0 unless set).
 fn noop(term: Term) -> Entry {
-    Entry { term, payload: Payload::Noop }
+    Entry { term, time: 0, payload: Payload::Noop }
 }
 
-fn command(client: NodeId, sequence: u64, operation: KvOperation) -> Command {
-    Command { client, sequence, operation }
+fn command(client: NodeId, sequence: u64, operation: KvOperation) -> Request<KvOperation> {
+    Request { client, sequence, operation }
 }
 
 fn append(value: u64) -> KvOperation {
@@ -59,7 +61,7 @@ fn append(value: u64) -> KvOperation {
 }
 
 fn command_entry(term: Term, sequence: u64, value: u64) -> Entry {
-    Entry { term, payload: Payload::Command(command(CLIENT, sequence, append(value))) }
+    Entry { term, time: 0, payload: Payload::Command(command(CLIENT, sequence, append(value))) }
 }
 
 /// No-op entries with these terms, from index 1 on.
@@ -115,11 +117,11 @@ fn refused(term: Term, hint: Index) -> RaftMessage {
 }
 
 fn client_reply(sequence: u64, outcome: Outcome<KvReply>) -> RaftMessage {
-    RaftMessage::ClientReply(Response::Done { sequence, outcome })
+    RaftMessage::ClientReply(Reply::Done { sequence, output: outcome })
 }
 
 fn not_leader(sequence: u64, leader: Option<NodeId>) -> RaftMessage {
-    RaftMessage::ClientReply(Response::NotLeader { sequence, leader })
+    RaftMessage::ClientReply(Reply::NotLeader { sequence, leader })
 }
 
 fn done() -> Outcome<KvReply> {

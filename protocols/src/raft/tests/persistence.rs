@@ -19,7 +19,7 @@ fn recovery_rebuilds_term_vote_and_log_from_records_figure_2() {
         RaftRecord::Term { current_term: 2, voted_for: Some(3) },
         RaftRecord::Entries { from: 3, entries: log_of(&[2, 2]) },
     ];
-    let server = RaftServer::recover(&setup(CORRECT), 4, &records);
+    let server: RaftServer = RaftServer::recover(&setup(CORRECT), 4, &records);
     assert_eq!((server.current_term(), server.voted_for()), (2, Some(3)));
     assert_eq!(server.log().entries(), log_of(&[1, 1, 2, 2]).as_slice());
     assert_eq!(server.log().truncations(), 1);
@@ -64,7 +64,7 @@ fn volatile_vote_variant_forgets_its_vote_and_votes_twice_in_a_term() {
 #[test]
 fn volatile_vote_variant_recovers_the_term_of_its_last_entry() {
     let records = [RaftRecord::Entries { from: 1, entries: log_of(&[1, 3]) }];
-    let server = RaftServer::recover(&setup(VOLATILE_VOTE), 0, &records);
+    let server: RaftServer = RaftServer::recover(&setup(VOLATILE_VOTE), 0, &records);
     assert_eq!((server.current_term(), server.voted_for()), (3, None));
 }
 

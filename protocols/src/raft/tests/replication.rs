@@ -232,6 +232,6 @@ fn message_kinds_count_heartbeats_apart_from_entries() {
     assert_eq!(append_entries(1, 0, 0, vec![noop(1)], 0).kind(), "AppendEntries");
     assert_eq!(response(1, true, 0, true).kind(), "HeartbeatResponse");
     assert_eq!(response(1, true, 1, false).kind(), "AppendEntriesResponse");
-    let vote = RaftMessage::RequestVoteResponse(Vote { term: 1, granted: true });
+    let vote: RaftMessage = RaftMessage::RequestVoteResponse(Vote { term: 1, granted: true });
     assert_eq!(vote.kind(), "RequestVoteResponse");
 }

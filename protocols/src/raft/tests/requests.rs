@@ -60,7 +60,7 @@ fn leader_logs_a_command_durably_replicates_it_and_answers_once_applied_section_
             RaftObservation::Applied { index: 2, term: 1, payload: command_entry(1, 1, 10).payload },
         ]
     );
-    assert_eq!(server.store().read(1), vec![10]);
+    assert_eq!(server.machine().read(1), vec![10]);
 }
 
 #[test]
