@@ -75,6 +75,8 @@ pub struct Network {
     /// Per directed link, the last delivery time scheduled (FIFO links only).
     last_delivery: Option<Vec<Time>>,
     rng: ChaCha8Rng,
+    /// The second normal draw of the last polar pair, not used yet.
+    spare_normal: Option<f64>,
 }
 
 impl Network {
@@ -89,6 +91,7 @@ impl Network {
             faults: Vec::new(),
             last_delivery: config.fifo.then(|| vec![0; processes * processes]),
             rng,
+            spare_normal: None,
         }
     }
 
@@ -156,17 +159,25 @@ impl Network {
     }
 
     fn sample_latency(&mut self) -> Time {
-        sample(&self.latency, &mut self.rng)
+        sample(&self.latency, &mut self.rng, &mut self.spare_normal)
     }
 }
 
-/// A duration drawn from `latency` (no draw at all for a constant).
-pub fn sample(latency: &Latency, rng: &mut ChaCha8Rng) -> Time {
+/// A duration drawn from `latency` (no draw at all for a constant); `spare_normal` keeps
+/// the second normal of a polar pair for the next lognormal draw.
+pub fn sample(latency: &Latency, rng: &mut ChaCha8Rng, spare_normal: &mut Option<f64>) -> Time {
     let ms = match *latency {
         Latency::Constant { ms } => ms,
         Latency::Uniform { min_ms, max_ms } => min_ms + (max_ms - min_ms) * rng.gen::<f64>(),
         Latency::Exponential { mean_ms, min_ms } => min_ms + exponential(rng, mean_ms),
-        Latency::Lognormal { median_ms, sigma } => median_ms * (sigma * standard_normal(rng)).exp(),
+        Latency::Lognormal { median_ms, sigma } => {
+            let normal = spare_normal.take().unwrap_or_else(|| {
+                let (first, second) = normal_pair(rng);
+                *spare_normal = Some(second);
+                first
+            });
+            median_ms * (sigma * normal).exp()
+        }
     };
     (ms * MILLISECOND as f64) as Time
 }
@@ -176,11 +187,17 @@ pub fn exponential(rng: &mut ChaCha8Rng, mean: f64) -> f64 {
     -mean * (1.0 - rng.gen::<f64>()).ln()
 }
 
-/// A standard normal draw (Box-Muller).
-fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u1: f64 = 1.0 - rng.gen::<f64>();
-    let u2: f64 = rng.gen();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+/// Two independent standard normal draws (Marsaglia's polar method: exact, and with one
+/// logarithm and one square root for the pair instead of Box-Muller's cosine and sine).
+fn normal_pair(rng: &mut ChaCha8Rng) -> (f64, f64) {
+    loop {
+        let (u, v) = (2.0 * rng.gen::<f64>() - 1.0, 2.0 * rng.gen::<f64>() - 1.0);
+        let s = u * u + v * v;
+        if s > 0.0 && s < 1.0 {
+            let scale = (-2.0 * s.ln() / s).sqrt();
+            return (u * scale, v * scale);
+        }
+    }
 }
 
 #[cfg(test)]
