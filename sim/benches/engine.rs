@@ -4,6 +4,17 @@
 //! madsim engine's throughput on the same workload, over a shorter virtual time (it is two
 //! orders of magnitude slower: each message is a task, two madsim sleeps and a timer).
 //!
+//! Then the gap between the raw engine and real runs: seeds per second on one core for the
+//! bundled scenarios in [`SCENARIOS`] (each seed run and judged as a sweep runs it, history
+//! checks included), with the events per second of the same runs and the bare loop's rate
+//! measured just before and after each row. Every row shows two ratios to the bare loop:
+//! bare/run, the bare loop's events per second over the run's (how many times more seeds a
+//! second the bare loop would go through on the same events), and seeds/s per bare M ev/s,
+//! the run's seeds per second over the bare loop's millions of events per second. The
+//! machine may be shared, so the ratios are the figures to compare across runs and builds,
+//! not the raw rates; the second one also stays comparable when a change of the engine
+//! changes the events a seed takes (a timer re-armed without a new event, say).
+//!
 //! The workload is a token flood: each of 5 servers starts with 64 tokens and forwards every
 //! token it receives to a random peer, with latencies uniform in [1, 10] ms, so the queue
 //! holds 320 messages at all times and every event is one message delivery.
@@ -20,10 +31,21 @@ use protocols::node::{
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use sim::run;
 use sim::scenario::{self, Scenario};
 use sim::substrate::native;
 use sim::world::Simulation;
 use sim::RunOptions;
+
+/// The real scenarios of the seeds/s table, one line each (paths from the repository root),
+/// with the seeds each runs.
+const SCENARIOS: &[(&str, u64)] = &[
+    ("scenarios/raft/nemesis.toml", 200),
+    ("scenarios/multipaxos/nemesis.toml", 200),
+    ("scenarios/twopc/nemesis.toml", 200),
+];
+/// Messages per bare-loop measurement beside a table row.
+const BARE_MESSAGES: u64 = 4_000_000;
 
 const SERVERS: u32 = 5;
 const TOKENS: u32 = 64;
@@ -132,7 +154,7 @@ impl std::fmt::Display for Quiet {
 fn engine_run(run: fn(&Scenario, RunOptions) -> Simulation<Flood>, virtual_ms: u64) -> (u64, f64) {
     let text = format!(
         "protocol = \"flood\"\nnodes = {SERVERS}\nduration_ms = {virtual_ms}\nexpect = \"ok\"\n\
-         [workload]\noperations = 0\n[limits]\ndrain_ms = 0\nmax_events = 1000000000\n\
+         [workload]\noperations = 1\n[limits]\ndrain_ms = 0\nmax_events = 1000000000\n\
          [network]\nlatency = {{ distribution = \"uniform\", min_ms = 1, max_ms = 10 }}\n"
     );
     let scenario = scenario::parse_for::<Flood>(Path::new("bench.toml"), &text).expect("bench scenario");
@@ -141,6 +163,48 @@ fn engine_run(run: fn(&Scenario, RunOptions) -> Simulation<Flood>, virtual_ms: u
     let seconds = start.elapsed().as_secs_f64();
     let delivered = record.recorder.messages_sent() - record.recorder.dropped - SERVERS as u64 * TOKENS as u64;
     (delivered, seconds)
+}
+
+/// Seeds/s and events/s of each of [`SCENARIOS`] on this one thread, beside the bare loop.
+fn seeds_table() {
+    println!();
+    println!(
+        "{:<28} {:>6} {:>11} {:>9} {:>11} {:>12} {:>9} {:>24}",
+        "scenario (one core)",
+        "seeds",
+        "events/seed",
+        "seeds/s",
+        "M events/s",
+        "bare M ev/s",
+        "bare/run",
+        "seeds/s per bare M ev/s"
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for &(file, seeds) in SCENARIOS {
+        let scenario = scenario::load(&root.join(file)).unwrap_or_else(|error| panic!("{file}: {error}"));
+        let before = BARE_MESSAGES as f64 / bare_loop(BARE_MESSAGES);
+        let (mut events, mut unexpected) = (0, 0);
+        let start = Instant::now();
+        for seed in 1..=seeds {
+            let result = run::run(&scenario, RunOptions { seed, detailed: false });
+            events += result.record.as_ref().map_or(0, |record| record.events);
+            unexpected += u64::from(!result.as_expected(&scenario));
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        let after = BARE_MESSAGES as f64 / bare_loop(BARE_MESSAGES);
+        let (bare_rate, events_rate) = ((before + after) / 2.0, events as f64 / seconds);
+        let mark = if unexpected > 0 { format!(" ({unexpected} seeds not as expected)") } else { String::new() };
+        println!(
+            "{:<28} {seeds:>6} {:>11} {:>9.0} {:>11.2} {:>12.2} {:>8.2}x {:>24.1}{mark}",
+            scenario.name,
+            events / seeds,
+            seeds as f64 / seconds,
+            events_rate / 1e6,
+            bare_rate / 1e6,
+            bare_rate / events_rate,
+            seeds as f64 / seconds / (bare_rate / 1e6)
+        );
+    }
 }
 
 /// The same traffic on a bare loop: a heap of (time, seq, to) and ChaCha8 latencies.
@@ -184,4 +248,5 @@ fn main() {
         let rate = delivered as f64 / seconds;
         println!("madsim engine: {:>6.2} M messages/s ({seconds:.3} s, {MADSIM_VIRTUAL_MS} virtual ms, {delivered} messages)", rate / 1e6);
     }
+    seeds_table();
 }

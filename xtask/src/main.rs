@@ -7,8 +7,9 @@
 //!   with the seeds and wall time to the first violation of each flawed variant;
 //! - `cargo xtask reports`: regenerates the bundled comparisons of `scenarios/compare/`
 //!   into `target/faultline/compare/<name>/`;
-//! - `cargo xtask bench`: the engine's throughput against a bare event loop, then the
-//!   linearizability checker's time and peak memory on the shared and generated histories.
+//! - `cargo xtask bench`: the engine's throughput against a bare event loop, seeds/s and
+//!   events/s on one core for real scenarios (each with its ratio to the bare loop), then
+//!   the linearizability checker's time and peak memory on the shared and generated histories.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, ExitCode, Stdio};
@@ -28,7 +29,7 @@ fn main() -> ExitCode {
                 "usage: cargo xtask <task>\n\ntasks:\n  ci                  fmt check, clippy -D warnings, tests, a short sweep\n  \
                  fuzz [--seeds N]    every bundled scenario in swarm mode (default 1000 seeds)\n  \
                  reports             regenerate the bundled comparisons (scenarios/compare/)\n  \
-                 bench               engine throughput; the checker's time and memory per history"
+                 bench               engine throughput; seeds/s of real scenarios; the checker's time and memory"
             );
             return ExitCode::from(2);
         }
@@ -53,8 +54,8 @@ fn ci() -> Result<(), String> {
     sweep
 }
 
-/// The engine against a bare event loop, then the linearizability checker on the shared
-/// and the generated hard histories.
+/// The engine against a bare event loop, the seeds/s table of real scenarios, then the
+/// linearizability checker on the shared and the generated hard histories.
 fn bench() -> Result<(), String> {
     cargo(&["bench", "--package", "sim", "--bench", "engine"])?;
     cargo(&["bench", "--package", "sim", "--bench", "checker"])

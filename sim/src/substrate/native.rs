@@ -1,7 +1,9 @@
 //! The native substrate: a single-threaded discrete-event simulator.
 //!
 //! One priority queue of timestamped events, ordered by (time, sequence number), so that
-//! events of one instant run in the order they were scheduled. Time passes by popping the
+//! events of one instant run in the order they were scheduled. The heap holds only those
+//! keys and a slot number; the events themselves (a message can be large) wait in a slab
+//! of reused slots, so that sifting the heap moves 24 bytes an entry, not a whole event. Time passes by popping the
 //! earliest event and handing it to the world; a message is an event at its arrival time;
 //! a crash, a restart and a pause need nothing of the queue, since the world tells stale
 //! timers, syncs and messages apart by generation and incarnation. The run ends when the
@@ -19,7 +21,7 @@ use crate::world::{Event, Place, RunOptions, Simulation, Substrate, World};
 pub fn simulate<P: Protocol>(scenario: &Scenario, options: RunOptions) -> Simulation<P> {
     let mut world = World::<P, Native<P>>::new(scenario, options, Native::default());
     world.start();
-    while let Some(Entry { time, event, .. }) = world.substrate.queue.pop() {
+    while let Some((time, event)) = world.substrate.pop() {
         if time > world.end() {
             world.now = world.end();
             break;
@@ -33,20 +35,41 @@ pub fn simulate<P: Protocol>(scenario: &Scenario, options: RunOptions) -> Simula
 
 /// The event queue.
 pub struct Native<P: Protocol> {
-    queue: BinaryHeap<Entry<P>>,
+    queue: BinaryHeap<Key>,
+    /// The events in the queue, by slot; `None` in a free slot.
+    slots: Vec<Option<Event<P>>>,
+    free: Vec<u32>,
     seq: u64,
 }
 
 impl<P: Protocol> Default for Native<P> {
     fn default() -> Self {
-        Native { queue: BinaryHeap::new(), seq: 0 }
+        Native { queue: BinaryHeap::new(), slots: Vec::new(), free: Vec::new(), seq: 0 }
     }
 }
 
 impl<P: Protocol> Native<P> {
     fn push(&mut self, time: Time, event: Event<P>) {
         self.seq += 1;
-        self.queue.push(Entry { time, seq: self.seq, event });
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(event);
+                slot
+            }
+            None => {
+                self.slots.push(Some(event));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.queue.push(Key { time, seq: self.seq, slot });
+    }
+
+    /// The earliest event and its time.
+    fn pop(&mut self) -> Option<(Time, Event<P>)> {
+        let Key { time, slot, .. } = self.queue.pop()?;
+        self.free.push(slot);
+        let event = self.slots[slot as usize].take().expect("a queued slot holds its event");
+        Some((time, event))
     }
 }
 
@@ -70,24 +93,25 @@ impl<P: Protocol> Substrate<P> for Native<P> {
     }
 }
 
-struct Entry<P: Protocol> {
+/// An event's place in the queue: its time, its sequence number (unique), and its slot.
+struct Key {
     time: Time,
     seq: u64,
-    event: Event<P>,
+    slot: u32,
 }
 
-impl<P: Protocol> PartialEq for Entry<P> {
+impl PartialEq for Key {
     fn eq(&self, other: &Self) -> bool {
         (self.time, self.seq) == (other.time, other.seq)
     }
 }
-impl<P: Protocol> Eq for Entry<P> {}
-impl<P: Protocol> PartialOrd for Entry<P> {
+impl Eq for Key {}
+impl PartialOrd for Key {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl<P: Protocol> Ord for Entry<P> {
+impl Ord for Key {
     /// Reversed, so that the max-heap pops the earliest event first.
     fn cmp(&self, other: &Self) -> Ordering {
         (other.time, other.seq).cmp(&(self.time, self.seq))

@@ -23,6 +23,9 @@ impl Clock {
 
     /// The monotonic clock's reading at true time `real`.
     pub fn monotonic(&self, real: Time) -> Time {
+        if self.drift_ppb == 0 {
+            return real;
+        }
         let drift = real as i128 * self.drift_ppb as i128 / 1_000_000_000;
         (real as i128 + drift).max(0) as Time
     }
@@ -34,6 +37,9 @@ impl Clock {
 
     /// The true duration of `local` monotonic time (a fast clock fires timers early).
     pub fn real_duration(&self, local: Time) -> Time {
+        if self.drift_ppb == 0 {
+            return local;
+        }
         (local as i128 * 1_000_000_000 / (1_000_000_000 + self.drift_ppb as i128)) as Time
     }
 

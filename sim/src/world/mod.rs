@@ -151,8 +151,8 @@ enum Life {
 struct Process<P: Protocol> {
     rng: ChaCha8Rng,
     clock: Clock,
-    /// Pending timers: name and generation.
-    timers: Vec<(P::Timer, u64)>,
+    /// Pending timers.
+    timers: Vec<PendingTimer<P::Timer>>,
     life: Life,
     /// Bumped at every crash: messages sent to an earlier incarnation are lost.
     incarnation: u32,
@@ -160,6 +160,19 @@ struct Process<P: Protocol> {
     /// What reached the process while it was paused, handled when it resumes.
     backlog: Vec<Event<P>>,
     storage: Storage<P::Record, P::Message>,
+}
+
+/// A timer set and not fired yet. A timer that is set again for later keeps its event and
+/// only moves its due time; when the event comes early it is scheduled again for the due
+/// time. Protocols re-arm their timers constantly (an election timer on every heartbeat),
+/// so this saves an event on the substrate per re-arming.
+struct PendingTimer<T> {
+    timer: T,
+    generation: u64,
+    /// When it fires.
+    due: Time,
+    /// When its event is scheduled (never after `due`).
+    scheduled: Time,
 }
 
 /// One input of a server.
@@ -200,6 +213,7 @@ pub struct World<P: Protocol, S: Substrate<P>> {
     faults: Faults,
     sync_latency: Latency,
     storage_rng: ChaCha8Rng,
+    storage_spare_normal: Option<f64>,
     recorder: Recorder,
     /// A buffer reused by every handler.
     effects: Effects<P>,
@@ -266,6 +280,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
             faults: Faults::new(scenario, seed),
             sync_latency: scenario.storage.sync.clone(),
             storage_rng: stream(seed, rng::STORAGE),
+            storage_spare_normal: None,
             recorder: Recorder::new(options.detailed),
             effects: Effects::default(),
             events: 0,
@@ -404,8 +419,15 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
 
     fn fire_timer(&mut self, node: NodeId, generation: u64) {
         let timers = &mut self.processes[node as usize].timers;
-        let Some(position) = timers.iter().position(|(_, pending)| *pending == generation) else { return };
-        let (timer, _) = timers.swap_remove(position);
+        let Some(position) = timers.iter().position(|pending| pending.generation == generation) else { return };
+        let pending = &mut timers[position];
+        if pending.due > self.now {
+            // Set again for later since its event was scheduled: wait until it is due.
+            pending.scheduled = pending.due;
+            let event = Event::Timer { node, generation };
+            return self.substrate.schedule(self.now, pending.due, Place::Process(node), event);
+        }
+        let timer = timers.swap_remove(position).timer;
         if self.setup.is_client(node) {
             self.recorder.trace.input(self.now, node, 2, &timer);
             self.run_client(node, ClientInput::Timer(timer));
@@ -425,7 +447,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
 
     /// Sends what waited for records that are now durable.
     fn release_held(&mut self, node: NodeId) {
-        for (to, message) in self.processes[node as usize].storage.released() {
+        while let Some((to, message)) = self.processes[node as usize].storage.release() {
             self.transmit(node, to, message);
         }
     }
@@ -542,7 +564,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
 
     /// Starts sync `sync` of `node`; true if it finished at once.
     fn sync(&mut self, node: NodeId, sync: SyncId) -> bool {
-        let latency = network::sample(&self.sync_latency, &mut self.storage_rng);
+        let latency = network::sample(&self.sync_latency, &mut self.storage_rng, &mut self.storage_spare_normal);
         let process = &mut self.processes[node as usize];
         let Some(done) = process.storage.sync(sync, self.now, latency) else { return true };
         let event = Event::Synced { node, sync, incarnation: process.incarnation };
@@ -564,19 +586,25 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
     }
 
     fn set_timer(&mut self, node: NodeId, after: Time, timer: P::Timer) {
+        let process = &mut self.processes[node as usize];
+        let due = self.now + process.clock.real_duration(after);
+        if let Some(pending) = process.timers.iter_mut().find(|pending| pending.timer == timer) {
+            if pending.scheduled <= due {
+                pending.due = due;
+                return;
+            }
+        }
         self.cancel_timer(node, &timer);
         self.timer_generation += 1;
         let generation = self.timer_generation;
-        let process = &mut self.processes[node as usize];
-        let at = self.now + process.clock.real_duration(after);
-        process.timers.push((timer, generation));
-        self.substrate.schedule(self.now, at, Place::Process(node), Event::Timer { node, generation });
+        self.processes[node as usize].timers.push(PendingTimer { timer, generation, due, scheduled: due });
+        self.substrate.schedule(self.now, due, Place::Process(node), Event::Timer { node, generation });
     }
 
     fn cancel_timer(&mut self, node: NodeId, timer: &P::Timer) {
         let timers = &mut self.processes[node as usize].timers;
-        if let Some(position) = timers.iter().position(|(pending, _)| pending == timer) {
-            let (_, generation) = timers.swap_remove(position);
+        if let Some(position) = timers.iter().position(|pending| pending.timer == *timer) {
+            let generation = timers.swap_remove(position).generation;
             self.substrate.cancel_timer(node, generation);
         }
     }

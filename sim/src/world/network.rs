@@ -37,13 +37,32 @@ pub enum LinkFault {
 }
 
 impl LinkFault {
-    /// Whether this fault blocks `from` -> `to`, in a world whose servers are `0..servers`.
-    fn blocks(&self, from: NodeId, to: NodeId, servers: NodeId) -> bool {
+    /// Marks in `blocked` (row-major by sender, `processes` wide) every directed link this
+    /// fault blocks, in a world whose servers are `0..servers`.
+    fn mark(&self, servers: NodeId, processes: usize, blocked: &mut [bool]) {
+        // A partition's group of each process, looked up once rather than once a link.
+        let group: Vec<Option<usize>> = match self {
+            LinkFault::Partition { groups } => {
+                (0..processes as NodeId).map(|node| groups.iter().position(|group| group.contains(&node))).collect()
+            }
+            _ => Vec::new(),
+        };
+        for from in 0..processes {
+            for to in 0..processes {
+                if self.blocks(from as NodeId, to as NodeId, servers, &group) {
+                    blocked[from * processes + to] = true;
+                }
+            }
+        }
+    }
+
+    /// Whether this fault blocks `from` -> `to`, in a world whose servers are `0..servers`;
+    /// `group` holds each process's group for a partition.
+    fn blocks(&self, from: NodeId, to: NodeId, servers: NodeId, group: &[Option<usize>]) -> bool {
         let is_client = |node: NodeId| node >= servers;
         match self {
-            LinkFault::Partition { groups } => {
-                let group = |node| groups.iter().position(|group| group.contains(&node));
-                let (from_group, to_group) = (group(from), group(to));
+            LinkFault::Partition { .. } => {
+                let (from_group, to_group) = (group[from as usize], group[to as usize]);
                 let free = |node, group: Option<usize>| is_client(node) && group.is_none();
                 !free(from, from_group) && !free(to, to_group) && from_group != to_group
             }
@@ -75,6 +94,8 @@ pub struct Network {
     blocked: Vec<bool>,
     faults: Vec<(u64, LinkFault)>,
     rng: ChaCha8Rng,
+    /// The second normal draw of the last polar pair, not used yet.
+    spare_normal: Option<f64>,
 }
 
 impl Network {
@@ -88,6 +109,7 @@ impl Network {
             blocked: vec![false; processes * processes],
             faults: Vec::new(),
             rng,
+            spare_normal: None,
         }
     }
 
@@ -111,49 +133,58 @@ impl Network {
     }
 
     pub fn add_fault(&mut self, id: u64, fault: LinkFault) {
+        fault.mark(self.servers as NodeId, self.processes, &mut self.blocked);
         self.faults.push((id, fault));
-        self.recompute();
     }
 
     /// Removes one fault; true if it was in force.
     pub fn remove_fault(&mut self, id: u64) -> bool {
         let before = self.faults.len();
         self.faults.retain(|(fault, _)| *fault != id);
+        if self.faults.len() == before {
+            return false;
+        }
         self.recompute();
-        self.faults.len() != before
+        true
     }
 
     pub fn heal(&mut self) {
         self.faults.clear();
-        self.recompute();
+        self.blocked.fill(false);
     }
 
     pub fn has_faults(&self) -> bool {
         !self.faults.is_empty()
     }
 
+    /// The blocked links of the faults in force, from scratch (after one is removed).
     fn recompute(&mut self) {
-        let (n, servers) = (self.processes, self.servers as NodeId);
-        for from in 0..n {
-            for to in 0..n {
-                let blocks = |fault: &LinkFault| fault.blocks(from as NodeId, to as NodeId, servers);
-                self.blocked[from * n + to] = self.faults.iter().any(|(_, fault)| blocks(fault));
-            }
+        self.blocked.fill(false);
+        for (_, fault) in &self.faults {
+            fault.mark(self.servers as NodeId, self.processes, &mut self.blocked);
         }
     }
 
     fn sample_latency(&mut self) -> Time {
-        sample(&self.latency, &mut self.rng)
+        sample(&self.latency, &mut self.rng, &mut self.spare_normal)
     }
 }
 
-/// A duration drawn from `latency` (no draw at all for a constant).
-pub fn sample(latency: &Latency, rng: &mut ChaCha8Rng) -> Time {
+/// A duration drawn from `latency` (no draw at all for a constant); `spare_normal` keeps
+/// the second normal of a polar pair for the next lognormal draw.
+pub fn sample(latency: &Latency, rng: &mut ChaCha8Rng, spare_normal: &mut Option<f64>) -> Time {
     let ms = match *latency {
         Latency::Constant { ms } => ms,
         Latency::Uniform { min_ms, max_ms } => min_ms + (max_ms - min_ms) * rng.gen::<f64>(),
         Latency::Exponential { mean_ms, min_ms } => min_ms + exponential(rng, mean_ms),
-        Latency::Lognormal { median_ms, sigma } => median_ms * (sigma * standard_normal(rng)).exp(),
+        Latency::Lognormal { median_ms, sigma } => {
+            let normal = spare_normal.take().unwrap_or_else(|| {
+                let (first, second) = normal_pair(rng);
+                *spare_normal = Some(second);
+                first
+            });
+            median_ms * (sigma * normal).exp()
+        }
     };
     (ms * MILLISECOND as f64) as Time
 }
@@ -163,11 +194,17 @@ pub fn exponential(rng: &mut ChaCha8Rng, mean: f64) -> f64 {
     -mean * (1.0 - rng.gen::<f64>()).ln()
 }
 
-/// A standard normal draw (Box-Muller).
-fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u1: f64 = 1.0 - rng.gen::<f64>();
-    let u2: f64 = rng.gen();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+/// Two independent standard normal draws (Marsaglia's polar method: exact, and with one
+/// logarithm and one square root for the pair instead of Box-Muller's cosine and sine).
+fn normal_pair(rng: &mut ChaCha8Rng) -> (f64, f64) {
+    loop {
+        let (u, v) = (2.0 * rng.gen::<f64>() - 1.0, 2.0 * rng.gen::<f64>() - 1.0);
+        let s = u * u + v * v;
+        if s > 0.0 && s < 1.0 {
+            let scale = (-2.0 * s.ln() / s).sqrt();
+            return (u * scale, v * scale);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -203,6 +240,18 @@ mod tests {
         assert!(!net.is_blocked(0, 2) && !net.is_blocked(2, 4));
         net.add_fault(3, LinkFault::Isolate { node: 2 });
         assert!(net.is_blocked(2, 0) && net.is_blocked(4, 2) && !net.is_blocked(0, 1));
+    }
+
+    #[test]
+    fn removing_one_of_two_faults_keeps_the_links_the_other_blocks() {
+        let mut net = network(false, Latency::default());
+        net.add_fault(1, LinkFault::Isolate { node: 0 });
+        net.add_fault(2, LinkFault::Partition { groups: vec![vec![0, 1], vec![2, 3, 4]] });
+        assert!(net.is_blocked(0, 1) && net.is_blocked(1, 2));
+        assert!(!net.remove_fault(3), "no fault 3 in force");
+        assert!(net.remove_fault(2));
+        assert!(net.is_blocked(0, 1) && net.is_blocked(3, 0), "the isolation still holds");
+        assert!(!net.is_blocked(1, 2) && !net.is_blocked(5, 0), "the partition is gone");
     }
 
     #[test]

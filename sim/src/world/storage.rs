@@ -26,13 +26,22 @@ pub struct Storage<R, M> {
     pub next_sync: SyncId,
     /// Syncs in flight: number, records covered, when it finishes.
     syncs: VecDeque<(SyncId, usize, Time)>,
-    /// Sends waiting for the first `needs` records to be durable: needs, to, message.
-    held: Vec<(usize, NodeId, M)>,
+    /// Sends waiting for the first `needs` records to be durable: needs, to, message, with
+    /// `needs` never decreasing from front to back (the log only grows between compactions,
+    /// and a compaction releases everything held before it).
+    held: VecDeque<(usize, NodeId, M)>,
 }
 
 impl<R, M> Default for Storage<R, M> {
     fn default() -> Self {
-        Storage { log: Vec::new(), synced: 0, requested: 0, next_sync: 1, syncs: VecDeque::new(), held: Vec::new() }
+        Storage {
+            log: Vec::new(),
+            synced: 0,
+            requested: 0,
+            next_sync: 1,
+            syncs: VecDeque::new(),
+            held: VecDeque::new(),
+        }
     }
 }
 
@@ -73,16 +82,17 @@ impl<R, M> Storage<R, M> {
         if self.synced >= self.log.len() {
             return Some((to, message));
         }
-        self.held.push((self.log.len(), to, message));
+        self.held.push_back((self.log.len(), to, message));
         None
     }
 
-    /// The held sends whose records are now durable, in the order they were made.
-    pub fn released(&mut self) -> Vec<(NodeId, M)> {
-        let synced = self.synced;
-        let (ready, waiting): (Vec<_>, Vec<_>) = self.held.drain(..).partition(|(needs, ..)| *needs <= synced);
-        self.held = waiting;
-        ready.into_iter().map(|(_, to, message)| (to, message)).collect()
+    /// The first held send whose records are now durable (held sends are released in the
+    /// order they were made).
+    pub fn release(&mut self) -> Option<(NodeId, M)> {
+        if self.held.front()?.0 > self.synced {
+            return None;
+        }
+        self.held.pop_front().map(|(_, to, message)| (to, message))
     }
 
     /// Replaces the whole log with `records`, at once and durably: every sync in flight and
@@ -125,13 +135,32 @@ mod tests {
 
     type Disk = Storage<u32, &'static str>;
 
+    fn released(disk: &mut Disk) -> Vec<(NodeId, &'static str)> {
+        std::iter::from_fn(|| disk.release()).collect()
+    }
+
+    #[test]
+    fn held_sends_are_released_in_order_as_their_records_become_durable() {
+        let mut disk = Disk::default();
+        disk.log.push(1);
+        assert_eq!(disk.send_after_sync(7, "first"), None);
+        disk.log.push(2);
+        assert_eq!(disk.send_after_sync(8, "second"), None);
+        assert_eq!(disk.sync(1, 0, 10), Some(10));
+        disk.finish(1);
+        assert_eq!(released(&mut disk), vec![(7, "first"), (8, "second")]);
+        disk.log.push(3);
+        assert_eq!(disk.send_after_sync(9, "third"), None);
+        assert_eq!(released(&mut disk), vec![], "record 3 is not durable");
+    }
+
     #[test]
     fn an_instant_sync_makes_the_records_durable_and_releases_the_sends_waiting_for_them() {
         let mut disk = Disk::default();
         disk.log.push(1);
         assert_eq!(disk.send_after_sync(9, "ack"), None, "record 1 is not durable yet");
         assert_eq!(disk.sync(1, 100, 0), None, "no sync time: done at once");
-        assert_eq!(disk.released(), vec![(9, "ack")]);
+        assert_eq!(released(&mut disk), vec![(9, "ack")]);
         assert_eq!(disk.synced, 1);
     }
 
@@ -144,12 +173,12 @@ mod tests {
         assert_eq!(disk.sync(2, 110, 10), Some(150), "not before the earlier sync");
         assert_eq!(disk.send_after_sync(9, "ack"), None);
         disk.finish(1);
-        assert_eq!((disk.synced, disk.released()), (1, vec![]), "the ack waits for record 2");
+        assert_eq!((disk.synced, released(&mut disk)), (1, vec![]), "the ack waits for record 2");
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         disk.crash(true, &mut rng);
         assert_eq!(disk.log, vec![1], "record 2 was not durable");
         disk.finish(2);
-        assert_eq!(disk.released(), vec![], "the held ack died with the process");
+        assert_eq!(released(&mut disk), vec![], "the held ack died with the process");
     }
 
     #[test]
@@ -159,6 +188,6 @@ mod tests {
         assert_eq!(disk.sync(1, 0, 10), Some(10));
         assert_eq!(disk.send_after_sync(9, "ack"), None);
         disk.compact(vec![7]);
-        assert_eq!((disk.log.clone(), disk.synced, disk.released()), (vec![7], 1, vec![(9, "ack")]));
+        assert_eq!((disk.log.clone(), disk.synced, released(&mut disk)), (vec![7], 1, vec![(9, "ack")]));
     }
 }
