@@ -43,6 +43,10 @@ const SCENARIOS: &[(&str, u64)] = &[
     ("scenarios/raft/nemesis.toml", 200),
     ("scenarios/multipaxos/nemesis.toml", 200),
     ("scenarios/twopc/nemesis.toml", 200),
+    ("scenarios/zab/nemesis.toml", 200),
+    ("scenarios/lease-lock/nemesis.toml", 200),
+    ("scenarios/abd/nemesis.toml", 200),
+    ("scenarios/hashing/churn.toml", 200),
 ];
 /// Messages per bare-loop measurement beside a table row.
 const BARE_MESSAGES: u64 = 4_000_000;
