@@ -10,6 +10,8 @@
 //! protocol is the host whose types are Raft's own, replicating the kv
 //! [`Store`](crate::kv::Store).
 
+use serde::Deserialize;
+
 use super::{Flaw, RaftMessage, RaftObservation, RaftRecord, RaftServer, StateMachine};
 use crate::node::{Protocol, SetupOf};
 
@@ -50,11 +52,55 @@ pub enum ServerTimer {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
     pub(super) flaw: Flaw,
+    pub(super) settings: RaftSettings,
 }
 
 impl Options {
-    /// Correct Raft.
-    pub fn correct() -> Options {
-        Options { flaw: Flaw::None }
+    /// Correct Raft with these settings.
+    pub fn new(settings: RaftSettings) -> Options {
+        Options { flaw: Flaw::None, settings }
+    }
+}
+
+/// The most `snapshot_every` may be.
+pub const SNAPSHOT_EVERY_MAX: u64 = 1_000_000;
+
+/// Raft's settings: a scenario's `[settings]` for the catalogued protocol, and what a host
+/// passes in its [`Options`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, try_from = "SettingsTable")]
+pub struct RaftSettings {
+    /// A server takes a snapshot of its state machine and compacts its log once it has
+    /// applied this many entries since its last snapshot (thesis 5.1.3), and rewrites its
+    /// durable log once it holds twice as many records.
+    pub snapshot_every: u64,
+}
+
+impl Default for RaftSettings {
+    fn default() -> Self {
+        RaftSettings { snapshot_every: 64 }
+    }
+}
+
+/// `[settings]` as written, checked into [`RaftSettings`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsTable {
+    #[serde(default = "default_snapshot_every")]
+    snapshot_every: u64,
+}
+
+fn default_snapshot_every() -> u64 {
+    RaftSettings::default().snapshot_every
+}
+
+impl TryFrom<SettingsTable> for RaftSettings {
+    type Error = String;
+
+    fn try_from(table: SettingsTable) -> Result<RaftSettings, String> {
+        match table.snapshot_every {
+            1..=SNAPSHOT_EVERY_MAX => Ok(RaftSettings { snapshot_every: table.snapshot_every }),
+            other => Err(format!("snapshot_every must be from 1 to {SNAPSHOT_EVERY_MAX} entries, not {other}")),
+        }
     }
 }

@@ -49,7 +49,7 @@ impl<H: RaftHost> RaftServer<H> {
         self.leader = Some(leader);
         self.become_follower(ctx);
         self.reset_election_timer(ctx);
-        if self.log.term_at(request.prev_log_index) != Some(request.prev_log_term) {
+        if !self.log.holds(request.prev_log_index, request.prev_log_term) {
             let hint = self.log.conflict_hint(request.prev_log_index);
             return self.respond(ctx, leader, &request, false, hint);
         }
@@ -109,8 +109,11 @@ impl<H: RaftHost> RaftServer<H> {
     }
 
     /// Sends `peer` the entries from its `next_index` (none: a heartbeat), and advances
-    /// `next_index` past them.
+    /// `next_index` past them; or the snapshot, if the log no longer holds them.
     pub(super) fn replicate(&mut self, ctx: &mut ServerContext<H>, peer: NodeId) {
+        if self.send_snapshot_if_needed(ctx, peer) {
+            return;
+        }
         let State::Leader(leadership) = &mut self.state else { return };
         let Some(progress) = leadership.peers.get_mut(&peer) else { return };
         let prev_log_index = progress.next_index - 1;

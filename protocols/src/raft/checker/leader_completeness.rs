@@ -4,7 +4,9 @@
 //! Commits are kept in the order observed. For each server that leads, the checker
 //! remembers its term and how many commits it has checked against its log; each inspection
 //! checks only the commits observed since, and a new term starts from the first commit.
-//! A leader's log only grows (leader append-only), so what was checked stays checked.
+//! A leader's log only grows (leader append-only), so what was checked stays checked. An
+//! entry its snapshot covers counts as held: a snapshot holds committed entries only, as
+//! state machine safety checks at its last index.
 
 use std::collections::BTreeMap;
 
@@ -50,8 +52,7 @@ impl LeaderCompleteness {
         };
         self.leaders.insert(id, (term, self.commits.len()));
         let earlier = self.commits[checked..].iter().filter(|commit| commit.leader_term < term);
-        let Some(missing) = earlier.into_iter().find(|commit| server.log().term_at(commit.index) != Some(commit.term))
-        else {
+        let Some(missing) = earlier.into_iter().find(|commit| !server.log().holds(commit.index, commit.term)) else {
             return Ok(());
         };
         Err(Violation {

@@ -9,17 +9,26 @@
 //! - Leader completeness: an entry committed in a term is in the log of every leader of a
 //!   later term (from `Committed`, checked against every leader's log).
 //! - State machine safety: no two servers apply different entries at one index, and no two
-//!   entries are committed at one index (from `Applied` and `Committed`).
+//!   entries are committed at one index (from `Applied` and `Committed`); with snapshots,
+//!   a snapshot ends at the committed entry of its index, and a server's state machine never
+//!   goes back while it runs (from `SnapshotTaken`, `SnapshotInstalled` and `Restored`).
+//!
+//! Logs may be compacted (thesis chapter 5): the checks read an index a snapshot covers as
+//! holding its committed entry. The checker also measures how large the durable logs grew
+//! (`durable_log.rs`, a figure).
 //!
 //! `inspect` runs after every event, so it does constant work per server plus work on what
-//! changed: new log entries, new commits for a leader to hold.
+//! changed: new log entries, new commits for a leader to hold, and the records of the
+//! server that handled the event.
 
+mod durable_log;
 mod election_safety;
 mod leader_append_only;
 mod leader_completeness;
 mod log_matching;
 mod state_machine_safety;
 
+use durable_log::DurableLog;
 use election_safety::ElectionSafety;
 use leader_append_only::LeaderAppendOnly;
 use leader_completeness::LeaderCompleteness;
@@ -39,6 +48,7 @@ pub struct RaftChecker<H: RaftHost = Raft> {
     log_matching: LogMatching<H::Machine>,
     leader_completeness: LeaderCompleteness,
     state_machine_safety: StateMachineSafety<H::Machine>,
+    durable_log: DurableLog,
 }
 
 impl<H: RaftHost> RaftChecker<H> {
@@ -49,6 +59,7 @@ impl<H: RaftHost> RaftChecker<H> {
             log_matching: LogMatching::default(),
             leader_completeness: LeaderCompleteness::default(),
             state_machine_safety: StateMachineSafety::default(),
+            durable_log: DurableLog::default(),
         }
     }
 
@@ -68,6 +79,16 @@ impl<H: RaftHost> RaftChecker<H> {
             }
             RaftObservation::Applied { index, term, payload } => {
                 self.state_machine_safety.on_applied(at, node, *index, *term, payload)
+            }
+            RaftObservation::SnapshotTaken { index, term } => {
+                self.state_machine_safety.on_snapshot(at, node, *index, *term, false)
+            }
+            RaftObservation::SnapshotInstalled { index, term } => {
+                self.state_machine_safety.on_snapshot(at, node, *index, *term, true)
+            }
+            RaftObservation::Restored { index, .. } => {
+                self.state_machine_safety.on_restored(at, node, *index);
+                Ok(())
             }
         }
     }
@@ -90,7 +111,12 @@ impl<H: RaftHost> Checker<H> for RaftChecker<H> {
         })
     }
 
-    fn inspect(&mut self, at: Time, _node: NodeId, world: &dyn View<H>) -> Result<(), Violation> {
+    fn figures(&self, _end: Time) -> Vec<(&'static str, f64)> {
+        self.durable_log.figures()
+    }
+
+    fn inspect(&mut self, at: Time, node: NodeId, world: &dyn View<H>) -> Result<(), Violation> {
+        self.durable_log.inspect(node, world);
         for id in 0..world.servers() {
             let server = world.server(id).and_then(H::as_server);
             self.leader_append_only.inspect(at, id, server)?;

@@ -94,6 +94,10 @@ impl Server<Ledgered> for LedgerServer {
         self.raft.start(ctx);
     }
 
+    fn on_recover(&mut self, ctx: &mut ServerContext<Ledgered>) {
+        self.raft.restart(ctx);
+    }
+
     fn on_message(&mut self, ctx: &mut ServerContext<Ledgered>, from: NodeId, message: LedgerMessage) {
         let LedgerMessage::Raft(message) = message;
         self.raft.handle_message(ctx, from, message);
@@ -199,7 +203,7 @@ impl RaftHost for Ledgered {
     type Machine = Ledger;
 
     fn options(_setup: &SetupOf<Self>) -> Options {
-        Options::correct()
+        Options::new(RaftSettings::default())
     }
 
     fn message(message: RaftMessage<Ledger>) -> LedgerMessage {
