@@ -94,6 +94,11 @@ fn snapshots_keep_every_durable_log_bounded_through_a_minute_of_nemesis() {
         let (records, entries) = durable_log(&summary);
         assert!(records <= 2.0 * snapshot_every, "seed {seed}: {records} records");
         assert!(entries <= 2.0 * snapshot_every, "seed {seed}: {entries} entries");
+        for server in 0..5 {
+            let name = format!("durable_log_entries_max_server_{server}");
+            let most = summary.figures.protocol_figures.get(name.as_str()).copied().expect("a figure per server");
+            assert!(most > 0.0 && most <= entries, "seed {seed}: server {server} held at most {most} entries");
+        }
         assert!(summary.figures.operations.ok > 2000, "seed {seed}: a minute of work");
     }
     let unbounded = run::run(&nemesis_minute("snapshot_every = 1000000"), RunOptions { seed: 1, detailed: false });

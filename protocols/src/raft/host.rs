@@ -56,6 +56,11 @@ pub struct Options {
 }
 
 impl Options {
+    /// Correct Raft with the default settings.
+    pub fn correct() -> Options {
+        Options::new(RaftSettings::default())
+    }
+
     /// Correct Raft with these settings.
     pub fn new(settings: RaftSettings) -> Options {
         Options { flaw: Flaw::None, settings }
@@ -74,11 +79,27 @@ pub struct RaftSettings {
     /// applied this many entries since its last snapshot (thesis 5.1.3), and rewrites its
     /// durable log once it holds twice as many records.
     pub snapshot_every: u64,
+    /// How the checker reads the logs after each event.
+    pub checks: Checks,
+}
+
+/// How [`RaftChecker`](super::RaftChecker) reads the servers after each event (`[settings]
+/// checks`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Checks {
+    /// Only what the event changed: the new entries of the server that handled it, and the
+    /// commits observed since each leader was last checked.
+    #[default]
+    Incremental,
+    /// Every server's whole log and every commit, after every event: the properties as
+    /// stated, without the bookkeeping, to test the incremental form against.
+    Full,
 }
 
 impl Default for RaftSettings {
     fn default() -> Self {
-        RaftSettings { snapshot_every: 64 }
+        RaftSettings { snapshot_every: 64, checks: Checks::Incremental }
     }
 }
 
@@ -88,6 +109,8 @@ impl Default for RaftSettings {
 struct SettingsTable {
     #[serde(default = "default_snapshot_every")]
     snapshot_every: u64,
+    #[serde(default)]
+    checks: Checks,
 }
 
 fn default_snapshot_every() -> u64 {
@@ -99,7 +122,7 @@ impl TryFrom<SettingsTable> for RaftSettings {
 
     fn try_from(table: SettingsTable) -> Result<RaftSettings, String> {
         match table.snapshot_every {
-            1..=SNAPSHOT_EVERY_MAX => Ok(RaftSettings { snapshot_every: table.snapshot_every }),
+            1..=SNAPSHOT_EVERY_MAX => Ok(RaftSettings { snapshot_every: table.snapshot_every, checks: table.checks }),
             other => Err(format!("snapshot_every must be from 1 to {SNAPSHOT_EVERY_MAX} entries, not {other}")),
         }
     }

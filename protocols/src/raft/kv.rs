@@ -165,10 +165,6 @@ impl Server<Raft> for RaftServer {
         self.start(ctx);
     }
 
-    fn on_recover(&mut self, ctx: &mut ServerContext<Raft>) {
-        self.restart(ctx);
-    }
-
     fn on_message(&mut self, ctx: &mut ServerContext<Raft>, from: NodeId, message: RaftMessage) {
         self.handle_message(ctx, from, message);
     }

@@ -54,7 +54,7 @@
 //!   [`RaftRecord`] and [`RaftObservation`], both ways, and where its server holds the
 //!   [`RaftServer`].
 //! - [`RaftServer<H>`]: `new`, `recover` (from the Raft records of the durable log), and one
-//!   method per input: `start`, `handle_message`, `handle_timer`, `handle_synced`; `check`
+//!   method per input: `start` (at first boot and after `recover`), `handle_message`, `handle_timer`, `handle_synced`; `check`
 //!   runs its invariants. `on_client_request` takes a [`Request`] the host received its own
 //!   way. Read access: `role`, `leader` (the redirect hint), `current_term`, `log`,
 //!   `commit_index`, `last_applied`, `machine`, `replicated`.
@@ -96,7 +96,7 @@ mod snapshot;
 mod tests;
 
 pub use checker::RaftChecker;
-pub use host::{Options, RaftHost, RaftSettings, ServerTimer, SNAPSHOT_EVERY_MAX};
+pub use host::{Checks, Options, RaftHost, RaftSettings, ServerTimer, SNAPSHOT_EVERY_MAX};
 pub use kv::RaftTimer;
 pub use log::Log;
 pub use machine::{Replicated, Reply, Request, Stamp, StateMachine};

@@ -52,6 +52,9 @@ pub struct RaftServer<H: RaftHost = Raft> {
     pub(super) state: State<H>,
     /// The leader of the current term, when known: the hint for redirected clients.
     pub(super) leader: Option<NodeId>,
+    /// Built by `recover` and not started yet: `start` reports where the state machine
+    /// starts from.
+    pub(super) recovered: bool,
 }
 
 /// A server's role (section 5.1).
@@ -125,6 +128,7 @@ impl<H: RaftHost> RaftServer<H> {
             replicated: Replicated::default(),
             state: State::Follower,
             leader: None,
+            recovered: false,
         }
     }
 
@@ -159,6 +163,7 @@ impl<H: RaftHost> RaftServer<H> {
             server.voted_for = None;
         }
         server.durable_index = server.log.last_index();
+        server.recovered = true;
         server
     }
 
@@ -316,17 +321,15 @@ impl<H: RaftHost> RaftServer<H> {
         self.serve_reads(ctx);
     }
 
-    /// First boot, or joining the cluster: the election timer starts.
+    /// First boot, joining the cluster, or a restart after `recover`: the election timer
+    /// starts, and a restarted server reports the snapshot its state machine starts from.
     pub fn start(&mut self, ctx: &mut ServerContext<H>) {
+        if std::mem::take(&mut self.recovered) {
+            let index = self.log.snapshot_index();
+            let term = self.log.term_at(index).unwrap_or(0);
+            Self::observe(ctx, RaftObservation::Restored { index, term });
+        }
         self.reset_election_timer(ctx);
-    }
-
-    /// A restart, after `recover`: the server reports the snapshot its state machine starts
-    /// from, and starts.
-    pub fn restart(&mut self, ctx: &mut ServerContext<H>) {
-        let (index, term) = (self.log.snapshot_index(), self.log.term_at(self.log.snapshot_index()).unwrap_or(0));
-        Self::observe(ctx, RaftObservation::Restored { index, term });
-        self.start(ctx);
     }
 
     /// A message from a peer or a client.

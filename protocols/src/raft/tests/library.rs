@@ -94,10 +94,6 @@ impl Server<Ledgered> for LedgerServer {
         self.raft.start(ctx);
     }
 
-    fn on_recover(&mut self, ctx: &mut ServerContext<Ledgered>) {
-        self.raft.restart(ctx);
-    }
-
     fn on_message(&mut self, ctx: &mut ServerContext<Ledgered>, from: NodeId, message: LedgerMessage) {
         let LedgerMessage::Raft(message) = message;
         self.raft.handle_message(ctx, from, message);
@@ -203,7 +199,7 @@ impl RaftHost for Ledgered {
     type Machine = Ledger;
 
     fn options(_setup: &SetupOf<Self>) -> Options {
-        Options::new(RaftSettings::default())
+        Options::correct()
     }
 
     fn message(message: RaftMessage<Ledger>) -> LedgerMessage {

@@ -10,7 +10,7 @@ use crate::node::{Checker as _, Violation};
 
 /// Raft's settings with a snapshot every `snapshot_every` applied entries.
 fn compacting(variant: &'static str, snapshot_every: u64) -> Setup<RaftSettings> {
-    Setup { settings: RaftSettings { snapshot_every }, ..setup(variant) }
+    Setup { settings: RaftSettings { snapshot_every, ..RaftSettings::default() }, ..setup(variant) }
 }
 
 /// The replicated store after client 5's appends of `values`, as a snapshot holds it.
@@ -186,7 +186,7 @@ fn snapshot_every_is_checked_when_the_settings_are_read() {
         );
         RaftSettings::deserialize(table).map_err(|error| error.to_string())
     };
-    assert_eq!(read(8), Ok(RaftSettings { snapshot_every: 8 }));
+    assert_eq!(read(8), Ok(RaftSettings { snapshot_every: 8, ..RaftSettings::default() }));
     assert_eq!(read(0), Err(format!("snapshot_every must be from 1 to {SNAPSHOT_EVERY_MAX} entries, not 0")));
 }
 
