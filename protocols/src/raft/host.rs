@@ -4,10 +4,11 @@
 //! A host protocol keeps its own message, timer, record and observation types (an enum
 //! with a case for Raft's, say) and tells Raft how its types carry Raft's, both ways. Its
 //! `Server` implementation hands Raft's inputs to the `RaftServer` (`start`, `recover`,
-//! `handle_message`, `handle_timer`, `handle_synced`, `handle_membership`, `check`), and its
-//! checker can embed a [`RaftChecker`](super::RaftChecker), which reads Raft's servers,
-//! records and observations back through the same conversions. The catalogued `raft`
-//! protocol is the host whose types are Raft's own, replicating the kv
+//! `handle_message`, `handle_timer`, `handle_synced`, `check`; the default `on_recover`,
+//! which calls `on_start`, suits it), and its checker can embed a
+//! [`RaftChecker`](super::RaftChecker), which reads Raft's servers, records and
+//! observations back through the same conversions. The catalogued `raft` protocol is the
+//! host whose types are Raft's own, replicating the kv
 //! [`Store`](crate::kv::Store).
 
 use serde::Deserialize;
