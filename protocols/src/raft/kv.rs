@@ -8,11 +8,12 @@
 
 use super::Raft;
 use super::{
-    Flaw, Options, RaftChecker, RaftHost, RaftMessage, RaftObservation, RaftRecord, RaftServer, Reply, Request,
-    ServerTimer, Stamp, StateMachine, COMMIT_OLD_TERM, STALE_READ, VOLATILE_VOTE, VOTE_WITHOUT_LOG_CHECK,
+    Flaw, Options, RaftChecker, RaftHost, RaftMessage, RaftObservation, RaftRecord, RaftServer, RaftSettings, Reply,
+    Request, ServerTimer, Stamp, StateMachine, COMMIT_OLD_TERM, STALE_READ, STALE_SNAPSHOT, VOLATILE_VOTE,
+    VOTE_WITHOUT_LOG_CHECK,
 };
 use crate::kv::{ClientTimer, Command, KvClient, KvOperation, KvProtocol, KvReply, KvService, Response, Store};
-use crate::node::{Milestone, NoSettings, NodeId, Protocol, Server, ServerContext, Setup, SyncId, Variant, CORRECT};
+use crate::node::{Milestone, NodeId, Protocol, Server, ServerContext, Setup, SyncId, Variant, CORRECT};
 use crate::service::Outcome;
 
 /// The catalogued protocol's timers: a server's, or a client's.
@@ -66,15 +67,24 @@ impl Protocol for Raft {
             name: STALE_READ,
             about: "the leader serves reads from its own state without confirming it still leads (thesis 6.4)",
         },
+        Variant {
+            name: STALE_SNAPSHOT,
+            about: "a follower installs any snapshot it is sent, even one older than its commit index (a late or \
+                    duplicated InstallSnapshot), discarding its whole log and rolling its store back; the thesis's \
+                    Figure 5.3 keeps the entries after a snapshot the log holds, and etcd's raft ignores a snapshot \
+                    at or below its commit index",
+        },
     ];
     const MILESTONES: &'static [Milestone] = &[
         Milestone { name: "leader-elected", about: "a candidate won an election" },
         Milestone { name: "entry-committed", about: "a leader committed a log entry" },
         Milestone { name: "entry-applied", about: "a server applied a committed entry to its store" },
+        Milestone { name: "snapshot-taken", about: "a server snapshotted its store and compacted its log" },
+        Milestone { name: "snapshot-installed", about: "a follower installed its leader's snapshot" },
     ];
 
     type Service = KvService;
-    type Settings = NoSettings;
+    type Settings = RaftSettings;
     type Message = RaftMessage;
     type Timer = RaftTimer;
     type Record = RaftRecord;
@@ -83,19 +93,19 @@ impl Protocol for Raft {
     type Client = KvClient<Raft>;
     type Checker = RaftChecker;
 
-    fn server(setup: &Setup, id: NodeId) -> RaftServer {
+    fn server(setup: &Setup<RaftSettings>, id: NodeId) -> RaftServer {
         RaftServer::new(setup, id)
     }
 
-    fn recover(setup: &Setup, id: NodeId, records: &[RaftRecord]) -> RaftServer {
+    fn recover(setup: &Setup<RaftSettings>, id: NodeId, records: &[RaftRecord]) -> RaftServer {
         RaftServer::recover(setup, id, records)
     }
 
-    fn client(setup: &Setup, id: NodeId) -> KvClient<Raft> {
+    fn client(setup: &Setup<RaftSettings>, id: NodeId) -> KvClient<Raft> {
         KvClient::new(setup, id)
     }
 
-    fn checker(setup: &Setup) -> RaftChecker {
+    fn checker(setup: &Setup<RaftSettings>) -> RaftChecker {
         RaftChecker::new(setup)
     }
 
@@ -104,6 +114,9 @@ impl Protocol for Raft {
             RaftObservation::LeaderElected { .. } => "leader-elected",
             RaftObservation::Committed { .. } => "entry-committed",
             RaftObservation::Applied { .. } => "entry-applied",
+            RaftObservation::SnapshotTaken { .. } => "snapshot-taken",
+            RaftObservation::SnapshotInstalled { .. } => "snapshot-installed",
+            RaftObservation::Restored { .. } => return None,
         })
     }
 }
@@ -111,8 +124,8 @@ impl Protocol for Raft {
 impl RaftHost for Raft {
     type Machine = Store;
 
-    fn options(setup: &Setup) -> Options {
-        Options { flaw: Flaw::of(setup.variant) }
+    fn options(setup: &Setup<RaftSettings>) -> Options {
+        Options { flaw: Flaw::of(setup.variant), settings: setup.settings }
     }
 
     fn message(message: RaftMessage) -> RaftMessage {

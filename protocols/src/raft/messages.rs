@@ -12,7 +12,7 @@
 
 use std::mem::size_of;
 
-use super::{Index, Reply, Request, StateMachine, Term};
+use super::{Index, Reply, Request, Snapshot, StateMachine, Term};
 use crate::kv::Store;
 use crate::node::{Message, Time};
 
@@ -84,12 +84,34 @@ pub struct AppendEntriesResponse {
     pub heartbeat: bool,
 }
 
+/// The leader sends a follower that lags behind its log's first entry its latest snapshot
+/// (thesis Figure 5.3), whole: one message, so no `offset` and `done`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct InstallSnapshot<M: StateMachine = Store> {
+    pub term: Term,
+    pub snapshot: Snapshot<M>,
+    /// The leader's round when it sent this (for ReadIndex).
+    pub round: u64,
+}
+
+/// The answer to `InstallSnapshot`: the follower's log now matches the leader's up to
+/// `last_index`, the snapshot's last index (the thesis's answer carries the term alone).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct InstallSnapshotResponse {
+    pub term: Term,
+    pub last_index: Index,
+    /// The round of the request answered.
+    pub round: u64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RaftMessage<M: StateMachine = Store> {
     RequestVote(RequestVote),
     RequestVoteResponse(Vote),
     AppendEntries(AppendEntries<M>),
     AppendEntriesResponse(AppendEntriesResponse),
+    InstallSnapshot(InstallSnapshot<M>),
+    InstallSnapshotResponse(InstallSnapshotResponse),
     /// A client's operation (thesis chapter 6).
     ClientRequest(Request<M::Operation>),
     /// A server's answer to a client.
@@ -105,6 +127,8 @@ impl<M: StateMachine> Message for RaftMessage<M> {
             RaftMessage::AppendEntries(_) => "AppendEntries",
             RaftMessage::AppendEntriesResponse(response) if response.heartbeat => "HeartbeatResponse",
             RaftMessage::AppendEntriesResponse(_) => "AppendEntriesResponse",
+            RaftMessage::InstallSnapshot(_) => "InstallSnapshot",
+            RaftMessage::InstallSnapshotResponse(_) => "InstallSnapshotResponse",
             RaftMessage::ClientRequest(_) => "ClientRequest",
             RaftMessage::ClientReply(_) => "ClientReply",
         }

@@ -54,7 +54,7 @@
 //!   [`RaftRecord`] and [`RaftObservation`], both ways, and where its server holds the
 //!   [`RaftServer`].
 //! - [`RaftServer<H>`]: `new`, `recover` (from the Raft records of the durable log), and one
-//!   method per input: `start`, `handle_message`, `handle_timer`, `handle_synced`; `check`
+//!   method per input: `start` (at first boot and after `recover`), `handle_message`, `handle_timer`, `handle_synced`; `check`
 //!   runs its invariants. `on_client_request` takes a [`Request`] the host received its own
 //!   way. Read access: `role`, `leader` (the redirect hint), `current_term`, `log`,
 //!   `commit_index`, `last_applied`, `machine`, `replicated`.
@@ -91,16 +91,21 @@ mod messages;
 mod replication;
 mod requests;
 mod server;
+mod snapshot;
 #[cfg(test)]
 mod tests;
 
 pub use checker::RaftChecker;
-pub use host::{Options, RaftHost, ServerTimer};
+pub use host::{Checks, Options, RaftHost, RaftSettings, ServerTimer, SNAPSHOT_EVERY_MAX};
 pub use kv::RaftTimer;
 pub use log::Log;
 pub use machine::{Replicated, Reply, Request, Stamp, StateMachine};
-pub use messages::{AppendEntries, AppendEntriesResponse, Entry, Payload, RaftMessage, RequestVote, Vote};
+pub use messages::{
+    AppendEntries, AppendEntriesResponse, Entry, InstallSnapshot, InstallSnapshotResponse, Payload, RaftMessage,
+    RequestVote, Vote,
+};
 pub use server::{RaftServer, Role};
+pub use snapshot::Snapshot;
 
 use crate::kv::Store;
 use crate::node::{NodeId, CORRECT};
@@ -117,6 +122,7 @@ pub const COMMIT_OLD_TERM: &str = "commit-old-term";
 pub const VOLATILE_VOTE: &str = "volatile-vote";
 pub const VOTE_WITHOUT_LOG_CHECK: &str = "vote-without-log-check";
 pub const STALE_READ: &str = "stale-read";
+pub const STALE_SNAPSHOT: &str = "stale-snapshot";
 
 /// The catalogued protocol: Raft replicating the kv [`Store`] for the shared kv client.
 #[derive(Debug)]
@@ -129,6 +135,8 @@ pub enum RaftRecord<M: StateMachine = Store> {
     Term { current_term: Term, voted_for: Option<NodeId> },
     /// The log from index `from` on is `entries`; entries that were there are discarded.
     Entries { from: Index, entries: Vec<Entry<M>> },
+    /// The log starts after this snapshot, which holds the state up to its last index.
+    Snapshot(Snapshot<M>),
 }
 
 /// What a server reports to the checkers.
@@ -141,6 +149,14 @@ pub enum RaftObservation<M: StateMachine = Store> {
     Committed { index: Index, term: Term, leader_term: Term },
     /// This server applied the entry of `term` at `index` to its state machine.
     Applied { index: Index, term: Term, payload: Payload<M> },
+    /// This server took a snapshot of its state after the entry of `term` at `index`.
+    SnapshotTaken { index: Index, term: Term },
+    /// This server installed a leader's snapshot of the state after the entry of `term` at
+    /// `index`: its state machine is now there.
+    SnapshotInstalled { index: Index, term: Term },
+    /// This server restarted: its state machine starts from its snapshot of the state after
+    /// the entry of `term` at `index` (index 0: from the empty state).
+    Restored { index: Index, term: Term },
 }
 
 impl<M: StateMachine> std::fmt::Display for RaftObservation<M> {
@@ -154,6 +170,13 @@ impl<M: StateMachine> std::fmt::Display for RaftObservation<M> {
             RaftObservation::Applied { index, term, payload } => {
                 write!(f, "applied index {index} term {term}: {payload}")
             }
+            RaftObservation::SnapshotTaken { index, term } => write!(f, "snapshot at index {index} term {term}"),
+            RaftObservation::SnapshotInstalled { index, term } => {
+                write!(f, "installed the leader's snapshot at index {index} term {term}")
+            }
+            RaftObservation::Restored { index, term } => {
+                write!(f, "restarted from the snapshot at index {index} term {term}")
+            }
         }
     }
 }
@@ -166,6 +189,7 @@ enum Flaw {
     VolatileVote,
     VoteWithoutLogCheck,
     StaleRead,
+    StaleSnapshot,
 }
 
 impl Flaw {
@@ -176,6 +200,7 @@ impl Flaw {
             VOLATILE_VOTE => Flaw::VolatileVote,
             VOTE_WITHOUT_LOG_CHECK => Flaw::VoteWithoutLogCheck,
             STALE_READ => Flaw::StaleRead,
+            STALE_SNAPSHOT => Flaw::StaleSnapshot,
             other => panic!("raft has no variant {other:?}"),
         }
     }

@@ -5,7 +5,8 @@
 //! follower must hold at that index: the consistency check, which by induction keeps every
 //! follower's log a prefix of the leader's. It advances `next_index` past what it sent
 //! without waiting (pipelining); a refusal moves it back to the follower's hint and the
-//! leader sends again. A heartbeat is the same message with no entries, so it also repairs
+//! leader sends again, unless the hint is below what the follower already acknowledged (a
+//! late or duplicated refusal, which etcd's raft ignores too). A heartbeat is the same message with no entries, so it also repairs
 //! a follower that lost an entry.
 //!
 //! Persistence before acknowledging: a follower answers only once what it wrote is durable
@@ -49,7 +50,7 @@ impl<H: RaftHost> RaftServer<H> {
         self.leader = Some(leader);
         self.become_follower(ctx);
         self.reset_election_timer(ctx);
-        if self.log.term_at(request.prev_log_index) != Some(request.prev_log_term) {
+        if !self.log.holds(request.prev_log_index, request.prev_log_term) {
             let hint = self.log.conflict_hint(request.prev_log_index);
             return self.respond(ctx, leader, &request, false, hint);
         }
@@ -91,8 +92,11 @@ impl<H: RaftHost> RaftServer<H> {
             if behind {
                 self.replicate(ctx, follower);
             }
-        } else {
-            let next_index = (response.match_index + 1).max(progress.match_index + 1);
+        } else if response.match_index >= progress.match_index {
+            // A hint below what the follower acknowledged is a late copy of an earlier
+            // refusal (as etcd's raft ignores a rejection at or below `Match`): resending
+            // for it would start another stream of entries beside the one under way.
+            let next_index = response.match_index + 1;
             if next_index < progress.next_index {
                 progress.next_index = next_index;
                 self.replicate(ctx, follower);
@@ -109,8 +113,11 @@ impl<H: RaftHost> RaftServer<H> {
     }
 
     /// Sends `peer` the entries from its `next_index` (none: a heartbeat), and advances
-    /// `next_index` past them.
+    /// `next_index` past them; or the snapshot, if the log no longer holds them.
     pub(super) fn replicate(&mut self, ctx: &mut ServerContext<H>, peer: NodeId) {
+        if self.send_snapshot_if_needed(ctx, peer) {
+            return;
+        }
         let State::Leader(leadership) = &mut self.state else { return };
         let Some(progress) = leadership.peers.get_mut(&peer) else { return };
         let prev_log_index = progress.next_index - 1;
@@ -133,10 +140,8 @@ impl<H: RaftHost> RaftServer<H> {
     /// current term (`commit-old-term` skips that condition), reporting each new index.
     pub(super) fn advance_commit(&mut self, ctx: &mut ServerContext<H>) {
         let State::Leader(leadership) = &self.state else { return };
-        let mut matched: Vec<Index> = leadership.peers.values().map(|progress| progress.match_index).collect();
-        matched.push(self.durable_index);
-        matched.sort_unstable_by(|a, b| b.cmp(a));
-        let majority_index = matched[self.majority - 1];
+        let matched = leadership.peers.values().map(|progress| progress.match_index);
+        let majority_index = quorum_value(matched.chain([self.durable_index]), self.majority);
         if majority_index <= self.commit_index {
             return;
         }
@@ -193,4 +198,15 @@ impl<H: RaftHost> RaftServer<H> {
             self.last_applied = self.last_applied.min(self.commit_index);
         }
     }
+}
+
+/// The largest value that at least `majority` of `values` reach (the `majority`-th largest),
+/// 0 if there are fewer; without allocating, as it runs on every acknowledgement. Quadratic
+/// in the number of servers, which is small.
+pub(super) fn quorum_value(values: impl Iterator<Item = u64> + Clone, majority: usize) -> u64 {
+    values
+        .clone()
+        .filter(|&value| values.clone().filter(|&other| other >= value).count() >= majority)
+        .max()
+        .unwrap_or(0)
 }

@@ -18,6 +18,7 @@
 //! commits (or the leader steps down and redirects it). The `stale-read` variant skips all
 //! of this.
 
+use super::replication::quorum_value;
 use super::server::{OperationOf, OutputOf, PendingRead, State};
 use super::{Entry, Flaw, Payload, RaftHost, RaftMessage, RaftServer, Reply, Request, Stamp, StateMachine};
 use crate::kv::Sequence;
@@ -59,10 +60,8 @@ impl<H: RaftHost> RaftServer<H> {
     /// Answers the queries whose round a majority acknowledged and whose index is applied.
     pub(super) fn serve_reads(&mut self, ctx: &mut ServerContext<H>) {
         let State::Leader(leadership) = &mut self.state else { return };
-        let mut rounds: Vec<u64> = leadership.peers.values().map(|progress| progress.round_acked).collect();
-        rounds.push(leadership.round);
-        rounds.sort_unstable_by(|a, b| b.cmp(a));
-        let confirmed_round = rounds[self.majority - 1];
+        let acknowledged = leadership.peers.values().map(|progress| progress.round_acked);
+        let confirmed_round = quorum_value(acknowledged.chain([leadership.round]), self.majority);
         while let Some(read) = leadership.reads.front() {
             if read.round > confirmed_round || read.read_index > self.last_applied {
                 break;

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use rand::Rng;
 
 use super::{
-    Flaw, Index, Log, Payload, Raft, RaftHost, RaftMessage, RaftObservation, RaftRecord, Replicated, Reply, Request,
-    ServerTimer, Stamp, Term,
+    Flaw, Index, Log, Payload, Raft, RaftHost, RaftMessage, RaftObservation, RaftRecord, RaftSettings, Replicated,
+    Reply, Request, ServerTimer, Snapshot, Stamp, Term,
 };
 use crate::kv::Sequence;
 use crate::node::{NodeId, ServerContext, SetupOf, SyncId, Time};
@@ -31,10 +31,15 @@ pub struct RaftServer<H: RaftHost = Raft> {
     pub(super) majority: usize,
     pub(super) timeout: Time,
     pub(super) flaw: Flaw,
+    pub(super) settings: RaftSettings,
     // Persistent state (Figure 2), synced before any message that depends on it.
     pub(super) current_term: Term,
     pub(super) voted_for: Option<NodeId>,
     pub(super) log: Log<MachineOf<H>>,
+    /// The latest snapshot, which covers the log up to its first entry (thesis chapter 5).
+    pub(super) snapshot: Option<Snapshot<MachineOf<H>>>,
+    /// How many records the durable log holds (written since its last rewrite included).
+    pub(super) records: usize,
     // Volatile state.
     /// The last index of the log known to be durable here, and the syncs still running with
     /// the last index each covers: a leader counts itself towards a majority only for
@@ -47,6 +52,9 @@ pub struct RaftServer<H: RaftHost = Raft> {
     pub(super) state: State<H>,
     /// The leader of the current term, when known: the hint for redirected clients.
     pub(super) leader: Option<NodeId>,
+    /// Built by `recover` and not started yet: `start` reports where the state machine
+    /// starts from.
+    pub(super) recovered: bool,
 }
 
 /// A server's role (section 5.1).
@@ -100,15 +108,19 @@ pub(super) struct PendingRead<H: RaftHost> {
 impl<H: RaftHost> RaftServer<H> {
     /// A server at first boot: a follower of term 0 with an empty log.
     pub fn new(setup: &SetupOf<H>, id: NodeId) -> Self {
+        let options = H::options(setup);
         RaftServer {
             id,
             servers: setup.servers,
             majority: setup.majority(),
             timeout: setup.timeout,
-            flaw: H::options(setup).flaw,
+            flaw: options.flaw,
+            settings: options.settings,
             current_term: 0,
             voted_for: None,
             log: Log::default(),
+            snapshot: None,
+            records: 0,
             durable_index: 0,
             syncs: VecDeque::new(),
             commit_index: 0,
@@ -116,11 +128,13 @@ impl<H: RaftHost> RaftServer<H> {
             replicated: Replicated::default(),
             state: State::Follower,
             leader: None,
+            recovered: false,
         }
     }
 
-    /// A server restarted from its durable records: term, vote and log as recorded, the
-    /// rest as at first boot; the state machine is rebuilt as entries commit again.
+    /// A server restarted from its durable records: term, vote, snapshot and log as
+    /// recorded, the rest as at first boot; the state machine starts from the snapshot and
+    /// catches up as entries commit again.
     pub fn recover<'r>(
         setup: &SetupOf<H>,
         id: NodeId,
@@ -128,12 +142,19 @@ impl<H: RaftHost> RaftServer<H> {
     ) -> Self {
         let mut server = RaftServer::new(setup, id);
         for record in records {
+            server.records += 1;
             match record {
                 RaftRecord::Term { current_term, voted_for } => {
                     server.current_term = *current_term;
                     server.voted_for = *voted_for;
                 }
                 RaftRecord::Entries { from, entries } => server.log.replace_from(*from, entries),
+                RaftRecord::Snapshot(snapshot) => {
+                    server.log.discard(snapshot.index, snapshot.term);
+                    server.replicated = snapshot.replicated.clone();
+                    (server.commit_index, server.last_applied) = (snapshot.index, snapshot.index);
+                    server.snapshot = Some(snapshot.clone());
+                }
             }
         }
         if server.log.last_term() > server.current_term {
@@ -142,6 +163,7 @@ impl<H: RaftHost> RaftServer<H> {
             server.voted_for = None;
         }
         server.durable_index = server.log.last_index();
+        server.recovered = true;
         server
     }
 
@@ -228,12 +250,13 @@ impl<H: RaftHost> RaftServer<H> {
     }
 
     /// Writes `currentTerm` and `votedFor` and syncs them, except in `volatile-vote`.
-    pub(super) fn persist_term(&self, ctx: &mut ServerContext<H>) {
+    pub(super) fn persist_term(&mut self, ctx: &mut ServerContext<H>) {
         if self.flaw == Flaw::VolatileVote {
             return;
         }
         ctx.write(H::record(RaftRecord::Term { current_term: self.current_term, voted_for: self.voted_for }));
         ctx.sync();
+        self.wrote_record(ctx);
     }
 
     /// Writes the log from `from` on and syncs it; the entries count as durable here once
@@ -244,6 +267,7 @@ impl<H: RaftHost> RaftServer<H> {
         let sync = ctx.sync();
         self.durable_index = self.durable_index.min(from - 1);
         self.syncs.push_back((sync, self.log.last_index()));
+        self.wrote_record(ctx);
     }
 
     /// Figure 2, rules for all servers: a term newer than ours is adopted, with no vote
@@ -293,11 +317,18 @@ impl<H: RaftHost> RaftServer<H> {
                 }
             }
         }
+        self.maybe_snapshot(ctx);
         self.serve_reads(ctx);
     }
 
-    /// First boot, or joining the cluster: the election timer starts.
+    /// First boot, joining the cluster, or a restart after `recover`: the election timer
+    /// starts, and a restarted server reports the snapshot its state machine starts from.
     pub fn start(&mut self, ctx: &mut ServerContext<H>) {
+        if std::mem::take(&mut self.recovered) {
+            let index = self.log.snapshot_index();
+            let term = self.log.term_at(index).unwrap_or(0);
+            Self::observe(ctx, RaftObservation::Restored { index, term });
+        }
         self.reset_election_timer(ctx);
     }
 
@@ -308,6 +339,8 @@ impl<H: RaftHost> RaftServer<H> {
             RaftMessage::RequestVoteResponse(vote) => self.on_vote(ctx, from, vote),
             RaftMessage::AppendEntries(request) => self.on_append_entries(ctx, from, request),
             RaftMessage::AppendEntriesResponse(response) => self.on_append_entries_response(ctx, from, response),
+            RaftMessage::InstallSnapshot(request) => self.on_install_snapshot(ctx, from, request),
+            RaftMessage::InstallSnapshotResponse(response) => self.on_install_snapshot_response(ctx, from, response),
             RaftMessage::ClientRequest(request) => self.on_client_request(ctx, request),
             RaftMessage::ClientReply(_) => {}
         }
@@ -337,6 +370,9 @@ impl<H: RaftHost> RaftServer<H> {
         assert!(self.commit_index <= self.log.last_index(), "server {id}: committed past the log's end");
         assert!(self.durable_index <= self.log.last_index(), "server {id}: durable past the log's end");
         assert!(self.log.last_term() <= self.current_term, "server {id}: log entry from a future term");
+        let snapshot_index = self.snapshot.as_ref().map_or(0, |snapshot| snapshot.index);
+        assert_eq!(self.log.snapshot_index(), snapshot_index, "server {id}: log and snapshot disagree");
+        assert!(snapshot_index <= self.last_applied, "server {id}: snapshot of entries not applied");
         match &self.state {
             State::Follower => {}
             State::Candidate { votes } => {
@@ -354,13 +390,16 @@ impl<H: RaftHost> RaftServer<H> {
         assert_eq!(self.leader, Some(id), "server {id}: leader that does not know it leads");
         assert_eq!(self.voted_for, Some(id), "server {id}: leader that did not vote for itself");
         let (term, start) = (self.current_term, leadership.term_start);
-        assert!(
-            self.log.term_at(start - 1).is_some_and(|before| before < term),
-            "server {id}: term {term} starts at {start}, not right after the entries of earlier terms"
-        );
-        match self.log.term_at(start) {
-            Some(first) => assert_eq!(first, term, "server {id}: term {term} starts with an entry of term {first}"),
-            None => assert!(!self.opens_term_with_noop(), "server {id}: lost its no-op"),
+        // Where its term starts is checked until a snapshot covers it.
+        if start > self.log.snapshot_index() {
+            assert!(
+                self.log.term_at(start - 1).is_some_and(|before| before < term),
+                "server {id}: term {term} starts at {start}, not right after the entries of earlier terms"
+            );
+            match self.log.term_at(start) {
+                Some(first) => assert_eq!(first, term, "server {id}: term {term} starts with an entry of term {first}"),
+                None => assert!(!self.opens_term_with_noop(), "server {id}: lost its no-op"),
+            }
         }
         for (peer, progress) in &leadership.peers {
             assert!(

@@ -2,9 +2,13 @@
 //! present in the logs of the leaders of all higher terms.
 //!
 //! Commits are kept in the order observed. For each server that leads, the checker
-//! remembers its term and how many commits it has checked against its log; each inspection
-//! checks only the commits observed since, and a new term starts from the first commit.
-//! A leader's log only grows (leader append-only), so what was checked stays checked.
+//! remembers its term and how many commits it has checked against its log; after each
+//! event it checks only the commits observed since, against the server that handled the
+//! event and every other leader, and a new term starts from the first commit. The full form
+//! checks every commit against every leader after every event.
+//! A leader's log only grows (leader append-only), so what was checked stays checked. An
+//! entry its snapshot covers counts as held: a snapshot holds committed entries only, as
+//! state machine safety checks at its last index.
 
 use std::collections::BTreeMap;
 
@@ -33,11 +37,19 @@ impl LeaderCompleteness {
         self.commits.push(Commit { index, term, leader_term, node, at });
     }
 
+    /// `id` restarted: whatever it led is over.
+    pub(super) fn forget(&mut self, id: NodeId) {
+        self.leaders.remove(&id);
+    }
+
+    /// `id` handled an event: if it leads, the commits observed since it was last checked
+    /// must be in its log (all of them in the full form, or when it starts to lead).
     pub(super) fn inspect<H: RaftHost>(
         &mut self,
         at: Time,
         id: NodeId,
         server: Option<&RaftServer<H>>,
+        full: bool,
     ) -> Result<(), Violation> {
         let Some(server) = server.filter(|server| server.role() == Role::Leader) else {
             self.leaders.remove(&id);
@@ -45,13 +57,45 @@ impl LeaderCompleteness {
         };
         let term = server.current_term();
         let checked = match self.leaders.get(&id) {
-            Some(&(leader_term, checked)) if leader_term == term => checked,
+            Some(&(leader_term, checked)) if leader_term == term && !full => checked,
             _ => 0,
         };
         self.leaders.insert(id, (term, self.commits.len()));
-        let earlier = self.commits[checked..].iter().filter(|commit| commit.leader_term < term);
-        let Some(missing) = earlier.into_iter().find(|commit| server.log().term_at(commit.index) != Some(commit.term))
-        else {
+        self.check(at, id, server, checked)
+    }
+
+    /// After `node`'s event, every other server known to lead (a server starts to lead only
+    /// by an event of its own) against the commits observed since it was last checked;
+    /// those that no longer lead (crashed) are forgotten.
+    pub(super) fn inspect_other_leaders<'w, H: RaftHost>(
+        &mut self,
+        at: Time,
+        node: NodeId,
+        server: impl Fn(NodeId) -> Option<&'w RaftServer<H>>,
+    ) -> Result<(), Violation> {
+        let mut result = Ok(());
+        let commits = self.commits.len();
+        let mut leaders = std::mem::take(&mut self.leaders);
+        leaders.retain(|&id, (term, checked)| {
+            if id == node || result.is_err() || *checked == commits {
+                return true;
+            }
+            let Some(leader) = server(id).filter(|s| s.role() == Role::Leader && s.current_term() == *term) else {
+                return false;
+            };
+            result = self.check(at, id, leader, *checked);
+            *checked = commits;
+            true
+        });
+        self.leaders = leaders;
+        result
+    }
+
+    /// The commits from `from` on, of terms before `server`'s, must be in its log.
+    fn check<H: RaftHost>(&self, at: Time, id: NodeId, server: &RaftServer<H>, from: usize) -> Result<(), Violation> {
+        let term = server.current_term();
+        let earlier = self.commits[from..].iter().filter(|commit| commit.leader_term < term);
+        let Some(missing) = earlier.into_iter().find(|commit| !server.log().holds(commit.index, commit.term)) else {
             return Ok(());
         };
         Err(Violation {

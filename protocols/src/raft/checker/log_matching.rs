@@ -7,7 +7,9 @@
 //! logs, now and at any earlier time, exactly when no log ever shows an (index, term) with
 //! a different payload or predecessor. Per server the checker remembers how much of its
 //! log it has seen and its truncation count, and re-examines only new entries, or the whole
-//! log after a truncation or a restart.
+//! log after a truncation or a restart (the incremental form); the full form re-examines
+//! every entry of every log after every event. A compacted prefix is no longer there to compare:
+//! the first entry after a snapshot is checked against the snapshot's last term.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +34,22 @@ struct Seen<M: StateMachine> {
 }
 
 impl<M: StateMachine> LogMatching<M> {
+    /// `id` restarted: its log is read anew.
+    pub(super) fn forget(&mut self, id: NodeId) {
+        self.checked.remove(&id);
+    }
+
+    /// The full form: every entry of `id`'s log.
+    pub(super) fn inspect_whole_log<H: RaftHost<Machine = M>>(
+        &mut self,
+        at: Time,
+        id: NodeId,
+        server: Option<&RaftServer<H>>,
+    ) -> Result<(), Violation> {
+        self.checked.remove(&id);
+        self.inspect(at, id, server)
+    }
+
     pub(super) fn inspect<H: RaftHost<Machine = M>>(
         &mut self,
         at: Time,
@@ -50,7 +68,7 @@ impl<M: StateMachine> LogMatching<M> {
             _ => 1,
         };
         self.checked.insert(id, (log.last_index(), log.truncations()));
-        for index in first_new..=log.last_index() {
+        for index in first_new.max(log.first_index())..=log.last_index() {
             let (Some(entry), Some(previous_term)) = (log.entry(index), log.term_at(index - 1)) else {
                 break;
             };

@@ -38,9 +38,36 @@ fn follower(id: NodeId, term: Term, terms: &[Term]) -> Harness<Raft> {
     recovered(CORRECT, id, term, None, log_of(terms))
 }
 
-/// The checker's inspection of these servers (by slot; `None`: down) at `at`.
+/// The checker's inspections at `at` of these servers (by slot; `None`: down), as if each
+/// server up had just handled an event, in slot order.
 fn inspect(checker: &mut RaftChecker, at: Time, servers: &[Option<Harness<Raft>>]) -> Result<(), Violation> {
-    checker.inspect(at, 0, &testing::view(servers))
+    let view = testing::view(servers);
+    let mut up = (0..).zip(servers).filter(|(_, server)| server.is_some());
+    up.try_for_each(|(node, _)| checker.inspect(at, node, &view))
+}
+
+/// The checker in its full form, which re-reads every log after every event.
+fn full_checker() -> RaftChecker {
+    let settings = RaftSettings { checks: Checks::Full, ..RaftSettings::default() };
+    RaftChecker::new(&Setup { settings, ..setup(CORRECT) })
+}
+
+#[test]
+fn full_form_flags_the_same_logs_as_the_incremental_form() {
+    let (mut full, mut incremental) = (full_checker(), checker());
+    let shrunk = [Some(leader(0, 1, &[1, 1])), Some(follower(1, 2, &[2, 2]))];
+    let diverging = [Some(leader(0, 1, &[1])), Some(follower(1, 2, &[1, 2]))];
+    for checker in [&mut full, &mut incremental] {
+        assert_eq!(checker.inspect(0, 0, &testing::view(&shrunk)), Ok(()));
+    }
+    // Only server 1 handled an event, yet the full form reads server 0 too: its log shrank.
+    let violation = full.inspect(1, 1, &testing::view(&diverging)).unwrap_err();
+    assert_eq!((violation.invariant, violation.nodes), ("leader-append-only", vec![0]));
+    // The incremental form reads server 1, whose log is new; the world never changes a
+    // server without an event of its own, when its shrunk log is found.
+    assert_eq!(incremental.inspect(1, 1, &testing::view(&diverging)), Ok(()));
+    let violation = incremental.inspect(2, 0, &testing::view(&diverging)).unwrap_err();
+    assert_eq!((violation.invariant, violation.nodes), ("leader-append-only", vec![0]));
 }
 
 #[test]

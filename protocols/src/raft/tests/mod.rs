@@ -16,9 +16,10 @@ mod library;
 mod persistence;
 mod replication;
 mod requests;
+mod snapshot;
 
 use super::*;
-use crate::kv::{KvOperation, KvReply};
+use crate::kv::{KvOperation, KvReply, Store};
 use crate::node::{Effect, Effects, NodeId, Server as _, Setup, Time, CORRECT, MILLISECOND};
 use crate::service::Outcome;
 use crate::testing::{self, assert_milestones, Harness, TimerChange};
@@ -29,7 +30,7 @@ const TIMEOUT: Time = 90 * MILLISECOND;
 const SERVERS: u32 = 5;
 const CLIENT: NodeId = 5;
 
-fn setup(variant: &'static str) -> Setup {
+fn setup(variant: &'static str) -> Setup<RaftSettings> {
     testing::setup(SERVERS, 2, variant, TIMEOUT)
 }
 
@@ -134,5 +135,7 @@ fn milestones_are_declared_and_each_is_marked_by_an_observation() {
         RaftObservation::LeaderElected { term: 1 },
         RaftObservation::Committed { index: 1, term: 1, leader_term: 1 },
         RaftObservation::Applied { index: 1, term: 1, payload: Payload::Noop },
+        RaftObservation::SnapshotTaken { index: 1, term: 1 },
+        RaftObservation::SnapshotInstalled { index: 1, term: 1 },
     ]);
 }

@@ -32,7 +32,8 @@ fn recovered_server_starts_its_election_timer() {
     let mut server = recovered(CORRECT, 0, 2, Some(1), log_of(&[1]));
     let effects = server.recover();
     assert_timers(&effects, &[election_timer()]);
-    assert!(effects.without_timers().is_empty(), "nothing sent, nothing written");
+    let restored = Effect::Observe(RaftObservation::Restored { index: 0, term: 0 });
+    assert_eq!(effects.without_timers(), [restored], "nothing sent, nothing written; no snapshot to start from");
 }
 
 /// Server 0 grants its vote in term 1 to server 1, crashes and restarts from what it

@@ -235,3 +235,12 @@ fn message_kinds_count_heartbeats_apart_from_entries() {
     let vote: RaftMessage = RaftMessage::RequestVoteResponse(Vote { term: 1, granted: true });
     assert_eq!(vote.kind(), "RequestVoteResponse");
 }
+
+#[test]
+fn quorum_value_is_the_majority_th_largest() {
+    use super::super::replication::quorum_value;
+    assert_eq!(quorum_value([5, 5, 3, 1, 0].into_iter(), 3), 3);
+    assert_eq!(quorum_value([0, 7, 2, 7, 7].into_iter(), 3), 7);
+    assert_eq!(quorum_value([4, 9, 1].into_iter(), 2), 4);
+    assert_eq!(quorum_value([4].into_iter(), 2), 0, "fewer values than a majority");
+}
