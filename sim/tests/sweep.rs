@@ -131,6 +131,10 @@ fn a_scenario_whose_faults_never_fire_fails_the_sweep() {
         max_down: Some(0),
         clock_jump_ms: 100,
         client_faults: false,
+        crash_at_sync: 0.0,
+        aim: 0.0,
+        aim_milestone: None,
+        pause_ms: None,
     });
     let dir = out_dir("silent-faults");
     let summary = sweep::sweep(std::slice::from_ref(&entry), &options("1..21", dir.clone())).expect("sweeps");
@@ -301,7 +305,7 @@ fn an_interrupted_sweep_keeps_its_rows_and_says_how_to_resume() {
     let interrupted = options("1..6", dir.clone());
     interrupted.interrupt.store(true, std::sync::atomic::Ordering::Relaxed);
     let summary = sweep::sweep(std::slice::from_ref(&entry), &interrupted).expect("stops");
-    assert_eq!(summary.interrupted.as_ref().map(|(left, _)| *left), Some(5));
+    assert_eq!(summary.interrupted.as_ref().map(|(left, _)| *left), Some(Some(5)));
     let summary = sweep::sweep(std::slice::from_ref(&entry), &options("1..6", dir.clone())).expect("resumes");
     assert_eq!((summary.options.seeds_run, summary.interrupted.is_none()), (5, true));
     std::fs::remove_dir_all(dir).ok();

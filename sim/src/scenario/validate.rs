@@ -125,6 +125,7 @@ fn check_limits(scenario: &Scenario) -> Checked {
     at_least(&[Key("limits"), Key("max_events")], limits.max_events as f64, 1.0)?;
     at_most(&[Key("limits"), Key("max_events")], limits.max_events as f64, MAX_EVENTS_CEILING as f64)?;
     at_most(&[Key("limits"), Key("max_duration_ms")], limits.max_duration_ms as f64, MAX_DURATION_CEILING_MS as f64)?;
+    at_least(&[Key("limits"), Key("runaway_factor")], limits.runaway_factor, 0.0)?;
     let max = limits.max_duration_ms;
     let within = |key: &[KeyPart], ms: f64, what: &str| -> Checked {
         if ms <= max as f64 {
@@ -284,6 +285,7 @@ fn check_network(scenario: &Scenario) -> Checked {
     let network = &scenario.network;
     probability(&[Key("network"), Key("loss")], network.loss)?;
     probability(&[Key("network"), Key("duplicate")], network.duplicate)?;
+    probability(&[Key("network"), Key("replay")], network.replay)?;
     check_latency(&[Key("network"), Key("latency")], &network.latency)
 }
 
@@ -425,6 +427,19 @@ fn check_nemesis(scenario: &Scenario, meta: &Meta) -> Checked {
     }
     if let Some(max_down) = nemesis.max_down {
         at_most(&key("max_down"), max_down as f64, scenario.nodes as f64)?;
+    }
+    probability(&key("crash_at_sync"), nemesis.crash_at_sync)?;
+    probability(&key("aim"), nemesis.aim)?;
+    if let Some(milestone) = &nemesis.aim_milestone {
+        if !meta.milestones.iter().any(|known| known.name == milestone) {
+            let known: Vec<&str> = meta.milestones.iter().map(|known| known.name).collect();
+            let message =
+                format!("{} has no milestone {milestone:?}; allowed: {}", meta.name, known.join(", "));
+            return Err(problem(&key("aim_milestone"), message));
+        }
+    }
+    if let Some(pause_ms) = nemesis.pause_ms {
+        positive(&key("pause_ms"), pause_ms)?;
     }
     Ok(())
 }
