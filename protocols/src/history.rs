@@ -111,14 +111,15 @@ pub struct Op<I, O> {
 /// An operation of model `M`.
 pub type ModelOp<M> = Op<<M as Model>::Input, <M as Model>::Output>;
 
-/// A sequential specification a history is checked against.
-pub trait Model {
+/// A sequential specification a history is checked against. The checker searches keys on
+/// several threads, so a model and its types are plain data (`Send`, `Sync`).
+pub trait Model: Sync {
     /// What a client asks for.
-    type Input: Clone + Eq + Hash + fmt::Debug;
+    type Input: Clone + Eq + Hash + fmt::Debug + Send + Sync;
     /// What it is told.
-    type Output: Clone + Eq + Hash + fmt::Debug;
+    type Output: Clone + Eq + Hash + fmt::Debug + Send + Sync;
     /// The state of one key's object; hashed for the search's cache.
-    type State: Clone + Eq + Hash + fmt::Debug;
+    type State: Clone + Eq + Hash + fmt::Debug + Send;
     /// The partition an input belongs to (use `()` for a single object).
     type Key: Ord + Clone + Hash;
 
@@ -140,6 +141,18 @@ pub trait Model {
 
     /// One operation in words, without its key, process or times ("cas 3->0: ok").
     fn describe(&self, input: &Self::Input, output: &Self::Output) -> String;
+
+    /// A state in words, for reports (by default its `Debug` form).
+    fn describe_state(&self, state: &Self::State) -> String {
+        format!("{state:?}")
+    }
+
+    /// Bytes a state holds beyond its own size (a list's values), which the checker counts
+    /// against its memory limit. A model whose states hold nothing on the heap keeps the
+    /// default.
+    fn heap_size(&self, _state: &Self::State) -> usize {
+        0
+    }
 
     /// Drops operations that cannot change the verdict, before the search (for example open
     /// writes of values nothing observed, when values are unique). Default: none.

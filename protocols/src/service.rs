@@ -57,7 +57,7 @@ impl<R> Outcome<R> {
 }
 
 /// One operation a client is asked to perform.
-pub trait Operation: Clone + Debug + Eq + Hash + Display + Send + 'static {
+pub trait Operation: Clone + Debug + Eq + Hash + Display + Send + Sync + 'static {
     /// Its kind, as a scenario's operation mix names it (`read`, `acquire`, ...).
     fn kind(&self) -> &'static str;
     /// The key it touches, if it touches one (for the history table).
@@ -67,7 +67,7 @@ pub trait Operation: Clone + Debug + Eq + Hash + Display + Send + 'static {
 }
 
 /// What a client is told when its operation succeeds.
-pub trait Reply: Clone + Debug + Eq + Hash + Display + Send + 'static {}
+pub trait Reply: Clone + Debug + Eq + Hash + Display + Send + Sync + 'static {}
 
 /// A service: the operations, replies, model, workload and history checks shared by the
 /// protocols that offer it.

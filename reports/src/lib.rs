@@ -6,6 +6,7 @@
 mod chart;
 pub mod compare;
 mod font;
+pub mod history_view;
 pub mod html;
 pub mod plots;
 pub mod rows;

@@ -35,7 +35,8 @@ pub fn render_run_into(dir: &Path, out: &Path, replay: Option<&str>) -> io::Resu
     std::fs::create_dir_all(out)?;
     let figures = plots::render(&data, out)?;
     trace::write(&data, &out.join(TRACE_FILE))?;
-    let page = page(&data, &figures, out)?;
+    let history = crate::history_view::run_section(dir, &data)?;
+    let page = page(&data, (&figures, history), out)?;
     std::fs::write(out.join(REPORT_FILE), page)?;
     let mut files: Vec<PathBuf> = figures.iter().map(|figure| out.join(&figure.file)).collect();
     files.extend([out.join(TRACE_FILE), out.join(REPORT_FILE)]);
@@ -61,7 +62,7 @@ pub fn figures_html(figures: &[Figure], dir: &Path) -> io::Result<String> {
     Ok(html)
 }
 
-fn page(data: &RunData, figures: &[Figure], out: &Path) -> io::Result<String> {
+fn page(data: &RunData, (figures, history): (&[Figure], Option<String>), out: &Path) -> io::Result<String> {
     let summary = &data.summary;
     let mut body = header(summary);
     body.push_str(&violations(summary));
@@ -73,6 +74,10 @@ fn page(data: &RunData, figures: &[Figure], out: &Path) -> io::Result<String> {
     if data.failed() {
         body.push_str("<h2 id=\"spacetime\">Space-time diagram around the failure</h2>\n");
         body.push_str(&spacetime::render(data));
+    }
+    if let Some(history) = history {
+        body.push_str("<h2 id=\"history\">Client history (linearizability)</h2>\n");
+        body.push_str(&history);
     }
     body.push_str(&faults_table(data));
     let _ = write!(

@@ -122,19 +122,40 @@ enum Command {
     CheckHistory {
         /// The history file.
         file: PathBuf,
-        /// jepsen-log (Jepsen console log), jepsen-edn (history.edn of Jepsen or Maelstrom),
-        /// or porcupine-kv (Porcupine's key-value test format).
+        /// jepsen-log (Jepsen console log), jepsen-edn (history.edn of Jepsen or Maelstrom:
+        /// one map per line, or one vector or list of maps), or porcupine-kv (Porcupine's
+        /// key-value test format).
         #[arg(long)]
         format: linearizability::Format,
-        /// cas-register or string-kv (default: the one that fits the format and operations).
+        /// cas-register, string-kv, set, queue or multi-register (default: the one that fits
+        /// the format and the operations).
         #[arg(long)]
         model: Option<linearizability::ModelName>,
-        /// Model steps the search may take before it answers unknown.
-        #[arg(long, default_value_t = linearizability::DEFAULT_BUDGET)]
+        /// What :fail means. knossos: the operation did not take effect, and nothing more
+        /// (and a read of nil carries no value), as Knossos checks Jepsen histories.
+        /// porcupine: a failed cas completed without applying, evidence that the register
+        /// did not hold its `from`, as Porcupine reads Jepsen's etcd logs. Default: knossos
+        /// for jepsen-edn, porcupine for jepsen-log and porcupine-kv.
+        #[arg(long)]
+        semantics: Option<linearizability::Semantics>,
+        /// Model steps the search may take before it answers unknown (exit 3).
+        #[arg(long, default_value_t = linearizability::CHECK_HISTORY_BUDGET)]
         budget: u64,
+        /// The memory bound in MiB: the search keeps its tables under 5/8 of it (the rest is
+        /// for the history and the allocator) and answers unknown (exit 3) when they would
+        /// need more.
+        #[arg(long, default_value_t = linearizability::DEFAULT_MEMORY_MB)]
+        max_memory: u64,
+        /// Threads to search keys on (default: every core); the verdict does not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Also write the history view (one lane per client, the violation marked) as a
+        /// self-contained HTML page.
+        #[arg(long)]
+        html: Option<PathBuf>,
     },
     /// List protocols, their variants, and the bundled scenarios.
     List {
@@ -221,8 +242,11 @@ pub fn main() -> i32 {
             sweep_command(&scenarios, &options, engine)
         }
         Command::Merge { inputs, out } => merge_command(&inputs, out),
-        Command::CheckHistory { file, format, model, budget, json } => {
-            check_history_command(&file, format, model, budget, json)
+        Command::CheckHistory { file, format, model, semantics, budget, max_memory, threads, json, html } => {
+            let mut limits = linearizability::Limits::new(budget, max_memory);
+            limits.threads = threads.unwrap_or(limits.threads).max(1);
+            let options = linearizability::FileCheck { format, model, semantics, limits };
+            check_history_command(&file, &options, json, html.as_deref())
         }
         Command::List { scenarios } => list_command(&scenarios),
     }
@@ -328,7 +352,7 @@ pub fn report_command(args: &ReportArgs) -> i32 {
 
 /// Runs the comparison in `file` and writes its report; returns the exit code.
 pub fn compare_command(file: &Path, out: Option<&Path>) -> i32 {
-    let plan = match crate::report::load(file) {
+    let plan = match crate::compare::load(file) {
         Ok(plan) => plan,
         Err(error) => {
             eprintln!("error: {error}");
@@ -339,7 +363,8 @@ pub fn compare_command(file: &Path, out: Option<&Path>) -> i32 {
     for note in &plan.notes {
         println!("note: {note}");
     }
-    let rendered = crate::report::run_plan(&plan, &out).and_then(|comparison| crate::report::render(&comparison, &out));
+    let rendered =
+        crate::compare::run_plan(&plan, &out).and_then(|comparison| crate::compare::render(&comparison, &out));
     let unexpected = match rendered {
         Ok(unexpected) => unexpected,
         Err(error) => {
@@ -490,24 +515,26 @@ fn print_summary(scenario: &Scenario, result: &RunResult) {
     );
 }
 
-fn check_history_command(
-    file: &Path,
-    format: linearizability::Format,
-    model: Option<linearizability::ModelName>,
-    budget: u64,
-    json: bool,
-) -> i32 {
-    let report = match linearizability::check_file(file, format, model, budget) {
-        Ok(report) => report,
+fn check_history_command(file: &Path, options: &linearizability::FileCheck, json: bool, html: Option<&Path>) -> i32 {
+    let checked = match linearizability::check_file(file, options) {
+        Ok(checked) => checked,
         Err(error) => {
             eprintln!("error: {error}");
             return EXIT_BAD_INPUT;
         }
     };
+    let report = &checked.report;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report).expect("a report serialises"));
+        println!("{}", serde_json::to_string_pretty(report).expect("a report serialises"));
     } else {
         print!("{report}");
+    }
+    if let Some(out) = html {
+        let page = linearizability::history_page(&file.display().to_string(), &checked);
+        if let Err(error) = std::fs::write(out, page) {
+            eprintln!("error: cannot write {}: {error}", out.display());
+            return EXIT_BAD_INPUT;
+        }
     }
     match report.verdict {
         linearizability::Verdict::Linearizable => EXIT_OK,
@@ -580,6 +607,11 @@ fn install_panic_hook() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
+        // Output piped into a reader that stopped (`faultline list | head`): nothing is
+        // wrong, so end as quietly as a Unix tool does.
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(EXIT_OK);
+        }
         eprintln!("panic at {location}: {message}");
     }));
 }

@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod checkers;
 pub mod cli;
+pub mod compare;
 pub mod linearizability;
 pub mod record;
 pub mod replay;

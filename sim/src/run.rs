@@ -46,6 +46,8 @@ pub struct RunResult {
     pub verdict: Verdict,
     pub summary: Summary,
     pub record: Option<RunRecord>,
+    /// The linearizability checker's report, when the history was checked.
+    pub linearizability: Option<crate::linearizability::Report>,
 }
 
 impl RunResult {
@@ -104,11 +106,13 @@ fn judge<P: Protocol>(scenario: &Scenario, options: RunOptions, simulation: Simu
     let mut violations = Vec::new();
     let mut checks = BTreeMap::new();
     let mut history_violation = None;
+    let mut linearizability = None;
     if simulation.error.is_none() && simulation.violation.is_none() {
         for check in P::history_checks() {
             let conclusion = run_check(scenario, &simulation.history, &check);
             checks.insert(check.name().to_string(), conclusion.name);
             history_violation = history_violation.or(conclusion.violation);
+            linearizability = linearizability.or(conclusion.report);
         }
     }
     let verdict = if let Some(error) = &simulation.error {
@@ -143,7 +147,7 @@ fn judge<P: Protocol>(scenario: &Scenario, options: RunOptions, simulation: Simu
         faults_end: simulation.plan.faults_end,
         trace_hash: simulation.trace_hash,
     };
-    RunResult { verdict, summary, record: Some(record) }
+    RunResult { verdict, summary, record: Some(record), linearizability }
 }
 
 /// One history check, unless the scenario turns it off.
@@ -184,7 +188,7 @@ fn failed(scenario: &Scenario, options: RunOptions, detail: String) -> RunResult
         violations: vec![row("error", 0, &[], &detail)],
         ..summary_header(scenario, options)
     };
-    RunResult { verdict: Verdict::Error, summary, record: None }
+    RunResult { verdict: Verdict::Error, summary, record: None, linearizability: None }
 }
 
 fn summary_header(scenario: &Scenario, options: RunOptions) -> Summary {
@@ -300,10 +304,14 @@ fn panic_message(payload: &Box<dyn std::any::Any + Send>) -> String {
 }
 
 /// Writes `summary.json`, `history.csv`, `messages.csv`, `events.csv` and `faults.csv`
-/// into `dir`: everything a report is rendered from.
+/// into `dir`, and `linearizability.json` (the checker's report) if the history was
+/// checked: everything a report is rendered from.
 pub fn write_outputs(dir: &Path, result: &RunResult) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     reports::write_json(&dir.join("summary.json"), &result.summary)?;
+    if let Some(report) = &result.linearizability {
+        reports::write_json(&dir.join(reports::history_view::CHECK_FILE), report)?;
+    }
     let Some(record) = &result.record else { return Ok(()) };
     let recorder = &record.recorder;
     reports::write_csv(&dir.join("history.csv"), record.history.iter().cloned())?;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use sim::cli::{self, ReportArgs, EXIT_BAD_INPUT, EXIT_OK};
 use sim::replay::Replay;
 use sim::RunOptions;
-use sim::{report, run, scenario};
+use sim::{compare, run, scenario};
 
 fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
@@ -103,11 +103,11 @@ fn a_comparison_runs_each_registered_protocol_on_the_same_seeds_and_skips_the_ot
     let dir = scratch("comparison");
     let file = dir.join("two-seeds.toml");
     std::fs::write(&file, COMPARISON).expect("the comparison file is written");
-    let plan = report::load(&file).expect("the comparison loads");
+    let plan = compare::load(&file).expect("the comparison loads");
     assert_eq!(plan.contenders.len(), 1);
     assert!(plan.notes[0].contains("\"nonesuch\" is not in this build"), "{:?}", plan.notes);
     let out = dir.join("out");
-    let comparison = report::run_plan(&plan, &out).expect("the comparison runs");
+    let comparison = compare::run_plan(&plan, &out).expect("the comparison runs");
     assert_eq!(comparison.seeds, [1, 2]);
     reports::render_comparison(&comparison, &out).expect("the comparison renders");
     let html = checked_page(&out.join(reports::REPORT_FILE));
@@ -126,9 +126,9 @@ fn a_comparison_leaves_scenario_files_that_replay_its_runs_exactly() {
     let dir = scratch("replay");
     let file = dir.join("two-seeds.toml");
     std::fs::write(&file, COMPARISON).expect("the comparison file is written");
-    let plan = report::load(&file).expect("the comparison loads");
+    let plan = compare::load(&file).expect("the comparison loads");
     let out = dir.join("out");
-    report::run_plan(&plan, &out).expect("the comparison runs");
+    compare::run_plan(&plan, &out).expect("the comparison runs");
     let replayed = scenario::load(&out.join("paxos/scenario.toml")).expect("the written scenario loads");
     let recorded = reports::RunData::read(&out.join("paxos/seed-2")).expect("the run directory reads");
     let again = run::run(&replayed, RunOptions { seed: 2, detailed: false });
@@ -140,7 +140,7 @@ fn the_bundled_comparison_files_load() {
     let files = cli::scenario_files(&scenarios_dir().join("compare"));
     assert!(!files.is_empty(), "scenarios/compare/ holds comparison files");
     for file in files {
-        let plan = report::load(&file).unwrap_or_else(|error| panic!("{error}"));
+        let plan = compare::load(&file).unwrap_or_else(|error| panic!("{error}"));
         assert!(!plan.contenders.is_empty(), "{}", file.display());
     }
 }
@@ -157,7 +157,7 @@ fn a_bad_comparison_file_is_an_error_that_names_the_file_the_line_and_the_key() 
     for (index, (text, line, key)) in cases.into_iter().enumerate() {
         let file = dir.join(format!("bad-{index}.toml"));
         std::fs::write(&file, text).expect("written");
-        let error = report::load(&file).expect_err("a bad comparison file");
+        let error = compare::load(&file).expect_err("a bad comparison file");
         assert_eq!(error.file, file);
         assert_eq!(error.line, line, "{error}");
         assert!(error.message.contains(key), "{error} should name {key}");
@@ -239,9 +239,9 @@ fn a_comparison_notes_what_a_reader_must_know_about_an_entrant() {
         "{ protocol = \"paxos\", expect = \"ok\", note = \"answers later proposals from the chosen value\" }",
     );
     std::fs::write(&file, text).expect("written");
-    let plan = report::load(&file).expect("loads");
-    let comparison = report::run_plan(&plan, &dir.join("out")).expect("runs");
-    report::render(&comparison, &dir.join("out")).expect("renders");
+    let plan = compare::load(&file).expect("loads");
+    let comparison = compare::run_plan(&plan, &dir.join("out")).expect("runs");
+    compare::render(&comparison, &dir.join("out")).expect("renders");
     let html = checked_page(&dir.join("out").join(reports::REPORT_FILE));
     assert!(html.contains("<b>paxos:</b> answers later proposals from the chosen value"), "the note is on the page");
 }
@@ -268,7 +268,7 @@ fn a_comparison_error_names_the_line_of_its_key() {
     for (index, (text, line, key)) in cases.into_iter().enumerate() {
         let file = dir.join(format!("bad-{index}.toml"));
         std::fs::write(&file, &text).expect("written");
-        let error = report::load(&file).expect_err("a bad comparison file");
+        let error = compare::load(&file).expect_err("a bad comparison file");
         assert_eq!(error.line, Some(line), "{error}\n{text}");
         assert!(error.message.contains(key), "{error} should name {key}");
     }

@@ -321,3 +321,35 @@ fn jobs_zero_means_one_per_core_and_too_many_are_cut() {
     assert_eq!(jobs, cores * sweep::JOBS_PER_CORE);
     assert!(note.expect("a note").contains("--jobs 100000"));
 }
+
+#[test]
+fn a_scenario_whose_runs_reach_no_milestone_fails_the_sweep() {
+    // Every client is isolated from the start: no proposal reaches a server, nothing is
+    // ever accepted or learned, and "ok" would only mean that nothing happened.
+    let mut entry = bundled("paxos/fault-free.toml");
+    let clients = entry.scenario.server_slots()..entry.scenario.processes();
+    entry.scenario.checks.liveness_ms = None;
+    for node in clients {
+        let kind = scenario::FaultKind::Isolate { node };
+        entry.scenario.faults.push(scenario::Fault { at_ms: 0.0, kind, duration_ms: None });
+    }
+    entry.scenario.checks.heal = scenario::Heal::None;
+    let dir = out_dir("no-milestones");
+    let summary = sweep::sweep(std::slice::from_ref(&entry), &options("1..6", dir.clone())).expect("sweeps");
+    assert!(!summary.passed());
+    assert!(
+        summary.problems.iter().any(|p| p.contains("reached any of its protocol's milestones")),
+        "{:?}",
+        summary.problems
+    );
+    std::fs::remove_dir_all(dir).ok();
+    // Raft declares its milestones too, and a sweep of its nemesis scenario counts them.
+    let summary =
+        sweep::sweep(&[bundled("raft/nemesis.toml")], &options("1..3", out_dir("raft-milestones"))).expect("sweeps");
+    let raft = &summary.scenarios[0];
+    assert!(
+        raft.milestones.contains_key("leader-elected") && raft.milestones.contains_key("entry-committed"),
+        "{raft:?}"
+    );
+    std::fs::remove_dir_all(out_dir("raft-milestones")).ok();
+}

@@ -7,7 +7,8 @@
 //!   with the seeds and wall time to the first violation of each flawed variant;
 //! - `cargo xtask reports`: regenerates the bundled comparisons of `scenarios/compare/`
 //!   into `target/faultline/compare/<name>/`;
-//! - `cargo xtask bench`: the engine's throughput against a bare event loop.
+//! - `cargo xtask bench`: the engine's throughput against a bare event loop, then the
+//!   linearizability checker's time and peak memory on the shared and generated histories.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, ExitCode, Stdio};
@@ -21,13 +22,13 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("fuzz") => fuzz(&args[1..]),
         Some("reports") => reports(),
-        Some("bench") => cargo(&["bench", "--package", "sim", "--bench", "engine"]),
+        Some("bench") => bench(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\ntasks:\n  ci                  fmt check, clippy -D warnings, tests, a short sweep\n  \
                  fuzz [--seeds N]    every bundled scenario in swarm mode (default 1000 seeds)\n  \
                  reports             regenerate the bundled comparisons (scenarios/compare/)\n  \
-                 bench               engine throughput against a bare event loop"
+                 bench               engine throughput; the checker's time and memory per history"
             );
             return ExitCode::from(2);
         }
@@ -50,6 +51,13 @@ fn ci() -> Result<(), String> {
     let sweep = cargo(&["run", "--", "sweep", "scenarios", "--seeds", CI_SEEDS, "--recheck", "10", "--out", out]);
     println!("{passed} passed, {failed} failed");
     sweep
+}
+
+/// The engine against a bare event loop, then the linearizability checker on the shared
+/// and the generated hard histories.
+fn bench() -> Result<(), String> {
+    cargo(&["bench", "--package", "sim", "--bench", "engine"])?;
+    cargo(&["bench", "--package", "sim", "--bench", "checker"])
 }
 
 fn fuzz(args: &[String]) -> Result<(), String> {

@@ -259,6 +259,10 @@ impl Model for TransactionModel {
 
     fn key(&self, _input: &Transaction) {}
 
+    fn heap_size(&self, state: &BTreeMap<Key, Value>) -> usize {
+        state.len() * 2 * std::mem::size_of::<u64>()
+    }
+
     fn describe_key(&self, _key: &()) -> Option<String> {
         None
     }

@@ -231,6 +231,10 @@ impl Model for KvModel {
         Some(key.to_string())
     }
 
+    fn heap_size(&self, state: &Vec<Value>) -> usize {
+        state.capacity() * std::mem::size_of::<Value>()
+    }
+
     fn describe(&self, input: &KvOperation, output: &Outcome<KvReply>) -> String {
         let asked = match input {
             KvOperation::Read { .. } => "read".to_string(),

@@ -16,10 +16,10 @@ use crate::service::Value;
 pub struct PaxosChecker {
     majority: usize,
     proposed: BTreeSet<Value>,
-    /// Per ballot: the value accepted in it and the acceptors that accepted it.
-    accepted: BTreeMap<Ballot, (Value, BTreeSet<NodeId>)>,
-    /// The first value chosen, with its ballot and the acceptors that chose it.
-    chosen: Option<(Ballot, Value, BTreeSet<NodeId>)>,
+    /// Per ballot: the value accepted in it and the acceptors that accepted it, with when.
+    accepted: BTreeMap<Ballot, (Value, BTreeMap<NodeId, Time>)>,
+    /// The first value chosen, with its ballot and the acceptors that chose it, with when.
+    chosen: Option<(Ballot, Value, BTreeMap<NodeId, Time>)>,
 }
 
 impl PaxosChecker {
@@ -32,19 +32,19 @@ impl PaxosChecker {
         self.chosen.as_ref().map(|&(_, value, _)| value)
     }
 
-    fn on_accepted(&mut self, node: NodeId, ballot: Ballot, value: Value) -> Result<(), Violation> {
-        let (ballot_value, acceptors) = self.accepted.entry(ballot).or_insert_with(|| (value, BTreeSet::new()));
+    fn on_accepted(&mut self, at: Time, node: NodeId, ballot: Ballot, value: Value) -> Result<(), Violation> {
+        let (ballot_value, acceptors) = self.accepted.entry(ballot).or_insert_with(|| (value, BTreeMap::new()));
         if *ballot_value != value {
             return Err(Violation {
                 invariant: "one-value-per-ballot",
-                evidence: Vec::new(),
+                evidence: acceptors.iter().map(|(&node, &at)| (node, at)).chain([(node, at)]).collect(),
                 nodes: vec![node, ballot.proposer],
                 detail: format!(
                     "acceptor {node} accepted value {value} in ballot {ballot}, which already carries value {ballot_value}"
                 ),
             });
         }
-        acceptors.insert(node);
+        acceptors.insert(node, at);
         if acceptors.len() < self.majority {
             return Ok(());
         }
@@ -52,12 +52,12 @@ impl PaxosChecker {
         self.on_chosen(ballot, value, acceptors)
     }
 
-    fn on_chosen(&mut self, ballot: Ballot, value: Value, acceptors: BTreeSet<NodeId>) -> Result<(), Violation> {
+    fn on_chosen(&mut self, ballot: Ballot, value: Value, acceptors: BTreeMap<NodeId, Time>) -> Result<(), Violation> {
         if !self.proposed.contains(&value) {
             return Err(Violation {
                 invariant: "validity",
-                evidence: Vec::new(),
-                nodes: acceptors.into_iter().collect(),
+                evidence: acceptors.iter().map(|(&node, &at)| (node, at)).collect(),
+                nodes: acceptors.into_keys().collect(),
                 detail: format!("value {value} was chosen in ballot {ballot} but no client proposed it"),
             });
         }
@@ -67,24 +67,30 @@ impl PaxosChecker {
                 Ok(())
             }
             Some((_, first, _)) if *first == value => Ok(()),
-            Some((first_ballot, first, first_acceptors)) => Err(Violation {
-                invariant: "agreement",
-                evidence: Vec::new(),
-                nodes: first_acceptors.union(&acceptors).copied().collect(),
-                detail: format!(
-                    "value {first} was chosen in ballot {first_ballot} by acceptors {first_acceptors:?}, \
-                     then value {value} in ballot {ballot} by acceptors {acceptors:?}"
-                ),
-            }),
+            Some((first_ballot, first, first_acceptors)) => {
+                let both = || first_acceptors.iter().chain(acceptors.iter());
+                let nodes: BTreeSet<NodeId> = both().map(|(&node, _)| node).collect();
+                let (first_by, then_by): (BTreeSet<_>, BTreeSet<_>) =
+                    (first_acceptors.keys().collect(), acceptors.keys().collect());
+                Err(Violation {
+                    invariant: "agreement",
+                    evidence: both().map(|(&node, &at)| (node, at)).collect(),
+                    nodes: nodes.into_iter().collect(),
+                    detail: format!(
+                        "value {first} was chosen in ballot {first_ballot} by acceptors {first_by:?}, \
+                         then value {value} in ballot {ballot} by acceptors {then_by:?}"
+                    ),
+                })
+            }
         }
     }
 
-    fn on_learned(&self, node: NodeId, value: Value) -> Result<(), Violation> {
+    fn on_learned(&self, at: Time, node: NodeId, value: Value) -> Result<(), Violation> {
         match self.chosen() {
             Some(chosen) if chosen == value => Ok(()),
             chosen => Err(Violation {
                 invariant: "learned-chosen",
-                evidence: Vec::new(),
+                evidence: vec![(node, at)],
                 nodes: vec![node],
                 detail: format!("learner {node} learned value {value}, but the chosen value is {chosen:?}"),
             }),
@@ -93,14 +99,14 @@ impl PaxosChecker {
 }
 
 impl Checker<Paxos> for PaxosChecker {
-    fn observe(&mut self, _at: Time, node: NodeId, observation: &PaxosObservation) -> Result<(), Violation> {
+    fn observe(&mut self, at: Time, node: NodeId, observation: &PaxosObservation) -> Result<(), Violation> {
         match *observation {
             PaxosObservation::Proposed { value } => {
                 self.proposed.insert(value);
                 Ok(())
             }
-            PaxosObservation::Accepted { ballot, value } => self.on_accepted(node, ballot, value),
-            PaxosObservation::Learned { value } => self.on_learned(node, value),
+            PaxosObservation::Accepted { ballot, value } => self.on_accepted(at, node, ballot, value),
+            PaxosObservation::Learned { value } => self.on_learned(at, node, value),
         }
     }
 }

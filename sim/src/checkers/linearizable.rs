@@ -10,10 +10,11 @@ use protocols::node::{Time, Violation};
 use protocols::service::Service;
 
 use super::Conclusion;
-use crate::linearizability::{self, TimeUnit, Verdict};
+use crate::linearizability::{self, Limits, TimeUnit, Verdict};
 
 /// Checks the calls `include` keeps; processes from `first_client` on are clients, named by
-/// their number in the detail.
+/// their number in the detail. The search runs on the calling thread (a sweep already runs
+/// a run per core) within the default memory bound.
 pub fn check<S: Service>(
     history: &[Call<S>],
     include: fn(&S::Operation) -> bool,
@@ -22,10 +23,16 @@ pub fn check<S: Service>(
 ) -> Conclusion {
     let model = S::Model::default();
     let ops = history.iter().filter(|call| include(&call.operation)).filter_map(Call::as_op).collect();
-    let report = linearizability::check(&model, model.prune(ops), budget, TimeUnit::Nanosecond);
-    match report.verdict {
+    let limits = Limits { threads: 1, ..Limits::new(budget, linearizability::DEFAULT_MEMORY_MB) };
+    let report = linearizability::check(&model, model.prune(ops), limits, TimeUnit::Nanosecond);
+    let conclusion = match report.verdict {
         Verdict::Linearizable => Conclusion::passed("linearizable"),
-        Verdict::Unknown => Conclusion::passed(format!("unknown after {} steps", report.steps)),
+        Verdict::Unknown => match report.ran_out_of {
+            Some(linearizability::Limit::Memory) => {
+                Conclusion::passed(format!("unknown at {} MB", report.memory_limit_bytes >> 20))
+            }
+            _ => Conclusion::passed(format!("unknown after {} steps", report.steps)),
+        },
         Verdict::NotLinearizable => {
             let first = &report.violations[0];
             let cited = report.violations.iter().flat_map(|violation| violation.operations.iter());
@@ -37,7 +44,8 @@ pub fn check<S: Service>(
             };
             Conclusion::failed("not-linearizable", first.cut as Time, violation)
         }
-    }
+    };
+    Conclusion { report: Some(report), ..conclusion }
 }
 
 /// The violations of `report` in the words of a run: clients by their number, times in
@@ -125,7 +133,11 @@ mod tests {
         let conclusion = check(&history(&[1]), every, BUDGET, 0);
         let (at, violation) = conclusion.violation.expect("a stale read");
         assert_eq!(conclusion.name, "not-linearizable");
-        assert_eq!((violation.invariant, violation.nodes.clone()), ("linearizability", vec![0, 1, 2]), "the witness");
+        assert_eq!(
+            (violation.invariant, violation.nodes.clone()),
+            ("linearizability", vec![1, 2]),
+            "the witness: the append and the read"
+        );
         assert!(at >= 50, "the history cannot be linearized from the read on, not at {at}");
         assert!(violation.detail.contains("read: returned [1]"), "{}", violation.detail);
     }

@@ -14,14 +14,16 @@ use protocols::node::{Time, Violation};
 pub struct Conclusion {
     pub name: String,
     pub violation: Option<(Time, Violation)>,
+    /// The linearizability checker's own report, for the history view.
+    pub report: Option<crate::linearizability::Report>,
 }
 
 impl Conclusion {
     pub fn passed(name: impl Into<String>) -> Conclusion {
-        Conclusion { name: name.into(), violation: None }
+        Conclusion { name: name.into(), violation: None, report: None }
     }
 
     pub fn failed(name: impl Into<String>, at: Time, violation: Violation) -> Conclusion {
-        Conclusion { name: name.into(), violation: Some((at, violation)) }
+        Conclusion { name: name.into(), violation: Some((at, violation)), report: None }
     }
 }

@@ -4,12 +4,16 @@
 //! - `jepsen-log`: Jepsen's console log, `INFO  jepsen.util - PROCESS :TYPE :F VALUE` per
 //!   line; other log lines are skipped.
 //! - `jepsen-edn`: Jepsen's or Maelstrom's `history.edn`, one operation map per line or
-//!   all of them inside one top-level vector.
+//!   all of them inside one top-level vector or list; fields other than `:process`,
+//!   `:type`, `:f`, `:key` and `:value` (Jepsen's `:index`, `:time`, `:error`, ...) are
+//!   read past.
 //! - `porcupine-kv`: Porcupine's kv test histories, one operation map per line.
 //!
 //! Operations of keyword processes (`:nemesis`) are skipped: they are faults, not client
 //! operations. A Jepsen "independent" value `[key value]` (or an `independent.Tuple`
-//! record) is split into its key and value.
+//! record) is split into its key and value when invocations are paired with completions
+//! ([`split_tuple`]): whether a completion's pair is a tuple depends on its invocation (a
+//! set read may return two elements).
 
 use std::fmt;
 use std::str::FromStr;
@@ -125,29 +129,46 @@ fn log_event(line: usize, record: &str) -> Result<Option<Event>, InputError> {
 
 fn read_maps(text: &str, format: Format) -> Result<Vec<Event>, InputError> {
     let mut reader = Reader::new(text, 1);
-    let in_vector = reader.peek()? == Some(b'[');
-    if in_vector {
+    // The whole history may be one vector or list of maps (Knossos's data files, many
+    // Jepsen `history.edn` files), or the maps may follow each other (one per line).
+    let close = match reader.peek()? {
+        Some(b'[') => Some(b']'),
+        Some(b'(') => Some(b')'),
+        _ => None,
+    };
+    let opened = reader.line();
+    if close.is_some() {
         reader.advance();
     }
     let mut events = Vec::new();
     loop {
-        match reader.peek()? {
-            None if in_vector => {
-                return Err(InputError::at(reader.line(), "the top-level `[` is never closed", "a closing `]`"));
+        match (reader.peek()?, close) {
+            (None, Some(close)) => {
+                let problem = format!("the top-level `{}` opened on line {opened} is never closed", opening(close));
+                return Err(InputError::at(reader.line(), problem, format!("a closing `{}`", close as char)));
             }
-            None => return Ok(events),
-            Some(b']') if in_vector => {
+            (None, None) => return Ok(events),
+            (Some(byte), Some(close)) if byte == close => {
                 reader.advance();
                 if reader.peek()?.is_some() {
-                    return Err(InputError::at(reader.line(), "text after the top-level vector", "nothing"));
+                    let problem = format!("text after the top-level `{}`", close as char);
+                    return Err(InputError::at(reader.line(), problem, "nothing"));
                 }
                 return Ok(events);
             }
-            Some(_) => {
+            (Some(_), _) => {
                 let line = reader.line();
                 events.extend(map_event(line, &reader.read()?, format)?);
             }
         }
+    }
+}
+
+fn opening(close: u8) -> char {
+    if close == b']' {
+        '['
+    } else {
+        '('
     }
 }
 
@@ -201,18 +222,22 @@ fn function(line: usize, form: &Edn) -> Result<String, InputError> {
 }
 
 fn event(line: usize, process: u64, kind: EventKind, f: String, key: Option<Edn>, value: Edn) -> Event {
-    let (key, value) = match key {
-        Some(key) => (Some(key), value),
-        None => split_tuple(&f, value),
-    };
     Event { line, process, kind, f, key, value }
 }
 
-/// Splits a Jepsen "independent" value into key and value. A plain cas value is also a
-/// pair (`[from to]`), so for cas only `[key [from to]]` counts as a tuple.
-fn split_tuple(f: &str, value: Edn) -> (Option<Edn>, Edn) {
+/// Splits a Jepsen "independent" invocation value `[key value]` (or an
+/// `independent.Tuple` record) into key and value. Some values are pairs of their own: a
+/// cas's `[from to]`, so for cas only `[key [from to]]` is a tuple, and a transaction's two
+/// micro-operations, so for `:txn` only `[key [micro ...]]` is.
+pub(crate) fn split_tuple(f: &str, value: Edn, completion: bool) -> (Option<Edn>, Edn) {
+    let is_tuple = |pair: &[Edn]| match f {
+        _ if completion => true,
+        "cas" => matches!(pair[1], Edn::Vector(_)),
+        "txn" => !matches!(pair[0], Edn::Vector(_) | Edn::List(_)) && matches!(pair[1], Edn::Vector(_)),
+        _ => true,
+    };
     match value {
-        Edn::Vector(pair) if pair.len() == 2 && (f != "cas" || matches!(pair[1], Edn::Vector(_))) => {
+        Edn::Vector(pair) if pair.len() == 2 && is_tuple(&pair) => {
             let mut pair = pair.into_iter();
             (pair.next(), pair.next().unwrap_or(Edn::Nil))
         }

@@ -1,10 +1,12 @@
 //! `CasRegister`: an integer register with read, write and compare-and-set, one per key
 //! (Jepsen's cas-register workload, with `independent` keys when a history has them).
 //!
-//! The semantics are those of Jepsen's etcd histories as Porcupine checks them: the
-//! register starts absent (`nil`); a failed cas completed without applying, which is
-//! evidence that the register did not hold `from`; an unknown outcome (`info`, or
-//! `fail read :timed-out`) carries no information.
+//! The register starts absent (`nil`). What a failed cas and a read of `nil` mean depends
+//! on the history's semantics (`convert.rs`): as Porcupine reads Jepsen's etcd logs, a
+//! failed cas completed without applying (evidence that the register did not hold `from`:
+//! [`RegisterOutput::Failed`]) and a read of `nil` saw it absent; as Knossos reads Jepsen's
+//! EDN, a failed cas did not happen and a read of `nil` tells nothing, so neither reaches
+//! the model. An unknown outcome (`info`, or `fail read :timed-out`) carries no information.
 
 use super::model::Model;
 
@@ -66,6 +68,10 @@ impl Model for CasRegister {
             // An output of the wrong shape (a write that returned a value) is impossible.
             (Read, Done) | (Write(_) | Cas { .. }, RegisterOutput::Read(_)) => None,
         }
+    }
+
+    fn describe_state(&self, state: &Option<i64>) -> String {
+        show(*state)
     }
 
     fn key(&self, input: &RegisterInput) -> Option<String> {

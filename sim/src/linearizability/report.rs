@@ -22,10 +22,29 @@ pub struct Report {
     pub steps: u64,
     /// Model steps the shrinking of violations took.
     pub shrink_steps: u64,
-    /// One per key that is not linearizable, in key order.
+    /// The memory bound (`--max-memory`); the search's tables may take 5/8 of it.
+    pub memory_limit_bytes: u64,
+    /// The most bytes the search's tables held at once.
+    pub peak_memory_bytes: u64,
+    /// One per key found not linearizable, in key order.
     pub violations: Vec<Violation>,
-    /// Keys the budget ran out on (`null`: the history has no keys).
+    /// Keys the budget or the memory ran out on (`null`: the history has no keys).
     pub undecided_keys: Vec<Option<String>>,
+    /// What ran out on them: `memory` if it did on any key, else `steps`.
+    pub ran_out_of: Option<Limit>,
+    /// Keys whose search was stopped undecided because another key had already been shown
+    /// not linearizable (as Porcupine does): the verdict does not depend on them.
+    pub unchecked_keys: Vec<Option<String>>,
+}
+
+/// A limit of the search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Limit {
+    /// The step budget (`--budget`).
+    Steps,
+    /// The memory bound (`--max-memory`).
+    Memory,
 }
 
 /// Whether the history is linearizable.
@@ -58,12 +77,42 @@ pub struct Violation {
     pub key_operations: usize,
     /// The key's history up to this instant already cannot be linearized.
     pub cut: u64,
+    /// The key's history up to this instant (the return before `cut`) was shown
+    /// linearizable: the longest linearizable prefix. `None` if not shown.
+    pub linearizable_until: Option<u64>,
+    /// A linearization of that prefix, in order (at most [`LINEARIZATION_MAX`] operations).
+    pub linearization: Vec<OpRef>,
     /// Operations that cannot be ordered even if every other operation of the key invoked
-    /// by `cut` may take effect at any point after its invocation, or never.
+    /// by `cut` may not have taken effect (each within its interval, or, if it had not
+    /// returned by `cut`, at any point after its invocation).
     pub operations: Vec<OpSummary>,
     /// True when relaxing any one of `operations` was shown to make the rest linearizable;
     /// false when the budget ran out first (some may then be unneeded).
     pub minimal: bool,
+    /// Where the search got stuck, as Knossos reports it.
+    pub stuck: Option<Stuck>,
+}
+
+/// The operation whose completion no order of the key's history gets past, with the
+/// states the key can be in by then: every operation that returned before it has taken
+/// effect (and some that were running then may have).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Stuck {
+    pub operation: OpSummary,
+    /// At most a few.
+    pub states: Vec<String>,
+    /// Whether there were more than those.
+    pub more_states: bool,
+}
+
+/// Operations of a prefix's linearization a report lists at most.
+pub const LINEARIZATION_MAX: usize = 10_000;
+
+/// An operation named by its process and invocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct OpRef {
+    pub process: u64,
+    pub call: u64,
 }
 
 /// One operation of a violation, in words.
@@ -96,11 +145,27 @@ impl fmt::Display for Report {
         if !self.undecided_keys.is_empty() {
             let keys: Vec<&str> =
                 self.undecided_keys.iter().map(|key| key.as_deref().unwrap_or("the history")).collect();
+            match self.ran_out_of {
+                Some(Limit::Memory) => writeln!(
+                    f,
+                    "undecided: the search reached its memory limit of {} MB (raise --max-memory to decide): {}",
+                    self.memory_limit_bytes >> 20,
+                    keys.join(", ")
+                )?,
+                _ => writeln!(
+                    f,
+                    "undecided after {} search steps (raise --budget to decide): {}",
+                    self.budget,
+                    keys.join(", ")
+                )?,
+            }
+        }
+        if !self.unchecked_keys.is_empty() {
             writeln!(
                 f,
-                "undecided after {} search steps (raise the budget to decide): {}",
-                self.budget,
-                keys.join(", ")
+                "{} other keys were not searched to the end: the first key found not linearizable decides the \
+                 verdict.",
+                self.unchecked_keys.len()
             )?;
         }
         Ok(())
@@ -112,6 +177,14 @@ impl Report {
     pub(crate) fn map_instants(&mut self, map: impl Fn(u64) -> u64) {
         for violation in &mut self.violations {
             violation.cut = map(violation.cut);
+            if let Some(stuck) = &mut violation.stuck {
+                stuck.operation.call = map(stuck.operation.call);
+                stuck.operation.ret = stuck.operation.ret.map(&map);
+            }
+            violation.linearizable_until = violation.linearizable_until.map(&map);
+            for op in &mut violation.linearization {
+                op.call = map(op.call);
+            }
             for op in &mut violation.operations {
                 op.call = map(op.call);
                 op.ret = op.ret.map(&map);
@@ -135,25 +208,48 @@ impl Violation {
             Some(key) => writeln!(f, "key {key} ({count} operations): its history up to {cut} cannot be linearized.")?,
             None => writeln!(f, "The history ({count} operations) up to {cut} cannot be linearized.")?,
         }
+        if let Some(stuck) = &self.stuck {
+            let op = &stuck.operation;
+            writeln!(
+                f,
+                "No order gets past the completion of process {}'s {} ({}): by then the key can only be {}, and \
+                 from none of these can it be ordered with the operations still running.",
+                op.process,
+                op.operation,
+                span(op.call, op.ret, unit),
+                states(&stuck.states, stuck.more_states)
+            )?;
+        }
         let why = if self.minimal {
-            "making any one of them open too would make the rest linearizable"
+            "making any one of them optional too would make the rest linearizable"
         } else {
             "the budget ran out while shrinking, so some may not be needed"
         };
         writeln!(
             f,
             "These {} operations cannot be ordered consistently with both their times and the model, even if \
-             every other operation invoked by then may take effect at any point after its invocation or not at \
-             all ({why}):",
+             every other operation invoked by then may not have taken effect (each within its interval, or, if \
+             still running then, at any point after its invocation) ({why}):",
             self.operations.len()
         )?;
-        for op in self.operations.iter().take(PRINTED_OPERATIONS_MAX) {
+        // The ones nearest the cut tell most.
+        let shown = self.operations.len().min(PRINTED_OPERATIONS_MAX);
+        if let Some(earlier) = self.operations.len().checked_sub(shown).filter(|&earlier| earlier > 0) {
+            writeln!(f, "  ... {earlier} earlier ones (all are in the JSON report), then")?;
+        }
+        for op in &self.operations[self.operations.len() - shown..] {
             writeln!(f, "  process {}, {}: {}", op.process, span(op.call, op.ret, unit), op.operation)?;
         }
-        if let Some(more) = self.operations.len().checked_sub(PRINTED_OPERATIONS_MAX).filter(|&more| more > 0) {
-            writeln!(f, "  ... and {more} more (all are in the JSON report)")?;
-        }
         Ok(())
+    }
+}
+
+fn states(states: &[String], more: bool) -> String {
+    match (states, more) {
+        ([], _) => "in no state".to_string(),
+        ([state], false) => state.clone(),
+        (_, false) => format!("one of {}", states.join(", ")),
+        (_, true) => format!("one of {} (among others)", states.join(", ")),
     }
 }
 

@@ -263,5 +263,13 @@ fn problems_of(scenario: &ScenarioSummary) -> Vec<String> {
             silent.join(", ")
         ));
     }
+    // Every protocol declares its milestones (leader elected, entry committed, ...): an `ok`
+    // whose runs reached none of them only shows that nothing happened.
+    if scenario.expect == "ok" && scenario.runs > 0 && scenario.milestones.is_empty() {
+        problems.push(format!(
+            "{name}: no run of {} reached any of its protocol's milestones (a vacuous pass)",
+            scenario.runs
+        ));
+    }
     problems
 }

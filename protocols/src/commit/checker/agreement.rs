@@ -17,8 +17,8 @@ use crate::node::{NodeId, Time, Violation};
 pub struct Agreement {
     /// Per transaction, the first decision, who reached it and when.
     first: BTreeMap<TransactionId, (Decision, NodeId, Time)>,
-    /// Per process and transaction, the decision it reached.
-    own: BTreeMap<(NodeId, TransactionId), Decision>,
+    /// Per process and transaction, the decision it reached and when.
+    own: BTreeMap<(NodeId, TransactionId), (Decision, Time)>,
 }
 
 impl Agreement {
@@ -29,11 +29,11 @@ impl Agreement {
         transaction: TransactionId,
         decision: Decision,
     ) -> Result<(), Violation> {
-        if let Some(&before) = self.own.get(&(node, transaction)) {
+        if let Some(&(before, before_at)) = self.own.get(&(node, transaction)) {
             if before != decision {
                 return Err(Violation {
                     invariant: "ac2-irreversibility",
-                    evidence: Vec::new(),
+                    evidence: vec![(node, before_at), (node, at)],
                     nodes: vec![node],
                     detail: format!(
                         "node {node} decided {before:?} for transaction {transaction}, then {decision:?} at {}",
@@ -42,14 +42,14 @@ impl Agreement {
                 });
             }
         }
-        self.own.insert((node, transaction), decision);
+        self.own.insert((node, transaction), (decision, at));
         let &mut (first, first_node, first_at) = self.first.entry(transaction).or_insert((decision, node, at));
         if first == decision {
             return Ok(());
         }
         Err(Violation {
             invariant: "ac1-agreement",
-            evidence: Vec::new(),
+            evidence: vec![(first_node, first_at), (node, at)],
             nodes: vec![first_node, node],
             detail: format!(
                 "transaction {transaction}: node {first_node} decided {first:?} at {}, node {node} decided {decision:?} at {}",

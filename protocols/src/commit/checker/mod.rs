@@ -48,11 +48,11 @@ impl<P: Protocol<Observation = CommitObservation>> Checker<P> for AtomicityCheck
                 self.validity.on_began(*transaction, keys, vetoes);
                 Ok(())
             }
-            CommitObservation::Voted { transaction, yes } => self.validity.on_voted(node, *transaction, *yes),
+            CommitObservation::Voted { transaction, yes } => self.validity.on_voted(at, node, *transaction, *yes),
             CommitObservation::Decided { transaction, decision } => {
                 self.blocking.on_decided(at, node, *transaction);
                 self.agreement.on_decided(at, node, *transaction, *decision)?;
-                self.validity.on_decided(node, *transaction, *decision)
+                self.validity.on_decided(at, node, *transaction, *decision)
             }
             CommitObservation::Blocked { transaction } => {
                 self.blocking.on_blocked(at, node, *transaction);

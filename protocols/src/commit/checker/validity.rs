@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::commit::{participants, Decision, TransactionId};
-use crate::node::{NodeId, Violation};
+use crate::node::{NodeId, Time, Violation};
 use crate::service::Key;
 
 #[derive(Debug)]
@@ -59,14 +59,14 @@ impl Validity {
         votes.vetoed = !vetoes.is_empty();
     }
 
-    pub fn on_voted(&mut self, node: NodeId, transaction: TransactionId, yes: bool) -> Result<(), Violation> {
+    pub fn on_voted(&mut self, at: Time, node: NodeId, transaction: TransactionId, yes: bool) -> Result<(), Violation> {
         let votes = self.transactions.entry(transaction).or_default();
         if yes {
             votes.yes.insert(node);
         } else {
             votes.no.insert(node);
         }
-        non_triviality(transaction, votes)
+        non_triviality(at, node, transaction, votes)
     }
 
     pub fn on_failure(&mut self, transaction: TransactionId) {
@@ -75,25 +75,26 @@ impl Validity {
 
     pub fn on_decided(
         &mut self,
+        at: Time,
         node: NodeId,
         transaction: TransactionId,
         decision: Decision,
     ) -> Result<(), Violation> {
         let votes = self.transactions.entry(transaction).or_default();
         match decision {
-            Decision::Commit => validity(node, transaction, votes),
+            Decision::Commit => validity(at, node, transaction, votes),
             Decision::Abort => {
                 if !votes.failure_seen && votes.abort_without_failure.is_none() {
                     votes.abort_without_failure = Some(node);
                 }
-                non_triviality(transaction, votes)
+                non_triviality(at, node, transaction, votes)
             }
         }
     }
 }
 
 /// AC3 at a commit decision by `node`.
-fn validity(node: NodeId, transaction: TransactionId, votes: &Votes) -> Result<(), Violation> {
+fn validity(at: Time, node: NodeId, transaction: TransactionId, votes: &Votes) -> Result<(), Violation> {
     if votes.all_yes() {
         return Ok(());
     }
@@ -103,7 +104,7 @@ fn validity(node: NodeId, transaction: TransactionId, votes: &Votes) -> Result<(
     };
     Err(Violation {
         invariant: "ac3-validity",
-        evidence: Vec::new(),
+        evidence: vec![(node, at)],
         nodes: std::iter::once(node).chain(missing.iter().copied()).collect(),
         detail: format!(
             "node {node} decided commit for transaction {transaction} (participants {:?}), but participants {missing:?} \
@@ -113,15 +114,16 @@ fn validity(node: NodeId, transaction: TransactionId, votes: &Votes) -> Result<(
     })
 }
 
-/// AC4, once an abort without a seen failure and all the yes votes are both known.
-fn non_triviality(transaction: TransactionId, votes: &Votes) -> Result<(), Violation> {
+/// AC4, once an abort without a seen failure and all the yes votes are both known (the
+/// latter of the two is `node`'s input at `at`).
+fn non_triviality(at: Time, node_now: NodeId, transaction: TransactionId, votes: &Votes) -> Result<(), Violation> {
     let Some(node) = votes.abort_without_failure else { return Ok(()) };
     if votes.vetoed || !votes.all_yes() {
         return Ok(());
     }
     Err(Violation {
         invariant: "ac4-non-triviality",
-        evidence: Vec::new(),
+        evidence: vec![(node_now, at)],
         nodes: std::iter::once(node).chain(votes.yes.iter().copied()).collect(),
         detail: format!(
             "node {node} decided abort for transaction {transaction}, which has no veto and yes votes from every \

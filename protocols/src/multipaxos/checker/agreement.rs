@@ -53,7 +53,7 @@ impl Agreement {
         if ballot_entry != entry {
             return Err(Violation {
                 invariant: "one-entry-per-ballot",
-                evidence: Vec::new(),
+                evidence: vec![(node, at)],
                 nodes: vec![node, ballot.leader],
                 detail: format!(
                     "acceptor {node} accepted {entry:?} in slot {slot}, ballot {ballot:?}, which already carries \
@@ -75,7 +75,7 @@ impl Agreement {
             Some(choice) if choice.entry == *entry => Ok(()),
             chosen => Err(Violation {
                 invariant: "learned-chosen",
-                evidence: Vec::new(),
+                evidence: chosen.iter().map(|choice| (choice.ballot.leader, choice.at)).chain([(node, at)]).collect(),
                 nodes: vec![node],
                 detail: format!(
                     "server {node} took {entry:?} as chosen in slot {slot} at {}, but the chosen entry is {:?}",
@@ -96,7 +96,7 @@ impl Agreement {
         }
         Err(Violation {
             invariant: "agreement",
-            evidence: Vec::new(),
+            evidence: vec![(first.ballot.leader, first.at), (choice.ballot.leader, choice.at)],
             nodes: first.acceptors.union(&choice.acceptors).copied().collect(),
             detail: format!(
                 "slot {slot}: {:?} was chosen in ballot {:?} by acceptors {:?} at {}, then {:?} in ballot {:?} by \

@@ -68,7 +68,7 @@ impl FreshReads {
         }
         Err(Violation {
             invariant: "fresh-reads",
-            evidence: Vec::new(),
+            evidence: vec![(acknowledger, acknowledged_at), (node, at)],
             nodes: vec![node, acknowledger],
             detail: format!(
                 "server {node} answered client {client}'s read {sequence} of key {key} at {} from the slots up to \

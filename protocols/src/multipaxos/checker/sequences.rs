@@ -23,7 +23,7 @@ impl IdenticalSequences {
         if slot != 1 && slot != last + 1 {
             return Err(Violation {
                 invariant: "in-order-execution",
-                evidence: Vec::new(),
+                evidence: vec![(node, at)],
                 nodes: vec![node],
                 detail: format!("replica {node} applied slot {slot} at {} right after slot {last}", ms(at)),
             });
@@ -34,7 +34,7 @@ impl IdenticalSequences {
         }
         Err(Violation {
             invariant: "identical-sequences",
-            evidence: Vec::new(),
+            evidence: vec![(*first, *first_at), (node, at)],
             nodes: vec![*first, node],
             detail: format!(
                 "replica {first} applied {first_entry:?} in slot {slot} at {}, and replica {node} applied {entry:?} \
