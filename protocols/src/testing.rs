@@ -781,13 +781,17 @@ mod tests {
     fn cluster_keeps_synced_records_and_loses_unsynced_ones_and_messages_in_flight_at_a_crash() {
         let mut cluster = Cluster::<TwoPhaseCommit>::new(setup(4, 1, CORRECT, TIMEOUT), 1);
         let request = |transaction| {
-            let client = crate::commit::ClientMessage::Request(crate::commit::Transaction::writing(transaction, &[0], &[]));
+            let client =
+                crate::commit::ClientMessage::Request(crate::commit::Transaction::writing(transaction, &[0], &[]));
             (4, 0, TwoPhaseMessage::Client(client))
         };
         cluster.deliver(request(7));
         assert_eq!(cluster.disks[0], [TwoPhaseRecord::Began { transaction: 7, participants: vec![1] }]);
         cluster.deliver_all(|(_, to, message)| *to == 1 && matches!(message, TwoPhaseMessage::Decision { .. }));
-        assert_eq!(cluster.disks[1], [TwoPhaseRecord::Prepared { transaction: 7, keys: vec![0], writes: vec![0], reads: vec![] }]);
+        assert_eq!(
+            cluster.disks[1],
+            [TwoPhaseRecord::Prepared { transaction: 7, keys: vec![0], writes: vec![0], reads: vec![] }]
+        );
         cluster.deliver(request(8));
         let (_, to, prepare) = cluster.deliver_next().expect("the Prepare of 8");
         assert!(to == 1 && matches!(prepare, TwoPhaseMessage::Prepare { transaction: 8, .. }));

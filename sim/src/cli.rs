@@ -227,7 +227,8 @@ pub fn main() -> i32 {
             if let Some(note) = note {
                 println!("sweep: {note}");
             }
-            let default_seeds = if time.is_some() { sweep::Seeds::UNBOUNDED } else { sweep::Seeds { start: 1, end: 100 } };
+            let default_seeds =
+                if time.is_some() { sweep::Seeds::UNBOUNDED } else { sweep::Seeds { start: 1, end: 100 } };
             let options = sweep::SweepOptions {
                 jobs,
                 shard,

@@ -259,8 +259,8 @@ impl Model for TransactionModel {
 
     fn key(&self, _input: &Transaction) {}
 
-    fn heap_size(&self, state: &BTreeMap<Key, Value>) -> usize {
-        state.len() * 2 * std::mem::size_of::<u64>()
+    fn heap_size(&self, state: &BTreeMap<Key, Vec<Value>>) -> usize {
+        state.values().map(|list| (2 + list.len()) * std::mem::size_of::<u64>()).sum()
     }
 
     fn describe_key(&self, _key: &()) -> Option<String> {

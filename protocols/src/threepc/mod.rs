@@ -63,8 +63,8 @@ pub use coordinator::Coordinator;
 pub use participant::Participant;
 
 use crate::commit::{
-    self, AtomicityChecker, ClientMessage, CommitObservation, CommitProtocol, Decision, Reads, Share, TransactionClient,
-    TransactionId, TransactionService,
+    self, AtomicityChecker, ClientMessage, CommitObservation, CommitProtocol, Decision, Reads, Share,
+    TransactionClient, TransactionId, TransactionService,
 };
 use crate::node::{Message, Milestone, NoSettings, NodeId, Protocol, Server, ServerContext, Setup, Variant, CORRECT};
 use crate::service::Key;

@@ -54,8 +54,8 @@ pub use coordinator::Coordinator;
 pub use participant::Participant;
 
 use crate::commit::{
-    self, AtomicityChecker, ClientMessage, CommitObservation, CommitProtocol, Decision, Reads, Share, TransactionClient,
-    TransactionId, TransactionService,
+    self, AtomicityChecker, ClientMessage, CommitObservation, CommitProtocol, Decision, Reads, Share,
+    TransactionClient, TransactionId, TransactionService,
 };
 use crate::node::{Message, Milestone, NoSettings, NodeId, Protocol, Server, ServerContext, Setup, Variant, CORRECT};
 use crate::service::Key;
@@ -81,29 +81,15 @@ pub enum TwoPhaseMessage {
     /// A client's request, inquiry or the reply to it.
     Client(ClientMessage),
     /// Coordinator to participant: vote on your share of the transaction.
-    Prepare {
-        transaction: TransactionId,
-        share: Share,
-    },
+    Prepare { transaction: TransactionId, share: Share },
     /// A participant's vote, and for a yes what it read.
-    Vote {
-        transaction: TransactionId,
-        yes: bool,
-        reads: Reads,
-    },
+    Vote { transaction: TransactionId, yes: bool, reads: Reads },
     /// Coordinator to participant: the outcome (also the answer to a `DecisionRequest`).
-    Decision {
-        transaction: TransactionId,
-        decision: Decision,
-    },
+    Decision { transaction: TransactionId, decision: Decision },
     /// Participant to coordinator: the commit is recorded.
-    Ack {
-        transaction: TransactionId,
-    },
+    Ack { transaction: TransactionId },
     /// A blocked participant asks the coordinator for the outcome.
-    DecisionRequest {
-        transaction: TransactionId,
-    },
+    DecisionRequest { transaction: TransactionId },
 }
 
 impl Message for TwoPhaseMessage {

@@ -133,7 +133,12 @@ impl Participant {
         let reads = if yes { self.store.read(&share.reads) } else { Vec::new() };
         if yes {
             let Share { keys, writes, .. } = share;
-            let record = TwoPhaseRecord::Prepared { transaction, keys: keys.clone(), writes: writes.clone(), reads: reads.clone() };
+            let record = TwoPhaseRecord::Prepared {
+                transaction,
+                keys: keys.clone(),
+                writes: writes.clone(),
+                reads: reads.clone(),
+            };
             ctx.write(record);
             ctx.sync();
             ctx.set_timer(self.timeout * u64::from(UNCERTAIN_ROUNDS), TwoPhaseTimer::Uncertain(transaction));

@@ -105,13 +105,29 @@ impl Edge {
 pub enum Anomaly {
     Cycle(Vec<(usize, Edge)>),
     /// The transaction read `value` in `key`, which no transaction appended there.
-    Garbage { reader: usize, key: Key, value: Value },
+    Garbage {
+        reader: usize,
+        key: Key,
+        value: Value,
+    },
     /// The transaction read the append of `writer`, which aborted.
-    AbortedRead { reader: usize, writer: usize, key: Key },
+    AbortedRead {
+        reader: usize,
+        writer: usize,
+        key: Key,
+    },
     /// The transaction read `value` twice in one list.
-    Duplicate { reader: usize, key: Key, value: Value },
+    Duplicate {
+        reader: usize,
+        key: Key,
+        value: Value,
+    },
     /// Two reads of `key` that are not prefixes of one another.
-    Incompatible { first: usize, second: usize, key: Key },
+    Incompatible {
+        first: usize,
+        second: usize,
+        key: Key,
+    },
 }
 
 impl Anomaly {
@@ -128,7 +144,11 @@ impl Anomaly {
                     _ => "G2",
                 };
                 let realtime = cycle.iter().any(|(_, edge)| *edge == Edge::RealTime);
-                if realtime { format!("{base}-realtime") } else { base.to_string() }
+                if realtime {
+                    format!("{base}-realtime")
+                } else {
+                    base.to_string()
+                }
             }
             Anomaly::Garbage { .. } => "garbage-read".to_string(),
             Anomaly::AbortedRead { .. } => "G1a".to_string(),
@@ -187,8 +207,7 @@ impl Anomaly {
                 who(*second)
             ),
         };
-        let times =
-            |index: usize| transactions[index].completed.unwrap_or(transactions[index].invoked);
+        let times = |index: usize| transactions[index].completed.unwrap_or(transactions[index].invoked);
         let at = named.iter().map(|&index| times(index)).max().unwrap_or(0);
         let mut nodes: Vec<NodeId> = named.iter().map(|&index| transactions[index].client).collect();
         nodes.dedup();
@@ -467,7 +486,13 @@ mod tests {
     use super::*;
 
     /// A transaction of client `client` from `invoked` to `completed` ms.
-    fn txn(client: NodeId, invoked: u64, completed: u64, reads: &[(Key, &[Value])], appends: &[(Key, Value)]) -> Transaction {
+    fn txn(
+        client: NodeId,
+        invoked: u64,
+        completed: u64,
+        reads: &[(Key, &[Value])],
+        appends: &[(Key, Value)],
+    ) -> Transaction {
         Transaction {
             client,
             invoked: invoked * MILLISECOND,
@@ -516,8 +541,16 @@ mod tests {
         assert_eq!(anomaly.name(), "G-single");
         let (at, violation) = anomaly.violation(&history, 10);
         assert_eq!(at, 20 * MILLISECOND);
-        assert!(violation.detail.contains("transaction 2 (client 1") && violation.detail.contains("client 2"), "{}", violation.detail);
-        assert!(violation.detail.contains("rw on key 1") && violation.detail.contains("wr on key 2"), "{}", violation.detail);
+        assert!(
+            violation.detail.contains("transaction 2 (client 1") && violation.detail.contains("client 2"),
+            "{}",
+            violation.detail
+        );
+        assert!(
+            violation.detail.contains("rw on key 1") && violation.detail.contains("wr on key 2"),
+            "{}",
+            violation.detail
+        );
     }
 
     #[test]

@@ -433,8 +433,7 @@ fn check_nemesis(scenario: &Scenario, meta: &Meta) -> Checked {
     if let Some(milestone) = &nemesis.aim_milestone {
         if !meta.milestones.iter().any(|known| known.name == milestone) {
             let known: Vec<&str> = meta.milestones.iter().map(|known| known.name).collect();
-            let message =
-                format!("{} has no milestone {milestone:?}; allowed: {}", meta.name, known.join(", "));
+            let message = format!("{} has no milestone {milestone:?}; allowed: {}", meta.name, known.join(", "));
             return Err(problem(&key("aim_milestone"), message));
         }
     }

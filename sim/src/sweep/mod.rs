@@ -231,7 +231,8 @@ pub struct Job {
 
 /// The jobs of a sweep, handed out one at a time: each scenario's seeds in order (without
 /// the seeds of other shards and those already done), from the scenario that has had the
-/// least wall time so far, counting the runs it has in progress at its mean so far.
+/// least wall time so far, counting the runs it has in progress at its mean so far (and,
+/// before any has finished, the one with fewest runs in progress).
 #[derive(Clone, Debug)]
 pub struct Plan {
     seeds: Seeds,
@@ -275,11 +276,13 @@ pub fn plan(entries: &[Entry], options: &SweepOptions, done: &BTreeSet<(String, 
 
 impl Plan {
     /// The next job, or `None` when every scenario is done or stopped.
-    pub fn next(&mut self) -> Option<Job> {
+    pub fn take(&mut self) -> Option<Job> {
         loop {
             let (entry, lane) = (self.scenarios.iter_mut().enumerate())
                 .filter(|(_, lane)| !lane.stopped && lane.next < self.seeds.end)
-                .min_by(|(a, x), (b, y)| x.load().total_cmp(&y.load()).then(a.cmp(b)))?;
+                .min_by(|(a, x), (b, y)| {
+                    x.load().total_cmp(&y.load()).then(x.running.cmp(&y.running)).then(a.cmp(b))
+                })?;
             let seed = lane.next;
             lane.next += 1;
             let skipped = self.shard.is_some_and(|shard| !shard.holds(self.seeds, seed)) || lane.done.contains(&seed);
@@ -483,11 +486,15 @@ fn run_parallel(entries: &[Entry], plan: Plan, options: &SweepOptions, csv_path:
                 if options.interrupt.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed) || over {
                     return;
                 }
-                let Some(job) = plan.lock().expect("the plan").next() else { return };
+                let Some(job) = plan.lock().expect("the plan").take() else { return };
                 first_started.lock().expect("the starts")[job.entry].get_or_insert_with(Instant::now);
                 let run_started = Instant::now();
                 let row = run_seed(&entries[job.entry], job.seed, options);
                 plan.lock().expect("the plan").finished(job.entry, run_started.elapsed().as_secs_f64());
+                // Stopped here, not when the row is read, so that no thread takes another seed.
+                if options.until_first && is_failure(&row) {
+                    stop.store(true, Ordering::Relaxed);
+                }
                 if sender.send((job, row)).is_err() {
                     return;
                 }
@@ -499,9 +506,7 @@ fn run_parallel(entries: &[Entry], plan: Plan, options: &SweepOptions, csv_path:
             let since = first_started.lock().expect("the starts")[job.entry].map_or(Duration::ZERO, |at| at.elapsed());
             outcome.firsts.note(&row, since);
             progress.tick(&row);
-            let failure = (row.expect == "ok" && row.verdict != "ok") || row.verdict == "error";
-            if failure && options.until_first && outcome.ended.is_none() {
-                stop.store(true, Ordering::Relaxed);
+            if is_failure(&row) && options.until_first && outcome.ended.is_none() {
                 outcome.ended = Some(format!(
                     "stopped at the first failure (--until-first): {} seed {} ({})",
                     row.scenario, row.seed, row.verdict
@@ -521,6 +526,11 @@ fn run_parallel(entries: &[Entry], plan: Plan, options: &SweepOptions, csv_path:
         outcome.ended = Some(format!("the time box of {time:.0} s is over"));
     }
     Ok(outcome)
+}
+
+/// Whether a row fails the sweep by itself: an `ok` scenario that is not ok, or an error.
+fn is_failure(row: &SweepRow) -> bool {
+    (row.expect == "ok" && row.verdict != "ok") || row.verdict == "error"
 }
 
 /// The scenario a seed runs: the entry's, under the seed's weather in swarm mode.

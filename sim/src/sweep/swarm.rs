@@ -118,7 +118,8 @@ fn nemesis(rng: &mut ChaCha8Rng, scenario: &Scenario, meta: Option<&Meta>) -> Ne
     let interval_ms = timeouts(rng, timeout, 0.25, 10.0);
     let fault_ms = timeouts(rng, timeout, 0.25, 25.0);
     let crash_at_sync = if crashes && rng.gen_bool(0.5) { round(rng.gen_range(0.2..1.0)) } else { 0.0 };
-    let milestones: Vec<&'static str> = meta.map_or_else(Vec::new, |meta| meta.milestones.iter().map(|m| m.name).collect());
+    let milestones: Vec<&'static str> =
+        meta.map_or_else(Vec::new, |meta| meta.milestones.iter().map(|m| m.name).collect());
     let aim = if rng.gen_bool(0.5) { round(rng.gen_range(0.3..1.0)) } else { 0.0 };
     let aim_milestone = match milestones.choose(rng) {
         Some(name) if aim > 0.0 && rng.gen_bool(0.7) => Some(name.to_string()),

@@ -178,7 +178,10 @@ mod tests {
         }
         let tripped = budget.describe(5_000, 10);
         assert!(now - start <= 2 * window, "tripped after {} ns", now - start);
-        assert!(tripped.contains("more than 10 times") && tripped.contains("500.0 messages per operation"), "{tripped}");
+        assert!(
+            tripped.contains("more than 10 times") && tripped.contains("500.0 messages per operation"),
+            "{tripped}"
+        );
     }
 
     #[test]

@@ -33,8 +33,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::network::{exponential, LinkFault};
 use super::{Event, Life, Place, Substrate, World, REPLAY_KEPT};
-use crate::record::MessageRecord;
 use crate::record::FaultPeriod;
+use crate::record::MessageRecord;
 use crate::rng::{self, stream};
 use crate::scenario::{self, time_of, Fault, FaultKind, Heal, NemesisKind, Scenario};
 
@@ -280,7 +280,11 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
             return;
         }
         let fault = nemesis.draw(&targets);
-        let duration = fault.as_ref().map_or(0, |fault| nemesis.duration(fault));
+        // Drawn whether or not a fault was, as always, so that old seeds keep their runs.
+        let duration = match &fault {
+            Some(fault) => nemesis.duration(fault),
+            None => nemesis.gap(nemesis.fault_ms),
+        };
         let next = nemesis.gap(nemesis.interval_ms);
         match fault {
             Some(FaultKind::Leave { node }) => self.leave(node, self.faults.leave_grace),

@@ -17,7 +17,13 @@ fn yes_vote_is_forced_with_its_keys_and_participants_before_it_is_sent() {
     assert_eq!(
         effects.list,
         [
-            Effect::Write(ThreePhaseRecord::Voted { transaction: 7, keys: vec![0, 3], writes: vec![0, 3], reads: vec![], participants: vec![1, 2] }),
+            Effect::Write(ThreePhaseRecord::Voted {
+                transaction: 7,
+                keys: vec![0, 3],
+                writes: vec![0, 3],
+                reads: vec![],
+                participants: vec![1, 2]
+            }),
             Effect::Sync(1),
             Effect::set_timer(SUSPICION, ThreePhaseTimer::Suspect(7)),
             Effect::Observe(CommitObservation::Voted { transaction: 7, yes: true }),

@@ -9,7 +9,7 @@ use crate::testing::ClientHarness;
 /// The client, asked to run transaction 7 on keys 0 and 1 with key 1 vetoed.
 fn begun() -> (ClientHarness<TwoPhaseCommit>, Effects<TwoPhaseCommit>) {
     let mut client = ClientHarness::<TwoPhaseCommit>::new(&setup(CORRECT), CLIENT, SEED);
-    let effects = client.request(Transaction::writing(7, &vec![0, 1], &vec![1]));
+    let effects = client.request(Transaction::writing(7, &[0, 1], &[1]));
     (client, effects)
 }
 

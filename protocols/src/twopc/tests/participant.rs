@@ -35,7 +35,12 @@ fn yes_vote_locks_and_is_forced_to_the_log_before_it_is_sent_bhg_7_4() {
     assert_eq!(
         effects.list,
         [
-            Effect::Write(TwoPhaseRecord::Prepared { transaction: 7, keys: vec![0, 3], writes: vec![0, 3], reads: vec![] }),
+            Effect::Write(TwoPhaseRecord::Prepared {
+                transaction: 7,
+                keys: vec![0, 3],
+                writes: vec![0, 3],
+                reads: vec![]
+            }),
             Effect::Sync(1),
             Effect::set_timer(u64::from(UNCERTAIN_ROUNDS) * TIMEOUT, TwoPhaseTimer::Uncertain(7)),
             Effect::Observe(CommitObservation::Voted { transaction: 7, yes: true }),

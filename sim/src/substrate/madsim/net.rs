@@ -87,7 +87,13 @@ pub(super) fn configure(network: &scenario::Network) -> (madsim::Config, Layered
 /// The network the world models on madsim: link faults, duplication and the latency it
 /// layers on madsim's (loss is madsim's).
 pub(super) fn layered_network(network: &scenario::Network, layered: &Layered) -> scenario::Network {
-    scenario::Network { latency: layered.latency.clone(), loss: 0.0, duplicate: network.duplicate, fifo: false, replay: 0.0 }
+    scenario::Network {
+        latency: layered.latency.clone(),
+        loss: 0.0,
+        duplicate: network.duplicate,
+        fifo: false,
+        replay: 0.0,
+    }
 }
 
 /// Creates the madsim node of process `id`, which boots at once and again at each restart.
