@@ -95,6 +95,19 @@ pub trait Service: Sized + 'static {
 
     /// The history checks of a protocol offering this service, unless it declares its own.
     fn history_checks() -> Vec<HistoryCheck<Self>>;
+
+    /// Swarm mode: the service's own `[workload]` keys drawn for one seed, for a workload on
+    /// `keys` keys; each draw must pass `check_params`. Default: none, the scenario's stay.
+    fn swarm_params(_keys: u32, _rng: &mut ChaCha8Rng) -> Vec<(&'static str, ParamValue)> {
+        Vec::new()
+    }
+}
+
+/// A value of a service's own `[workload]` key, as swarm mode sets it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ParamValue {
+    Integer(i64),
+    Float(f64),
 }
 
 /// A workload: which operation each client performs next. The simulator decides when
@@ -166,8 +179,25 @@ pub enum HistoryCheck<S: Service> {
     /// Sequential consistency (Lamport 1979) on the service's model, of the operations
     /// `include` keeps: one order of them that respects each client's own order.
     SequentialConsistency { include: fn(&S::Operation) -> bool },
+    /// Serializability of transactions (Adya's dependency graphs, checked from the history
+    /// as Jepsen's Elle checks list-append histories): `transaction` says what a call read
+    /// and appended; the transactions that took effect must form no cycle of write-write,
+    /// write-read and read-write dependencies, nor, with real-time order, a cycle that
+    /// makes the history not strictly serializable.
+    Serializability { transaction: fn(&S::Operation, &Outcome<S::Reply>) -> Transactional },
     /// A check of the service's own, named.
     Custom { name: &'static str, check: CustomCheck<S> },
+}
+
+/// A transaction as the serializability check reads it: the lists it read, with what it
+/// saw, and the value it appended to each key it wrote. Its reads see the store before its
+/// own appends; every value appended in a history is unique.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Transactional {
+    /// Keys read and the list each held; a read whose result the client never learned is
+    /// left out.
+    pub reads: Vec<(Key, Vec<Value>)>,
+    pub appends: Vec<(Key, Value)>,
 }
 
 /// A custom history check: the first violation and when it shows, or `Ok`.
@@ -179,6 +209,7 @@ impl<S: Service> HistoryCheck<S> {
         match self {
             HistoryCheck::Linearizability { .. } => "linearizability",
             HistoryCheck::SequentialConsistency { .. } => "sequential-consistency",
+            HistoryCheck::Serializability { .. } => "serializability",
             HistoryCheck::Custom { name, .. } => name,
         }
     }

@@ -762,7 +762,7 @@ mod tests {
         assert_eq!(effects.synced_writes(), [PaxosRecord::Accepted(ballot, 42)]);
         let setup = setup(4, 1, CORRECT, TIMEOUT);
         let mut participant = Harness::<TwoPhaseCommit>::boot(&setup, 1, 1);
-        let share = crate::commit::Share { keys: vec![0], vetoes: vec![0] };
+        let share = crate::commit::Share::writing(&[0], &[0]);
         let vetoed = participant.deliver(0, TwoPhaseMessage::Prepare { transaction: 7, share });
         assert_eq!(vetoed.written().len(), 1);
         assert!(vetoed.synced_writes().is_empty(), "an abort it does not force is not covered");
@@ -787,13 +787,17 @@ mod tests {
     fn cluster_keeps_synced_records_and_loses_unsynced_ones_and_messages_in_flight_at_a_crash() {
         let mut cluster = Cluster::<TwoPhaseCommit>::new(setup(4, 1, CORRECT, TIMEOUT), 1);
         let request = |transaction| {
-            let client = crate::commit::ClientMessage::Request { transaction, keys: vec![0], vetoes: vec![] };
+            let client =
+                crate::commit::ClientMessage::Request(crate::commit::Transaction::writing(transaction, &[0], &[]));
             (4, 0, TwoPhaseMessage::Client(client))
         };
         cluster.deliver(request(7));
         assert_eq!(cluster.disks[0], [TwoPhaseRecord::Began { transaction: 7, participants: vec![1] }]);
         cluster.deliver_all(|(_, to, message)| *to == 1 && matches!(message, TwoPhaseMessage::Decision { .. }));
-        assert_eq!(cluster.disks[1], [TwoPhaseRecord::Prepared { transaction: 7, keys: vec![0] }]);
+        assert_eq!(
+            cluster.disks[1],
+            [TwoPhaseRecord::Prepared { transaction: 7, keys: vec![0], writes: vec![0], reads: vec![] }]
+        );
         cluster.deliver(request(8));
         let (_, to, prepare) = cluster.deliver_next().expect("the Prepare of 8");
         assert!(to == 1 && matches!(prepare, TwoPhaseMessage::Prepare { transaction: 8, .. }));

@@ -57,7 +57,7 @@ pub struct RunOutcome {
 }
 
 /// The verdicts in the order the page lists them.
-pub const VERDICTS: [&str; 4] = ["ok", "violation", "stuck", "error"];
+pub const VERDICTS: [&str; 5] = ["ok", "violation", "stuck", "error", "runaway"];
 
 impl Entrant {
     pub fn new(label: &str, protocol: &str, variant: &str) -> Entrant {
@@ -345,7 +345,7 @@ fn figures_table(comparison: &Comparison) -> String {
     let rows: [Row; 11] = [
         ("protocol", |e| format!("{} ({})", e.protocol, e.variant)),
         ("seeds run", |e| e.runs.len().to_string()),
-        ("verdicts ok / violation / stuck / error", |e| {
+        ("verdicts ok / violation / stuck / error / runaway", |e| {
             VERDICTS.iter().map(|verdict| e.verdicts(verdict).to_string()).collect::<Vec<_>>().join(" / ")
         }),
         ("operations invoked", |e| e.tally.availability.overall().total.to_string()),

@@ -83,8 +83,10 @@ pub fn render(page: &SweepPage) -> String {
     html::page("faultline sweep", &body)
 }
 
-const VERDICT_COLORS: [(&str, plotters::style::RGBColor); 4] =
-    [("ok", OK_COLOR), ("violation", FAIL_COLOR), ("stuck", INFO_COLOR), ("error", GREY)];
+const VERDICT_COLORS: [(&str, plotters::style::RGBColor); 5] =
+    [("ok", OK_COLOR), ("violation", FAIL_COLOR), ("stuck", INFO_COLOR), ("error", GREY), ("runaway", RUNAWAY_COLOR)];
+/// A runaway run: a storm of work, neither a broken rule nor a crash.
+const RUNAWAY_COLOR: plotters::style::RGBColor = plotters::style::RGBColor(0x8e, 0x44, 0xad);
 const LABEL_WIDTH: f64 = 300.0;
 const BAR_WIDTH: f64 = 480.0;
 const ROW: f64 = 22.0;

@@ -57,7 +57,10 @@ fn the_page_puts_the_figures_side_by_side_and_flags_unexpected_verdicts() {
     render_comparison(&comparison, &out).expect("the comparison renders");
     let html = std::fs::read_to_string(out.join(REPORT_FILE)).expect("report.html");
     assert!(html.contains("<th class=\"num\">paxos</th><th class=\"num\">paxos (acceptor-forgets)</th>"));
-    assert!(html.contains("<td class=\"num\">1 / 0 / 0 / 0</td><td class=\"num\">0 / 1 / 0 / 0</td>"), "verdicts");
+    assert!(
+        html.contains("<td class=\"num\">1 / 0 / 0 / 0 / 0</td><td class=\"num\">0 / 1 / 0 / 0 / 0</td>"),
+        "verdicts"
+    );
     assert!(html.contains("expected ok <a href=\"flawed/seed-1/report.html\">report</a>"), "the seed table");
     assert!(html.contains("skipped raft: not in this build"), "the notes");
     assert!(html.contains("latency of ok propose p50 / p95 / p99 / max (ms)"), "per operation");

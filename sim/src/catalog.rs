@@ -105,7 +105,18 @@ macro_rules! catalog {
 
 // One line per protocol.
 catalog![
-    Paxos, Raft, MultiPaxos, Zab, TwoPhaseCommit, ThreePhaseCommit, MajorityVote, Quorum, Abd, ShardKv, LeaseLock, Redlock,
+    Paxos,
+    Raft,
+    MultiPaxos,
+    Zab,
+    TwoPhaseCommit,
+    ThreePhaseCommit,
+    MajorityVote,
+    Quorum,
+    Abd,
+    ShardKv,
+    LeaseLock,
+    Redlock,
     ConsensusLock
 ];
 

@@ -71,9 +71,16 @@ enum Command {
         /// Scenario files, or folders of them.
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
-        /// Seeds: A..B (B excluded) or A..=B.
-        #[arg(long, default_value = "1..100")]
-        seeds: sweep::Seeds,
+        /// Seeds: A..B (B excluded) or A..=B (default 1..100, or every seed from 1 with --time).
+        #[arg(long)]
+        seeds: Option<sweep::Seeds>,
+        /// A time box (90s, 2m, 1h): seeds go round robin by wall time over the scenarios
+        /// until it is over; a scenario that expects a violation stops once it shows it.
+        #[arg(long, value_parser = sweep::parse_time)]
+        time: Option<std::time::Duration>,
+        /// Stop the whole sweep at its first failure (an ok scenario that is not ok, or an error).
+        #[arg(long)]
+        until_first: bool,
         /// Parallel runs: 0 or absent means one per core; more than 4 per core is cut to 4
         /// per core.
         #[arg(long)]
@@ -201,7 +208,20 @@ pub fn main() -> i32 {
             run_command(&scenario, seed, engine, out, RunFlags { swarm, report: !no_report, messages_svg })
         }
         Command::Report(args) => report_command(&args),
-        Command::Sweep { scenarios, seeds, jobs, shard, swarm, out, no_shrink, recheck, engine, restart } => {
+        Command::Sweep {
+            scenarios,
+            seeds,
+            time,
+            until_first,
+            jobs,
+            shard,
+            swarm,
+            out,
+            no_shrink,
+            recheck,
+            engine,
+            restart,
+        } => {
             let out = out.unwrap_or_else(|| {
                 PathBuf::from(if swarm { "target/faultline/swarm" } else { "target/faultline/sweep" })
             });
@@ -209,6 +229,8 @@ pub fn main() -> i32 {
             if let Some(note) = note {
                 println!("sweep: {note}");
             }
+            let default_seeds =
+                if time.is_some() { sweep::Seeds::UNBOUNDED } else { sweep::Seeds { start: 1, end: 100 } };
             let options = sweep::SweepOptions {
                 jobs,
                 shard,
@@ -216,7 +238,9 @@ pub fn main() -> i32 {
                 shrink: !no_shrink,
                 recheck,
                 restart,
-                ..sweep::SweepOptions::new(seeds, out)
+                time,
+                until_first,
+                ..sweep::SweepOptions::new(seeds.unwrap_or(default_seeds), out)
             };
             sweep_command(&scenarios, &options, engine)
         }

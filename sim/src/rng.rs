@@ -17,6 +17,8 @@ pub const NEMESIS: u64 = 4;
 pub const STORAGE: u64 = 5;
 /// A swarm sweep's weather for the seed.
 pub const SWARM: u64 = 6;
+/// Which messages the network replays to a restarted server, and when.
+pub const REPLAY: u64 = 7;
 /// Node `i` uses stream `NODE + i`.
 pub const NODE: u64 = 1 << 32;
 

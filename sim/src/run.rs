@@ -100,7 +100,8 @@ pub fn default_out_dir(scenario: &Scenario, seed: u64) -> PathBuf {
 }
 
 /// The verdict of a finished run: the first of an error, the online checker's violation,
-/// a history check's violation, and the liveness check's `stuck`.
+/// a history check's violation, a runaway (the history up to it is still checked), and
+/// the liveness check's `stuck`.
 fn judge<P: Protocol>(scenario: &Scenario, options: RunOptions, simulation: Simulation<P>) -> RunResult {
     let mut violations = Vec::new();
     let mut checks = BTreeMap::new();
@@ -120,6 +121,9 @@ fn judge<P: Protocol>(scenario: &Scenario, options: RunOptions, simulation: Simu
     } else if let Some((time, violation)) = simulation.violation.as_ref().or(history_violation.as_ref()) {
         violations.push(violation_row(*time, violation));
         Verdict::Violation
+    } else if let Some((time, reason)) = &simulation.runaway {
+        violations.push(row("runaway", *time, &[], reason));
+        Verdict::Runaway
     } else if let Err(stuck) = liveness(scenario, &simulation) {
         violations.push(violation_row(simulation.plan.faults_end, &stuck));
         Verdict::Stuck
@@ -150,7 +154,9 @@ fn judge<P: Protocol>(scenario: &Scenario, options: RunOptions, simulation: Simu
 fn run_check<S: Service>(scenario: &Scenario, history: &[Call<S>], check: &HistoryCheck<S>) -> checkers::Conclusion {
     let budget = scenario.checks.linearizability_budget;
     match check {
-        HistoryCheck::Linearizability { .. } | HistoryCheck::SequentialConsistency { .. }
+        HistoryCheck::Linearizability { .. }
+        | HistoryCheck::SequentialConsistency { .. }
+        | HistoryCheck::Serializability { .. }
             if !scenario.checks.linearizability =>
         {
             checkers::Conclusion::passed("skipped")
@@ -159,6 +165,9 @@ fn run_check<S: Service>(scenario: &Scenario, history: &[Call<S>], check: &Histo
             checkers::linearizable::check(history, *include, budget, scenario.server_slots())
         }
         HistoryCheck::SequentialConsistency { include } => checkers::sequential::check(history, *include, budget),
+        HistoryCheck::Serializability { transaction } => {
+            checkers::serializable::check(history, *transaction, scenario.server_slots())
+        }
         HistoryCheck::Custom { check, .. } => match check(history) {
             Ok(()) => checkers::Conclusion::passed("passed"),
             Err((at, violation)) => checkers::Conclusion::failed("failed", at, violation),

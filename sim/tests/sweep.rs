@@ -131,6 +131,10 @@ fn a_scenario_whose_faults_never_fire_fails_the_sweep() {
         max_down: Some(0),
         clock_jump_ms: 100,
         client_faults: false,
+        crash_at_sync: 0.0,
+        aim: 0.0,
+        aim_milestone: None,
+        pause_ms: None,
     });
     let dir = out_dir("silent-faults");
     let summary = sweep::sweep(std::slice::from_ref(&entry), &options("1..21", dir.clone())).expect("sweeps");
@@ -301,7 +305,7 @@ fn an_interrupted_sweep_keeps_its_rows_and_says_how_to_resume() {
     let interrupted = options("1..6", dir.clone());
     interrupted.interrupt.store(true, std::sync::atomic::Ordering::Relaxed);
     let summary = sweep::sweep(std::slice::from_ref(&entry), &interrupted).expect("stops");
-    assert_eq!(summary.interrupted.as_ref().map(|(left, _)| *left), Some(5));
+    assert_eq!(summary.interrupted.as_ref().map(|(left, _)| *left), Some(Some(5)));
     let summary = sweep::sweep(std::slice::from_ref(&entry), &options("1..6", dir.clone())).expect("resumes");
     assert_eq!((summary.options.seeds_run, summary.interrupted.is_none()), (5, true));
     std::fs::remove_dir_all(dir).ok();
@@ -348,4 +352,114 @@ fn a_scenario_whose_runs_reach_no_milestone_fails_the_sweep() {
         "{raft:?}"
     );
     std::fs::remove_dir_all(out_dir("raft-milestones")).ok();
+}
+
+/// Entries of three bundled scenarios, for the plan alone (no run).
+fn three_entries() -> Vec<Entry> {
+    ["raft/commit-old-term.toml", "paxos/fault-free.toml", "twopc/fault-free.toml"].map(bundled).to_vec()
+}
+
+#[test]
+fn the_plan_goes_round_robin_by_wall_time_so_a_slow_scenario_cannot_starve_the_others() {
+    let entries = three_entries();
+    let mut plan = sweep::plan(&entries, &options("1..1000000", out_dir("plan")), &BTreeSet::new());
+    // Two threads start: they take two different scenarios, each at its first seed.
+    let (a, b) = (plan.take().expect("a job"), plan.take().expect("a job"));
+    assert_eq!((a.entry, a.seed, b.entry, b.seed), (0, 1, 1, 1));
+    // The first scenario takes 5 s a run, the others 10 ms: over 60 s of work the fast ones
+    // get most of the seeds and the slow one still gets its share of the time.
+    let cost = |entry: usize| if entry == 0 { 5.0 } else { 0.01 };
+    let mut counts = [0u64; 3];
+    let mut spent = [0.0f64; 3];
+    let mut running = vec![a, b];
+    while spent.iter().sum::<f64>() < 60.0 {
+        let job = running.remove(0);
+        plan.finished(job.entry, cost(job.entry));
+        (counts[job.entry], spent[job.entry]) = (counts[job.entry] + 1, spent[job.entry] + cost(job.entry));
+        running.push(plan.take().expect("unbounded seeds"));
+    }
+    assert!(counts[1] >= 500 && counts[2] >= 500, "{counts:?}");
+    assert!((3..=8).contains(&counts[0]), "{counts:?}");
+    assert!(spent[1] >= 5.0 && spent[2] >= 5.0, "{spent:?}");
+    // A stopped scenario takes no more seeds; the others go on in seed order.
+    plan.stop(1);
+    plan.stop(2);
+    let next = plan.take().expect("a job");
+    assert_eq!(next.entry, 0);
+    assert_eq!(next.seed, counts[0] + running.iter().filter(|job| job.entry == 0).count() as u64 + 1);
+}
+
+#[test]
+fn a_time_boxed_sweep_reaches_every_scenario_and_a_found_variant_stops_taking_seeds() {
+    let entries = three_entries();
+    for swarm in [false, true] {
+        let dir = out_dir(&format!("time-box-{swarm}"));
+        let options = SweepOptions {
+            time: Some(std::time::Duration::from_secs(4)),
+            swarm,
+            jobs: 2,
+            ..options("1..1000000", dir.clone())
+        };
+        let summary = sweep::sweep(&entries, &options).expect("sweeps");
+        assert_eq!(summary.scenarios.len(), 3, "swarm {swarm}: every scenario ran");
+        assert!(summary.options.ended.as_deref().is_some_and(|ended| ended.contains("time box")));
+        let flawed = &summary.scenarios.iter().find(|s| s.name == "raft/commit-old-term").expect("ran").firsts;
+        if !swarm {
+            // The variant's own schedule shows it on seed 1, and it then stops, but for the
+            // run the other thread may have had in progress.
+            let runs = summary.scenarios.iter().find(|s| s.name == "raft/commit-old-term").map(|s| s.runs);
+            assert!(runs.is_some_and(|runs| runs <= 2), "{runs:?}");
+            let first = flawed.first().expect("found");
+            assert_eq!((first.seed, first.seeds_to_find), (1, 1));
+            assert!(first.seconds_to_find.is_some_and(|s| s > 0.0) && first.own_seconds > 0.0);
+        }
+        assert!(summary.passed() || swarm, "{:?}", summary.problems);
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
+
+#[test]
+fn until_first_stops_the_sweep_at_its_first_failure() {
+    let mut entry = bundled("paxos/nemesis.toml");
+    entry.scenario.variant = "acceptor-forgets".to_string();
+    entry.scenario.name = "paxos/nemesis-broken".to_string();
+    let dir = out_dir("until-first");
+    let options = SweepOptions { until_first: true, jobs: 1, ..options("1..300", dir.clone()) };
+    let summary = sweep::sweep(std::slice::from_ref(&entry), &options).expect("sweeps");
+    let first = summary.scenarios[0].firsts.first().expect("a failure").seed;
+    assert_eq!(summary.scenarios[0].runs as u64, first, "one thread stops right after the failing seed");
+    assert!(summary.options.ended.as_deref().is_some_and(|ended| ended.contains("first failure")));
+    assert!(!summary.passed());
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_runaway_run_ends_early_with_its_own_verdict_and_fails_an_ok_scenario() {
+    // Fault-free Raft at thousands of operations a second: above the events any run may
+    // take, so that only the rate decides.
+    let mut entry = bundled("raft/fault-free.toml");
+    (entry.scenario.workload.rate, entry.scenario.workload.clients) = (5_000.0, 40);
+    let normal = run::run(&entry.scenario, RunOptions { seed: 1, detailed: false });
+    assert_eq!(normal.verdict, Verdict::Ok);
+    // A budget a hundredth of the fault-free rate: the same run is a runaway, ended early.
+    let mut tight = entry.clone();
+    tight.scenario.limits.runaway_factor = 0.01;
+    tight.scenario.name = "raft/fault-free-tight".to_string();
+    let result = run::run(&tight.scenario, RunOptions { seed: 1, detailed: false });
+    assert_eq!(result.verdict, Verdict::Runaway);
+    let violation = result.summary.violations.first().expect("the figure that tripped it");
+    assert_eq!(violation.invariant, "runaway");
+    assert!(violation.detail.contains("events per second a fault-free run"), "{}", violation.detail);
+    let events = |result: &run::RunResult| result.record.as_ref().map_or(0, |record| record.events);
+    assert!(events(&result) < events(&normal) / 2, "{} vs {}", events(&result), events(&normal));
+    // The same seed is a runaway at the same event every time.
+    let again = run::run(&tight.scenario, RunOptions { seed: 1, detailed: false });
+    assert_eq!((again.verdict, events(&again)), (result.verdict, events(&result)));
+    let dir = out_dir("runaway");
+    let summary = sweep::sweep(std::slice::from_ref(&tight), &options("1..3", dir.clone())).expect("sweeps");
+    assert!(!summary.passed());
+    assert_eq!(summary.scenarios[0].verdicts.get("runaway"), Some(&2));
+    let first = summary.scenarios[0].firsts.first().expect("reported");
+    assert!(first.verdict == "runaway" && first.replay.contains("faultline run"), "{first:?}");
+    std::fs::remove_dir_all(dir).ok();
 }

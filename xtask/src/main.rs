@@ -7,9 +7,14 @@
 //!   with the seeds and wall time to the first violation of each flawed variant;
 //! - `cargo xtask reports`: regenerates the bundled comparisons of `scenarios/compare/`
 //!   into `target/faultline/compare/<name>/`;
+//! - `cargo xtask mutants [--time S] [--swarm] [--only NAME]`: hand-made mutations of the
+//!   correct protocols, each followed by a time-boxed sweep of its family; the share caught
+//!   per protocol (see `mutants.rs`);
 //! - `cargo xtask bench`: the engine's throughput against a bare event loop, seeds/s and
 //!   events/s on one core for real scenarios (each with its ratio to the bare loop), then
 //!   the linearizability checker's time and peak memory on the shared and generated histories.
+
+mod mutants;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, ExitCode, Stdio};
@@ -24,11 +29,13 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(&args[1..]),
         Some("reports") => reports(),
         Some("bench") => bench(),
+        Some("mutants") => mutants::run(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <task>\n\ntasks:\n  ci                  fmt check, clippy -D warnings, tests, a short sweep\n  \
                  fuzz [--seeds N]    every bundled scenario in swarm mode (default 1000 seeds)\n  \
                  reports             regenerate the bundled comparisons (scenarios/compare/)\n  \
+                 mutants [--time S]  hand-made protocol mutations, each followed by a time-boxed sweep\n  \
                  bench               engine throughput; seeds/s of real scenarios; the checker's time and memory"
             );
             return ExitCode::from(2);

@@ -1,7 +1,8 @@
 //! The transaction client of both commit protocols.
 //!
 //! It sends its transaction to the coordinator as a `Request` and waits for the `Reply`:
-//! commit completes the operation `Ok(Committed)`, abort completes it `Fail`. With no reply
+//! commit completes the operation `Ok(Committed)` with the reads the reply carries, abort
+//! completes it `Fail`. With no reply
 //! before its timeout it sends the `Request` again (the coordinator treats a repeat as a
 //! question about the outcome) and an `Inquiry` to every participant of the transaction,
 //! since a participant that knows the decision may answer while the coordinator is down:
@@ -13,11 +14,9 @@
 
 use std::marker::PhantomData;
 
-use super::{
-    participants, ClientMessage, CommitProtocol, Committed, Decision, Transaction, TransactionId, COORDINATOR,
-};
+use super::{participants, ClientMessage, CommitProtocol, Committed, Decision, Transaction, COORDINATOR};
 use crate::node::{Client, ClientContext, NodeId, Setup, Time};
-use crate::service::{Key, Outcome};
+use crate::service::Outcome;
 
 /// Tries per transaction before the client gives up on knowing its outcome.
 pub const ATTEMPTS: u32 = 8;
@@ -37,9 +36,7 @@ pub struct TransactionClient<P> {
 /// The transaction in flight and the tries made so far.
 #[derive(Clone, Debug)]
 struct Pending {
-    transaction: TransactionId,
-    keys: Vec<Key>,
-    vetoes: Vec<Key>,
+    transaction: Transaction,
     attempts: u32,
 }
 
@@ -49,11 +46,7 @@ impl<P: CommitProtocol> TransactionClient<P> {
     }
 
     fn request(pending: &Pending) -> P::Message {
-        P::client_message(ClientMessage::Request {
-            transaction: pending.transaction,
-            keys: pending.keys.clone(),
-            vetoes: pending.vetoes.clone(),
-        })
+        P::client_message(ClientMessage::Request(pending.transaction.clone()))
     }
 
     fn set_timer(&self, ctx: &mut ClientContext<P>, attempts: u32) {
@@ -63,22 +56,23 @@ impl<P: CommitProtocol> TransactionClient<P> {
 
 impl<P: CommitProtocol> Client<P> for TransactionClient<P> {
     fn on_request(&mut self, ctx: &mut ClientContext<P>, operation: Transaction) {
-        let Transaction { value, keys, vetoes } = operation;
-        let pending = Pending { transaction: value, keys, vetoes, attempts: 1 };
+        let pending = Pending { transaction: operation, attempts: 1 };
         ctx.send(COORDINATOR, Self::request(&pending));
         self.set_timer(ctx, 1);
         self.pending = Some(pending);
     }
 
     fn on_message(&mut self, ctx: &mut ClientContext<P>, _from: NodeId, message: P::Message) {
-        let Some(&ClientMessage::Reply { transaction, decision }) = P::as_client_message(&message) else { return };
-        if self.pending.as_ref().is_none_or(|pending| pending.transaction != transaction) {
+        let Some(ClientMessage::Reply { transaction, decision, reads }) = P::as_client_message(&message) else {
+            return;
+        };
+        if self.pending.as_ref().is_none_or(|pending| pending.transaction.value != *transaction) {
             return;
         }
         self.pending = None;
         ctx.cancel_timer(P::request_timer());
         ctx.complete(match decision {
-            Decision::Commit => Outcome::Ok(Committed),
+            Decision::Commit => Outcome::Ok(Committed { reads: reads.clone() }),
             Decision::Abort => Outcome::Fail,
         });
     }
@@ -92,9 +86,9 @@ impl<P: CommitProtocol> Client<P> for TransactionClient<P> {
             return;
         }
         pending.attempts += 1;
-        let (transaction, attempts) = (pending.transaction, pending.attempts);
+        let (transaction, attempts) = (pending.transaction.value, pending.attempts);
         ctx.send(COORDINATOR, Self::request(pending));
-        for participant in participants(self.servers, &pending.keys) {
+        for participant in participants(self.servers, &pending.transaction.keys) {
             ctx.send(participant, P::client_message(ClientMessage::Inquiry { transaction }));
         }
         self.set_timer(ctx, attempts);

@@ -7,6 +7,14 @@
 //! sends its transaction to the coordinator, which runs the commit protocol over the
 //! participants holding the transaction's keys ([`shares`]).
 //!
+//! Data. Each participant keeps, per key it holds, the list of the transactions appended to
+//! it ([`Store`]). A yes vote carries what the transaction read there (taken under the
+//! transaction's locks, so no other transaction can change it until the decision); the
+//! coordinator hands the reads of a commit to the client in its `Reply`, and a participant
+//! appends the transaction's id to its keys when it learns the commit. A participant
+//! rebuilds its store from its log after a crash: the appends of every transaction whose
+//! commit it recorded, in the order it recorded them.
+//!
 //! Votes. A participant votes no if it holds a key the workload vetoed, or if the
 //! transaction conflicts with another undecided transaction on a key it holds: locks are
 //! taken when a participant votes yes and held until it learns the decision, and a
@@ -25,6 +33,7 @@ mod checker;
 mod client;
 mod locks;
 mod service;
+mod store;
 #[cfg(test)]
 mod tests;
 
@@ -32,8 +41,10 @@ pub use checker::AtomicityChecker;
 pub use client::{TransactionClient, ATTEMPTS};
 pub use locks::LockTable;
 pub use service::{
-    Committed, Transaction, TransactionModel, TransactionParams, TransactionService, TransactionWorkload,
+    transactional, Committed, Reads, Transaction, TransactionModel, TransactionParams, TransactionService,
+    TransactionWorkload,
 };
+pub use store::Store;
 
 use std::collections::BTreeMap;
 
@@ -61,21 +72,36 @@ pub fn participant_of(servers: u32, key: Key) -> NodeId {
     1 + (key % participants) as NodeId
 }
 
-/// A transaction's part at one participant: the keys it holds, and those of them whose
-/// holder must vote no.
+/// A transaction's part at one participant: the keys it holds (and locks), those of them
+/// it reads and appends to, and those whose holder must vote no.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Share {
     pub keys: Vec<Key>,
+    pub reads: Vec<Key>,
+    pub writes: Vec<Key>,
     pub vetoes: Vec<Key>,
 }
 
-/// A transaction's keys and vetoes split by the participant holding them, in id order.
-pub fn shares(servers: u32, keys: &[Key], vetoes: &[Key]) -> BTreeMap<NodeId, Share> {
+impl Share {
+    /// A share that appends to every one of `keys` and reads nothing.
+    pub fn writing(keys: &[Key], vetoes: &[Key]) -> Share {
+        Share { keys: keys.to_vec(), reads: Vec::new(), writes: keys.to_vec(), vetoes: vetoes.to_vec() }
+    }
+}
+
+/// A transaction's keys, reads, appends and vetoes split by the participant holding them,
+/// in id order.
+pub fn shares(servers: u32, transaction: &Transaction) -> BTreeMap<NodeId, Share> {
     let mut shares: BTreeMap<NodeId, Share> = BTreeMap::new();
-    for &key in keys {
+    for &key in &transaction.keys {
         let share = shares.entry(participant_of(servers, key)).or_default();
         share.keys.push(key);
-        if vetoes.contains(&key) {
+        for (list, of) in [(&mut share.reads, &transaction.reads), (&mut share.writes, &transaction.writes)] {
+            if of.contains(&key) {
+                list.push(key);
+            }
+        }
+        if transaction.vetoes.contains(&key) {
             share.vetoes.push(key);
         }
     }
@@ -84,7 +110,10 @@ pub fn shares(servers: u32, keys: &[Key], vetoes: &[Key]) -> BTreeMap<NodeId, Sh
 
 /// The participants of a transaction on `keys`, in id order, without repeats.
 pub fn participants(servers: u32, keys: &[Key]) -> Vec<NodeId> {
-    shares(servers, keys, &[]).into_keys().collect()
+    let mut participants: Vec<NodeId> = keys.iter().map(|&key| participant_of(servers, key)).collect();
+    participants.sort_unstable();
+    participants.dedup();
+    participants
 }
 
 /// What a transaction client and the servers say to each other, in both protocols.
@@ -92,18 +121,19 @@ pub fn participants(servers: u32, keys: &[Key]) -> Vec<NodeId> {
 pub enum ClientMessage {
     /// Client to coordinator: run this transaction. Sent again after a timeout; the
     /// coordinator handles a repeat as a request for the outcome.
-    Request { transaction: TransactionId, keys: Vec<Key>, vetoes: Vec<Key> },
+    Request(Transaction),
     /// Client to the transaction's participants, after a timeout: do you know the outcome?
     Inquiry { transaction: TransactionId },
-    /// A server that knows the outcome, to the client.
-    Reply { transaction: TransactionId, decision: Decision },
+    /// A server that knows the outcome, to the client, with what a commit read (as far as
+    /// that server knows it).
+    Reply { transaction: TransactionId, decision: Decision, reads: Reads },
 }
 
 impl ClientMessage {
     /// The message's type, for the per-type message counts.
     pub fn kind(&self) -> &'static str {
         match self {
-            ClientMessage::Request { .. } => "Request",
+            ClientMessage::Request(_) => "Request",
             ClientMessage::Inquiry { .. } => "Inquiry",
             ClientMessage::Reply { .. } => "Reply",
         }

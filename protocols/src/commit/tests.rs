@@ -19,12 +19,15 @@ fn keys_map_to_participants_round_robin_skipping_the_coordinator() {
 }
 
 #[test]
-fn shares_split_keys_and_vetoes_by_participant() {
-    let split = shares(SERVERS, &[0, 1, 3, 5], &[3]);
+fn shares_split_keys_reads_appends_and_vetoes_by_participant() {
+    let mut transaction = Transaction::writing(9, &[0, 1, 3, 5], &[3]);
+    transaction.reads = vec![1, 3];
+    transaction.writes = vec![0, 3, 5];
+    let split = shares(SERVERS, &transaction);
     let expected = BTreeMap::from([
-        (1, Share { keys: vec![0, 3], vetoes: vec![3] }),
-        (2, Share { keys: vec![1], vetoes: vec![] }),
-        (3, Share { keys: vec![5], vetoes: vec![] }),
+        (1, Share { keys: vec![0, 3], reads: vec![3], writes: vec![0, 3], vetoes: vec![3] }),
+        (2, Share { keys: vec![1], reads: vec![1], writes: vec![], vetoes: vec![] }),
+        (3, Share::writing(&[5], &[])),
     ]);
     assert_eq!(split, expected);
     assert_eq!(participants(SERVERS, &[4, 3, 7]), vec![1, 2]);
@@ -33,14 +36,14 @@ fn shares_split_keys_and_vetoes_by_participant() {
 #[test]
 fn lock_table_votes_no_on_a_veto_or_a_conflict_and_locks_on_yes() {
     let mut locks = LockTable::default();
-    assert!(!locks.vote(1, &Share { keys: vec![0], vetoes: vec![0] }), "a vetoed key votes no");
+    assert!(!locks.vote(1, &Share::writing(&[0], &[0])), "a vetoed key votes no");
     assert_eq!(locks.holder(0), None, "a no vote locks nothing");
-    assert!(locks.vote(2, &Share { keys: vec![0, 3], vetoes: vec![] }));
+    assert!(locks.vote(2, &Share::writing(&[0, 3], &[])));
     assert!(locks.holds(2, &[0, 3]));
-    assert!(!locks.vote(3, &Share { keys: vec![6, 3], vetoes: vec![] }), "key 3 is held by transaction 2");
+    assert!(!locks.vote(3, &Share::writing(&[6, 3], &[])), "key 3 is held by transaction 2");
     assert_eq!(locks.holder(6), None, "all or nothing");
     locks.release(2);
-    assert!(locks.vote(3, &Share { keys: vec![6, 3], vetoes: vec![] }));
+    assert!(locks.vote(3, &Share::writing(&[6, 3], &[])));
     assert_eq!(locks.holders().collect::<Vec<_>>(), vec![3]);
 }
 

@@ -15,9 +15,8 @@ use super::{
     ThreePhaseCommit, ThreePhaseMessage, ThreePhaseRecord, ThreePhaseTimer, ACK_ROUNDS, DECISION_RESENDS,
     QUERY_DOUBLINGS, VOTE_ROUNDS,
 };
-use crate::commit::{shares, ClientMessage, CommitObservation, Decision, Share, TransactionId};
+use crate::commit::{self, shares, ClientMessage, CommitObservation, Decision, Reads, Share, TransactionId};
 use crate::node::{NodeId, ServerContext, Setup, Time};
-use crate::service::Key;
 
 /// The coordinator's state: every transaction it began.
 #[derive(Clone, Debug)]
@@ -35,6 +34,8 @@ struct Transaction {
     phase: Phase,
     /// `Retry` timeouts in the current phase.
     rounds: u32,
+    /// What each participant that voted yes read (in memory only).
+    reads: BTreeMap<NodeId, Reads>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +54,17 @@ enum Phase {
 }
 
 impl Transaction {
+    fn new(participants: Vec<NodeId>, clients: BTreeSet<NodeId>, phase: Phase) -> Transaction {
+        Transaction { participants, clients, phase, rounds: 0, reads: BTreeMap::new() }
+    }
+
+    /// The reads of every participant, in key order.
+    fn reads(&self) -> Reads {
+        let mut reads: Reads = self.reads.values().flatten().cloned().collect();
+        reads.sort_unstable();
+        reads
+    }
+
     fn decision(&self) -> Option<Decision> {
         match self.phase {
             Phase::Voting { .. } | Phase::PreCommitting { .. } | Phase::Inquiring => None,
@@ -74,9 +86,7 @@ impl Coordinator {
             let (transaction, phase) = match record {
                 ThreePhaseRecord::Began { transaction, participants } => {
                     let phase = Phase::Voting { shares: BTreeMap::new(), yes: BTreeSet::new() };
-                    let begun =
-                        Transaction { participants: participants.clone(), clients: BTreeSet::new(), phase, rounds: 0 };
-                    transactions.insert(*transaction, begun);
+                    transactions.insert(*transaction, Transaction::new(participants.clone(), BTreeSet::new(), phase));
                     continue;
                 }
                 ThreePhaseRecord::PreCommitted { transaction } => (transaction, Phase::Inquiring),
@@ -135,24 +145,24 @@ impl Coordinator {
         &mut self,
         ctx: &mut ServerContext<ThreePhaseCommit>,
         client: NodeId,
-        transaction: TransactionId,
-        keys: &[Key],
-        vetoes: &[Key],
+        requested: &commit::Transaction,
     ) {
+        let transaction = requested.value;
         if let Some(known) = self.transactions.get_mut(&transaction) {
             match known.decision() {
-                Some(decision) => ctx.send(client, reply(transaction, decision)),
+                Some(decision) => ctx.send(client, reply(transaction, decision, known.reads())),
                 None => {
                     known.clients.insert(client);
                 }
             }
             return;
         }
-        let shares = shares(self.servers, keys, vetoes);
+        let shares = shares(self.servers, requested);
         let participants: Vec<NodeId> = shares.keys().copied().collect();
         ctx.write(ThreePhaseRecord::Began { transaction, participants: participants.clone() });
         ctx.sync();
-        ctx.observe(CommitObservation::Began { transaction, keys: keys.to_vec(), vetoes: vetoes.to_vec() });
+        let (keys, vetoes) = (requested.keys.clone(), requested.vetoes.clone());
+        ctx.observe(CommitObservation::Began { transaction, keys, vetoes });
         for (&participant, share) in &shares {
             let participants = participants.clone();
             ctx.send_after_sync(
@@ -162,8 +172,7 @@ impl Coordinator {
         }
         ctx.set_timer(self.timeout, ThreePhaseTimer::Retry(transaction));
         let phase = Phase::Voting { shares, yes: BTreeSet::new() };
-        let begun = Transaction { participants, clients: BTreeSet::from([client]), phase, rounds: 0 };
-        self.transactions.insert(transaction, begun);
+        self.transactions.insert(transaction, Transaction::new(participants, BTreeSet::from([client]), phase));
     }
 
     /// Every vote yes: pre-commit. The first no: abort.
@@ -173,6 +182,7 @@ impl Coordinator {
         from: NodeId,
         transaction: TransactionId,
         yes: bool,
+        reads: Reads,
     ) {
         let Some(voting) = self.transactions.get_mut(&transaction) else { return };
         if !voting.participants.contains(&from) {
@@ -184,6 +194,7 @@ impl Coordinator {
             return;
         }
         yeses.insert(from);
+        voting.reads.insert(from, reads);
         if yeses.len() < voting.participants.len() {
             return;
         }
@@ -242,7 +253,7 @@ impl Coordinator {
         ctx.sync();
         ctx.observe(CommitObservation::Decided { transaction, decision });
         for client in std::mem::take(&mut inquiring.clients) {
-            ctx.send_after_sync(client, reply(transaction, decision));
+            ctx.send_after_sync(client, reply(transaction, decision, Vec::new()));
         }
         inquiring.phase = Phase::Done(decision);
         ctx.cancel_timer(ThreePhaseTimer::Retry(transaction));
@@ -321,8 +332,9 @@ impl Coordinator {
         for &participant in deciding.participants.iter().filter(|&&p| Some(p) != no_voter) {
             ctx.send_after_sync(participant, outcome(transaction, decision));
         }
+        let reads = if decision == Decision::Commit { deciding.reads() } else { Vec::new() };
         for client in std::mem::take(&mut deciding.clients) {
-            ctx.send_after_sync(client, reply(transaction, decision));
+            ctx.send_after_sync(client, reply(transaction, decision, reads.clone()));
         }
         deciding.rounds = 0;
         match decision {
@@ -362,6 +374,6 @@ fn outcome(transaction: TransactionId, decision: Decision) -> ThreePhaseMessage 
     }
 }
 
-fn reply(transaction: TransactionId, decision: Decision) -> ThreePhaseMessage {
-    ThreePhaseMessage::Client(ClientMessage::Reply { transaction, decision })
+fn reply(transaction: TransactionId, decision: Decision, reads: Reads) -> ThreePhaseMessage {
+    ThreePhaseMessage::Client(ClientMessage::Reply { transaction, decision, reads })
 }

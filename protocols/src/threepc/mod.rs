@@ -11,15 +11,17 @@
 //!
 //! - `CanCommit`: the coordinator writes and syncs `Began`, and asks every participant,
 //!   naming them all (each needs the others for the termination protocol). A participant
-//!   votes as in 2PC: a no aborts at once; a yes is locked and synced (`Voted`) first and
-//!   leaves it uncertain (state w).
+//!   votes as in 2PC: a no aborts at once; a yes is locked, reads what the transaction reads
+//!   there and is synced (`Voted`, with the reads) first, carries the reads, and leaves it
+//!   uncertain (state w).
 //! - `PreCommit`: with every vote yes the coordinator syncs `PreCommitted` and tells every
 //!   participant, which syncs its own `PreCommitted` (state p) and answers `Ack`. A no vote,
 //!   or votes missing after `VOTE_ROUNDS` timeouts, makes the coordinator abort (`Abort`).
 //! - `DoCommit`: with every ack, or after `ACK_ROUNDS` timeouts (a participant that did
 //!   not ack is taken to have failed, and learns the commit when it recovers), the
-//!   coordinator commits, syncs it, and sends `DoCommit`; participants commit, sync and
-//!   answer `HaveCommitted`. That is 6N messages for N participants, and the coordinator
+//!   coordinator commits, syncs it, sends `DoCommit`, and replies to the client with the
+//!   reads of the yes votes; participants commit, sync, append the transaction to the lists
+//!   it writes and answer `HaveCommitted`. That is 6N messages for N participants, and the coordinator
 //!   decides 4d after the request reaches it (`sim/tests/textbook_commit.rs`).
 //!
 //! Termination protocol (Skeen 1981's central-site termination with an elected backup;
@@ -61,8 +63,8 @@ pub use coordinator::Coordinator;
 pub use participant::Participant;
 
 use crate::commit::{
-    self, AtomicityChecker, ClientMessage, CommitObservation, CommitProtocol, Decision, Share, TransactionClient,
-    TransactionId, TransactionService,
+    self, AtomicityChecker, ClientMessage, CommitObservation, CommitProtocol, Decision, Reads, Share,
+    TransactionClient, TransactionId, TransactionService,
 };
 use crate::node::{Message, Milestone, NoSettings, NodeId, Protocol, Server, ServerContext, Setup, Variant, CORRECT};
 use crate::service::Key;
@@ -121,9 +123,11 @@ pub enum ThreePhaseMessage {
         share: Share,
         participants: Vec<NodeId>,
     },
+    /// A participant's vote, and for a yes what it read.
     Vote {
         transaction: TransactionId,
         yes: bool,
+        reads: Reads,
     },
     /// Coordinator or backup to participant: move to pre-committed.
     PreCommit {
@@ -196,10 +200,13 @@ pub enum ThreePhaseRecord {
         transaction: TransactionId,
         participants: Vec<NodeId>,
     },
-    /// Participant, before its yes vote: its locked keys and the other participants.
+    /// Participant, before its yes vote: its locked keys, those it appends to on commit,
+    /// what it read, and the other participants.
     Voted {
         transaction: TransactionId,
         keys: Vec<Key>,
+        writes: Vec<Key>,
+        reads: Reads,
         participants: Vec<NodeId>,
     },
     /// Coordinator before `PreCommit`, participant before `Ack`, backup before its `PreCommit`.
@@ -313,10 +320,8 @@ impl Server<ThreePhaseCommit> for ThreePhaseServer {
         use ThreePhaseMessage as M;
         use ThreePhaseServer::{Coordinator as C, Participant as P};
         match (self, message) {
-            (C(c), M::Client(ClientMessage::Request { transaction, keys, vetoes })) => {
-                c.on_request(ctx, from, transaction, &keys, &vetoes)
-            }
-            (C(c), M::Vote { transaction, yes }) => c.on_vote(ctx, from, transaction, yes),
+            (C(c), M::Client(ClientMessage::Request(transaction))) => c.on_request(ctx, from, &transaction),
+            (C(c), M::Vote { transaction, yes, reads }) => c.on_vote(ctx, from, transaction, yes, reads),
             (C(c), M::Ack { transaction }) => c.on_ack(ctx, from, transaction),
             (C(c), M::HaveCommitted { transaction }) => c.on_have_committed(ctx, from, transaction),
             (C(c), M::DoCommit { transaction }) => c.on_outcome(ctx, transaction, Decision::Commit),

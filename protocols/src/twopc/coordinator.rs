@@ -3,16 +3,17 @@
 //! Per transaction it moves from voting to a decision: commit once every participant voted
 //! yes, abort on a no vote or when the votes are late. A commit is forced to the log before
 //! it is sent and re-sent until every participant acknowledges it; an abort is presumed, so
-//! it is neither forced nor acknowledged. A recovered coordinator aborts the transactions it
-//! began without deciding, re-sends its unacknowledged commits, and answers questions from
-//! its log, presuming abort for a transaction it knows nothing of.
+//! it is neither forced nor acknowledged. The reads that come with the yes votes go to the
+//! client with a commit (kept in memory only: a recovered coordinator answers without
+//! them). A recovered coordinator aborts the transactions it began without deciding,
+//! re-sends its unacknowledged commits, and answers questions from its log, presuming abort
+//! for a transaction it knows nothing of.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{TwoPhaseCommit, TwoPhaseMessage, TwoPhaseRecord, TwoPhaseTimer, DECISION_RESENDS, VOTE_ROUNDS};
-use crate::commit::{shares, ClientMessage, CommitObservation, Decision, Share, TransactionId};
+use crate::commit::{self, shares, ClientMessage, CommitObservation, Decision, Reads, Share, TransactionId};
 use crate::node::{NodeId, ServerContext, Setup, Time};
-use crate::service::Key;
 
 /// The coordinator's state: every transaction it began or answered for.
 #[derive(Clone, Debug)]
@@ -30,6 +31,8 @@ struct Transaction {
     phase: Phase,
     /// `Retry` timeouts in the current phase.
     rounds: u32,
+    /// What each participant that voted yes read.
+    reads: BTreeMap<NodeId, Reads>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +47,17 @@ enum Phase {
 }
 
 impl Transaction {
+    fn new(participants: Vec<NodeId>, clients: BTreeSet<NodeId>, phase: Phase) -> Transaction {
+        Transaction { participants, clients, phase, rounds: 0, reads: BTreeMap::new() }
+    }
+
+    /// The reads of every participant, in key order.
+    fn reads(&self) -> Reads {
+        let mut reads: Reads = self.reads.values().flatten().cloned().collect();
+        reads.sort_unstable();
+        reads
+    }
+
     fn decision(&self) -> Option<Decision> {
         match self.phase {
             Phase::Voting { .. } => None,
@@ -63,9 +77,7 @@ impl Coordinator {
             match record {
                 TwoPhaseRecord::Began { transaction, participants } => {
                     let phase = Phase::Voting { shares: BTreeMap::new(), yes: BTreeSet::new() };
-                    let begun =
-                        Transaction { participants: participants.clone(), clients: BTreeSet::new(), phase, rounds: 0 };
-                    transactions.insert(*transaction, begun);
+                    transactions.insert(*transaction, Transaction::new(participants.clone(), BTreeSet::new(), phase));
                 }
                 TwoPhaseRecord::Decided { transaction, decision } => {
                     if let Some(begun) = transactions.get_mut(transaction) {
@@ -113,31 +125,30 @@ impl Coordinator {
         &mut self,
         ctx: &mut ServerContext<TwoPhaseCommit>,
         client: NodeId,
-        transaction: TransactionId,
-        keys: &[Key],
-        vetoes: &[Key],
+        requested: &commit::Transaction,
     ) {
+        let transaction = requested.value;
         if let Some(known) = self.transactions.get_mut(&transaction) {
             match known.decision() {
-                Some(decision) => ctx.send(client, reply(transaction, decision)),
+                Some(decision) => ctx.send(client, reply(transaction, decision, known.reads())),
                 None => {
                     known.clients.insert(client);
                 }
             }
             return;
         }
-        let shares = shares(self.servers, keys, vetoes);
+        let shares = shares(self.servers, requested);
         let participants: Vec<NodeId> = shares.keys().copied().collect();
         ctx.write(TwoPhaseRecord::Began { transaction, participants: participants.clone() });
         ctx.sync();
-        ctx.observe(CommitObservation::Began { transaction, keys: keys.to_vec(), vetoes: vetoes.to_vec() });
+        let (keys, vetoes) = (requested.keys.clone(), requested.vetoes.clone());
+        ctx.observe(CommitObservation::Began { transaction, keys, vetoes });
         for (&participant, share) in &shares {
             ctx.send_after_sync(participant, TwoPhaseMessage::Prepare { transaction, share: share.clone() });
         }
         ctx.set_timer(self.timeout, TwoPhaseTimer::Retry(transaction));
         let phase = Phase::Voting { shares, yes: BTreeSet::new() };
-        self.transactions
-            .insert(transaction, Transaction { participants, clients: BTreeSet::from([client]), phase, rounds: 0 });
+        self.transactions.insert(transaction, Transaction::new(participants, BTreeSet::from([client]), phase));
     }
 
     /// Phase 1 ends with every vote yes (commit) or the first no (abort).
@@ -147,6 +158,7 @@ impl Coordinator {
         from: NodeId,
         transaction: TransactionId,
         yes: bool,
+        reads: Reads,
     ) {
         let Some(voting) = self.transactions.get_mut(&transaction) else { return };
         if !voting.participants.contains(&from) {
@@ -155,6 +167,7 @@ impl Coordinator {
         match &mut voting.phase {
             Phase::Voting { yes: yeses, .. } if yes => {
                 yeses.insert(from);
+                voting.reads.insert(from, reads);
                 if yeses.len() == voting.participants.len() {
                     self.decide(ctx, transaction, Decision::Commit, None);
                 }
@@ -191,8 +204,7 @@ impl Coordinator {
             Some(Some(known)) => ctx.send(from, decision(transaction, known)),
             Some(None) => {}
             None => {
-                let phase = Phase::Done(Decision::Abort);
-                let presumed = Transaction { participants: vec![from], clients: BTreeSet::new(), phase, rounds: 0 };
+                let presumed = Transaction::new(vec![from], BTreeSet::new(), Phase::Done(Decision::Abort));
                 self.transactions.insert(transaction, presumed);
                 ctx.write(TwoPhaseRecord::Decided { transaction, decision: Decision::Abort });
                 ctx.observe(CommitObservation::Decided { transaction, decision: Decision::Abort });
@@ -246,8 +258,10 @@ impl Coordinator {
         // A commit goes out only once it is durable; an abort is not forced (presumed abort).
         let forced = decision == Decision::Commit;
         let clients = std::mem::take(&mut deciding.clients);
+        let reads = if decision == Decision::Commit { deciding.reads() } else { Vec::new() };
         let messages = told.iter().map(|&to| (to, self::decision(transaction, decision)));
-        for (to, message) in messages.chain(clients.into_iter().map(|to| (to, reply(transaction, decision)))) {
+        let replies = clients.into_iter().map(|to| (to, reply(transaction, decision, reads.clone())));
+        for (to, message) in messages.chain(replies) {
             if forced {
                 ctx.send_after_sync(to, message);
             } else {
@@ -297,6 +311,6 @@ fn decision(transaction: TransactionId, decision: Decision) -> TwoPhaseMessage {
     TwoPhaseMessage::Decision { transaction, decision }
 }
 
-fn reply(transaction: TransactionId, decision: Decision) -> TwoPhaseMessage {
-    TwoPhaseMessage::Client(ClientMessage::Reply { transaction, decision })
+fn reply(transaction: TransactionId, decision: Decision, reads: Reads) -> TwoPhaseMessage {
+    TwoPhaseMessage::Client(ClientMessage::Reply { transaction, decision, reads })
 }

@@ -12,15 +12,17 @@
 //!   coordinator knows every transaction a participant may be prepared for), and sends each
 //!   participant a `Prepare` with its keys and vetoes. A participant votes no if a key is
 //!   vetoed or locked by another undecided transaction, and then aborts at once. To vote
-//!   yes it locks its keys, writes and syncs a `Prepared` record with them (the forced log
-//!   write before the yes vote), and sends `Vote { yes }`: from then on it is uncertain and
-//!   may not decide alone.
+//!   yes it locks its keys, reads the lists the transaction reads, writes and syncs a
+//!   `Prepared` record with both (the forced log write before the yes vote), and sends
+//!   `Vote { yes }` with what it read: from then on it is uncertain and may not decide
+//!   alone.
 //! - Phase 2 (decision). With every vote yes the coordinator decides commit; with a no vote,
 //!   or no votes within `VOTE_ROUNDS` timeouts (re-sending `Prepare` to the silent ones at
 //!   each), it decides abort. It writes the `Decided` record, syncs it before sending a
 //!   commit (the forced write before the decision), and sends `Decision` to the
-//!   participants and `Reply` to the waiting clients. A participant writes the decision
-//!   (syncing a commit), releases its locks and acknowledges a commit with `Ack`; the
+//!   participants and `Reply`, with what the participants read, to the waiting clients. A
+//!   participant writes the decision (syncing a commit), appends the transaction to the
+//!   lists it writes, releases its locks and acknowledges a commit with `Ack`; the
 //!   coordinator re-sends a commit to the participants that have not acknowledged it, and
 //!   once all have, writes `Ended` (not synced).
 //! - Presumed abort: aborts are neither forced nor acknowledged, and a coordinator asked
@@ -52,8 +54,8 @@ pub use coordinator::Coordinator;
 pub use participant::Participant;
 
 use crate::commit::{
-    self, AtomicityChecker, ClientMessage, CommitObservation, CommitProtocol, Decision, Share, TransactionClient,
-    TransactionId, TransactionService,
+    self, AtomicityChecker, ClientMessage, CommitObservation, CommitProtocol, Decision, Reads, Share,
+    TransactionClient, TransactionId, TransactionService,
 };
 use crate::node::{Message, Milestone, NoSettings, NodeId, Protocol, Server, ServerContext, Setup, Variant, CORRECT};
 use crate::service::Key;
@@ -79,27 +81,15 @@ pub enum TwoPhaseMessage {
     /// A client's request, inquiry or the reply to it.
     Client(ClientMessage),
     /// Coordinator to participant: vote on your share of the transaction.
-    Prepare {
-        transaction: TransactionId,
-        share: Share,
-    },
-    Vote {
-        transaction: TransactionId,
-        yes: bool,
-    },
+    Prepare { transaction: TransactionId, share: Share },
+    /// A participant's vote, and for a yes what it read.
+    Vote { transaction: TransactionId, yes: bool, reads: Reads },
     /// Coordinator to participant: the outcome (also the answer to a `DecisionRequest`).
-    Decision {
-        transaction: TransactionId,
-        decision: Decision,
-    },
+    Decision { transaction: TransactionId, decision: Decision },
     /// Participant to coordinator: the commit is recorded.
-    Ack {
-        transaction: TransactionId,
-    },
+    Ack { transaction: TransactionId },
     /// A blocked participant asks the coordinator for the outcome.
-    DecisionRequest {
-        transaction: TransactionId,
-    },
+    DecisionRequest { transaction: TransactionId },
 }
 
 impl Message for TwoPhaseMessage {
@@ -132,8 +122,9 @@ pub enum TwoPhaseTimer {
 pub enum TwoPhaseRecord {
     /// Coordinator, synced before the first `Prepare`.
     Began { transaction: TransactionId, participants: Vec<NodeId> },
-    /// Participant, synced before its yes vote: the keys it locked.
-    Prepared { transaction: TransactionId, keys: Vec<Key> },
+    /// Participant, synced before its yes vote: the keys it locked, those it appends to on
+    /// commit, and what it read.
+    Prepared { transaction: TransactionId, keys: Vec<Key>, writes: Vec<Key>, reads: Reads },
     /// Coordinator or participant: synced for a commit, not for an abort (presumed abort).
     Decided { transaction: TransactionId, decision: Decision },
     /// Coordinator: every participant acknowledged the commit; not synced.
@@ -235,10 +226,12 @@ impl Server<TwoPhaseCommit> for TwoPhaseServer {
     fn on_message(&mut self, ctx: &mut ServerContext<TwoPhaseCommit>, from: NodeId, message: TwoPhaseMessage) {
         use TwoPhaseMessage as M;
         match (self, message) {
-            (TwoPhaseServer::Coordinator(c), M::Client(ClientMessage::Request { transaction, keys, vetoes })) => {
-                c.on_request(ctx, from, transaction, &keys, &vetoes)
+            (TwoPhaseServer::Coordinator(c), M::Client(ClientMessage::Request(transaction))) => {
+                c.on_request(ctx, from, &transaction)
             }
-            (TwoPhaseServer::Coordinator(c), M::Vote { transaction, yes }) => c.on_vote(ctx, from, transaction, yes),
+            (TwoPhaseServer::Coordinator(c), M::Vote { transaction, yes, reads }) => {
+                c.on_vote(ctx, from, transaction, yes, reads)
+            }
             (TwoPhaseServer::Coordinator(c), M::Ack { transaction }) => c.on_ack(ctx, from, transaction),
             (TwoPhaseServer::Coordinator(c), M::DecisionRequest { transaction }) => {
                 c.on_decision_request(ctx, from, transaction)

@@ -1,21 +1,26 @@
 //! The two-phase commit participant (BHG section 7.4).
 //!
-//! It votes on each `Prepare` with its lock table: a yes vote locks the keys and is forced
-//! to the log (`Prepared`) before it is sent, and leaves the participant uncertain; a no
-//! vote aborts at once. It applies the coordinator's decision, forcing a commit to the log
-//! before acknowledging it (the coordinator forgets a commit once every participant has
-//! acknowledged it, so a participant must not lose one), and releases its locks. An
+//! It votes on each `Prepare` with its lock table: a yes vote locks the keys, reads the
+//! lists the transaction reads, is forced to the log (`Prepared`, with the reads) before it
+//! is sent with them, and leaves the participant uncertain; a no vote aborts at once. It
+//! applies the coordinator's decision, forcing a commit to the log before acknowledging it
+//! (the coordinator forgets a commit once every participant has acknowledged it, so a
+//! participant must not lose one), appends a committed transaction to the lists it writes,
+//! and releases its locks. An
 //! uncertain participant that hears nothing for `UNCERTAIN_ROUNDS` timeouts is blocked and
 //! asks the coordinator until it learns the outcome; in the `unilateral-abort` variant it
-//! aborts instead. A restarted participant takes the locks of its prepared transactions
-//! again from their records and asks at once.
+//! aborts instead. A restarted participant rebuilds its lists from its log (the appends of
+//! its recorded commits, in order), takes the locks of its prepared transactions again from
+//! their records and asks at once.
 
 use std::collections::BTreeMap;
 
 use super::{
     TwoPhaseCommit, TwoPhaseMessage, TwoPhaseRecord, TwoPhaseTimer, QUERY_DOUBLINGS, UNCERTAIN_ROUNDS, UNILATERAL_ABORT,
 };
-use crate::commit::{ClientMessage, CommitObservation, Decision, LockTable, Share, TransactionId, COORDINATOR};
+use crate::commit::{
+    ClientMessage, CommitObservation, Decision, LockTable, Reads, Share, Store, TransactionId, COORDINATOR,
+};
 use crate::node::{NodeId, ServerContext, Setup, Time};
 use crate::service::Key;
 
@@ -25,14 +30,16 @@ pub struct Participant {
     timeout: Time,
     unilateral_abort: bool,
     locks: LockTable,
+    store: Store,
     transactions: BTreeMap<TransactionId, State>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum State {
-    /// Voted yes: holds the locks on `keys` until the decision. `queries` counts the
-    /// `Uncertain` timeouts so far; past the first, the participant is blocked.
-    Prepared { keys: Vec<Key>, queries: u32 },
+    /// Voted yes: holds the locks on `keys` until the decision, appends to `writes` on a
+    /// commit, and read `reads`. `queries` counts the `Uncertain` timeouts so far; past the
+    /// first, the participant is blocked.
+    Prepared { keys: Vec<Key>, writes: Vec<Key>, reads: Reads, queries: u32 },
     /// A no vote is an abort decision.
     Decided(Decision),
 }
@@ -46,14 +53,21 @@ impl Participant {
             timeout: setup.timeout,
             unilateral_abort: setup.is(UNILATERAL_ABORT),
             locks: LockTable::default(),
+            store: Store::default(),
             transactions: BTreeMap::new(),
         };
         for record in records {
             match record {
-                TwoPhaseRecord::Prepared { transaction, keys } => {
-                    participant.transactions.insert(*transaction, State::Prepared { keys: keys.clone(), queries: 0 });
+                TwoPhaseRecord::Prepared { transaction, keys, writes, reads } => {
+                    let (keys, writes, reads) = (keys.clone(), writes.clone(), reads.clone());
+                    participant.transactions.insert(*transaction, State::Prepared { keys, writes, reads, queries: 0 });
                 }
                 TwoPhaseRecord::Decided { transaction, decision } => {
+                    if let (Decision::Commit, Some(State::Prepared { writes, .. })) =
+                        (decision, participant.transactions.get(transaction))
+                    {
+                        participant.store.append(*transaction, writes);
+                    }
                     participant.transactions.insert(*transaction, State::Decided(*decision));
                 }
                 TwoPhaseRecord::Began { .. } | TwoPhaseRecord::Ended { .. } => {}
@@ -81,6 +95,11 @@ impl Participant {
         &self.locks
     }
 
+    /// The participant's lists.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// After a restart, every uncertain transaction asks the coordinator at once.
     pub fn on_recover(&mut self, ctx: &mut ServerContext<TwoPhaseCommit>) {
         for (&transaction, state) in &self.transactions {
@@ -93,13 +112,16 @@ impl Participant {
     }
 
     /// Phase 1: vote, forcing a yes vote to the log first; a repeated `Prepare` gets the
-    /// same vote again (yes unless aborted).
+    /// same vote again (yes unless aborted, with the same reads).
     pub fn on_prepare(&mut self, ctx: &mut ServerContext<TwoPhaseCommit>, transaction: TransactionId, share: Share) {
         if let Some(state) = self.transactions.get(&transaction) {
             // The same vote again; a yes once the record behind it is durable (it may still
             // be syncing), a no at once (aborts are not forced).
-            let yes = *state != State::Decided(Decision::Abort);
-            let vote = TwoPhaseMessage::Vote { transaction, yes };
+            let (yes, reads) = match state {
+                State::Prepared { reads, .. } => (true, reads.clone()),
+                State::Decided(decision) => (*decision == Decision::Commit, Vec::new()),
+            };
+            let vote = TwoPhaseMessage::Vote { transaction, yes, reads };
             if yes {
                 ctx.send_after_sync(COORDINATOR, vote);
             } else {
@@ -108,11 +130,20 @@ impl Participant {
             return;
         }
         let yes = self.locks.vote(transaction, &share);
+        let reads = if yes { self.store.read(&share.reads) } else { Vec::new() };
         if yes {
-            ctx.write(TwoPhaseRecord::Prepared { transaction, keys: share.keys.clone() });
+            let Share { keys, writes, .. } = share;
+            let record = TwoPhaseRecord::Prepared {
+                transaction,
+                keys: keys.clone(),
+                writes: writes.clone(),
+                reads: reads.clone(),
+            };
+            ctx.write(record);
             ctx.sync();
             ctx.set_timer(self.timeout * u64::from(UNCERTAIN_ROUNDS), TwoPhaseTimer::Uncertain(transaction));
-            self.transactions.insert(transaction, State::Prepared { keys: share.keys, queries: 0 });
+            let prepared = State::Prepared { keys, writes, reads: reads.clone(), queries: 0 };
+            self.transactions.insert(transaction, prepared);
         } else {
             ctx.write(TwoPhaseRecord::Decided { transaction, decision: Decision::Abort });
             self.transactions.insert(transaction, State::Decided(Decision::Abort));
@@ -120,9 +151,9 @@ impl Participant {
         ctx.observe(CommitObservation::Voted { transaction, yes });
         if !yes {
             ctx.observe(CommitObservation::Decided { transaction, decision: Decision::Abort });
-            return ctx.send(COORDINATOR, TwoPhaseMessage::Vote { transaction, yes });
+            return ctx.send(COORDINATOR, TwoPhaseMessage::Vote { transaction, yes, reads });
         }
-        ctx.send_after_sync(COORDINATOR, TwoPhaseMessage::Vote { transaction, yes });
+        ctx.send_after_sync(COORDINATOR, TwoPhaseMessage::Vote { transaction, yes, reads });
     }
 
     /// Phase 2: apply the decision and acknowledge a commit (again, if the coordinator
@@ -152,7 +183,8 @@ impl Participant {
     /// A client asks for the outcome: answer if it is known here.
     pub fn on_inquiry(&mut self, ctx: &mut ServerContext<TwoPhaseCommit>, client: NodeId, transaction: TransactionId) {
         if let Some(decision) = self.decision(transaction) {
-            ctx.send(client, TwoPhaseMessage::Client(ClientMessage::Reply { transaction, decision }));
+            let reply = ClientMessage::Reply { transaction, decision, reads: Vec::new() };
+            ctx.send(client, TwoPhaseMessage::Client(reply));
         }
     }
 
@@ -174,11 +206,15 @@ impl Participant {
         ctx.set_timer(interval, TwoPhaseTimer::Uncertain(transaction));
     }
 
-    /// Records the decision (forcing a commit), releases the locks.
+    /// Records the decision (forcing a commit), applies a commit's appends, releases the
+    /// locks.
     fn decide(&mut self, ctx: &mut ServerContext<TwoPhaseCommit>, transaction: TransactionId, decision: Decision) {
         ctx.write(TwoPhaseRecord::Decided { transaction, decision });
         if decision == Decision::Commit {
             ctx.sync();
+            if let Some(State::Prepared { writes, .. }) = self.transactions.get(&transaction) {
+                self.store.append(transaction, writes);
+            }
         }
         ctx.observe(CommitObservation::Decided { transaction, decision });
         ctx.cancel_timer(TwoPhaseTimer::Uncertain(transaction));

@@ -111,7 +111,7 @@ mod tests {
 
     #[test]
     fn aborted_transactions_and_failed_reads_are_not_progress() {
-        let transaction = |value| Transaction { value, keys: vec![0], vetoes: vec![] };
+        let transaction = |value| Transaction::writing(value, &[0], &[]);
         let abort = Call::<TransactionService> {
             client: 3,
             invoked: 50,
@@ -128,7 +128,7 @@ mod tests {
         };
         assert_eq!(check(std::slice::from_ref(&abort), 100, 50, 0, &[]).unwrap_err().invariant, "liveness");
         assert_eq!(check(&[read], 100, 50, 0, &[]).unwrap_err().invariant, "liveness");
-        let commit = Call { operation: transaction(2), outcome: Some(Outcome::Ok(Committed)), ..abort };
+        let commit = Call { operation: transaction(2), outcome: Some(Outcome::Ok(Committed::default())), ..abort };
         assert_eq!(check(&[commit], 100, 50, 0, &[]), Ok(()));
     }
 

@@ -5,6 +5,7 @@
 pub mod linearizable;
 pub mod liveness;
 pub mod sequential;
+pub mod serializable;
 
 use protocols::node::{Time, Violation};
 

@@ -86,6 +86,10 @@ pub struct SwarmLimits {
     /// Keep the scenario's network (latency, loss, duplication) instead of drawing one.
     #[serde(default)]
     pub keep_network: bool,
+    /// Keep the scenario's workload (clients, keys, mix, the service's own keys) instead of
+    /// varying it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_workload: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -119,15 +123,22 @@ pub enum Verdict {
     Violation,
     Stuck,
     Error,
+    /// The run did far more work than its scenario can need (`[limits] runaway_factor`):
+    /// a message storm or a livelock, ended early (see `world::budget`).
+    Runaway,
 }
 
 impl Verdict {
+    /// Every verdict, in the order tables list them.
+    pub const ALL: [Verdict; 5] = [Verdict::Ok, Verdict::Violation, Verdict::Stuck, Verdict::Error, Verdict::Runaway];
+
     pub fn name(self) -> &'static str {
         match self {
             Verdict::Ok => "ok",
             Verdict::Violation => "violation",
             Verdict::Stuck => "stuck",
             Verdict::Error => "error",
+            Verdict::Runaway => "runaway",
         }
     }
 }
@@ -187,12 +198,21 @@ pub struct Network {
     /// Deliver each link's messages in the order they were sent (TCP-like channels).
     #[serde(default)]
     pub fifo: bool,
+    /// Probability that a message sent to a server shortly before it crashed (one of the
+    /// last `world::REPLAY_KEPT` sent to it) reaches it once more after it restarts: a
+    /// duplicate delayed past the restart, as a network that holds copies delivers it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub replay: f64,
 }
 
 impl Default for Network {
     fn default() -> Self {
-        Network { latency: Latency::default(), loss: 0.0, duplicate: 0.0, fifo: false }
+        Network { latency: Latency::default(), loss: 0.0, duplicate: 0.0, fifo: false, replay: 0.0 }
     }
+}
+
+fn is_zero(value: &f64) -> bool {
+    *value == 0.0
 }
 
 /// The one-way latency of a message; reordering follows from its spread.
@@ -292,6 +312,10 @@ pub enum FaultKind {
         /// Drop the writes the node had not synced.
         #[serde(default)]
         lose_unsynced: bool,
+        /// Crash the node at its first sync from `at_ms` on, instead of at `at_ms`: right
+        /// after the handler that asked for it, before it finishes.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        at_sync: bool,
     },
     Restart {
         node: NodeId,
@@ -416,6 +440,22 @@ pub struct Nemesis {
     /// holding a lease is the classic lock failure).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub client_faults: bool,
+    /// Share of crashes that wait for their server's next sync and strike while it is under
+    /// way (`at_sync`): a crash right after a change of durable state.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub crash_at_sync: f64,
+    /// Share of faults aimed at the server that most recently reached `aim_milestone` (or
+    /// any milestone), rather than at a random one: the leader just elected, the acceptor
+    /// that just accepted.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub aim: f64,
+    /// The protocol milestone `aim` follows (default: whichever was reached last).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aim_milestone: Option<String>,
+    /// Mean length of a pause, if not `fault_ms`: a pause longer than the election timeout
+    /// lets the others move on while the paused server still believes what it believed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_ms: Option<f64>,
 }
 
 /// A process's clocks: its monotonic clock runs at `1 + drift_ppm / 1e6` of true time, and
@@ -447,6 +487,14 @@ pub struct Checks {
     /// a majority core, the other servers stay cut off), or `none`.
     #[serde(default)]
     pub heal: Heal,
+    /// Run the protocol's own online checker (default true); false leaves the history
+    /// checks alone to judge, to see what they catch by themselves.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub online: bool,
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -458,7 +506,7 @@ pub enum Heal {
     None,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// Events one run may process before it ends with verdict `error`.
@@ -471,6 +519,10 @@ pub struct Limits {
     /// its drain, any one fault), checked when the file is loaded.
     #[serde(default = "default_max_duration_ms")]
     pub max_duration_ms: u64,
+    /// A run whose events outpace, over a window of virtual time, this many times what a
+    /// fault-free run of the scenario needs ends with verdict `runaway` (0: no such limit).
+    #[serde(default = "default_runaway_factor", skip_serializing_if = "is_default_runaway_factor")]
+    pub runaway_factor: f64,
 }
 
 impl Default for Limits {
@@ -479,6 +531,7 @@ impl Default for Limits {
             max_events: default_max_events(),
             drain_ms: default_drain_ms(),
             max_duration_ms: default_max_duration_ms(),
+            runaway_factor: default_runaway_factor(),
         }
     }
 }
@@ -683,6 +736,7 @@ impl Default for Checks {
             linearizability_budget: default_linearizability_budget(),
             liveness_ms: None,
             heal: Heal::default(),
+            online: true,
         }
     }
 }
@@ -719,4 +773,10 @@ fn default_drain_ms() -> u64 {
 }
 fn default_max_duration_ms() -> u64 {
     validate::DEFAULT_MAX_DURATION_MS
+}
+fn default_runaway_factor() -> f64 {
+    crate::world::budget::DEFAULT_FACTOR
+}
+fn is_default_runaway_factor(factor: &f64) -> bool {
+    *factor == default_runaway_factor()
 }

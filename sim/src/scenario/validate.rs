@@ -129,6 +129,7 @@ fn check_limits(scenario: &Scenario) -> Checked {
     at_least(&[Key("limits"), Key("max_events")], limits.max_events as f64, 1.0)?;
     at_most(&[Key("limits"), Key("max_events")], limits.max_events as f64, MAX_EVENTS_CEILING as f64)?;
     at_most(&[Key("limits"), Key("max_duration_ms")], limits.max_duration_ms as f64, MAX_DURATION_CEILING_MS as f64)?;
+    at_least(&[Key("limits"), Key("runaway_factor")], limits.runaway_factor, 0.0)?;
     let max = limits.max_duration_ms;
     let within = |key: &[KeyPart], ms: f64, what: &str| -> Checked {
         if ms <= max as f64 {
@@ -295,6 +296,13 @@ fn check_network(scenario: &Scenario) -> Checked {
             "FIFO links (fifo = true) are connections, which deliver each message once; set duplicate = 0 or fifo = false",
         ));
     }
+    probability(&[Key("network"), Key("replay")], network.replay)?;
+    if network.fifo && network.replay > 0.0 {
+        return Err(problem(
+            &[Key("network"), Key("replay")],
+            "FIFO links (fifo = true) are connections, which a restart breaks: nothing sent before it can be replayed; set replay = 0 or fifo = false",
+        ));
+    }
     check_latency(&[Key("network"), Key("latency")], &network.latency)
 }
 
@@ -436,6 +444,18 @@ fn check_nemesis(scenario: &Scenario, meta: &Meta) -> Checked {
     }
     if let Some(max_down) = nemesis.max_down {
         at_most(&key("max_down"), max_down as f64, scenario.nodes as f64)?;
+    }
+    probability(&key("crash_at_sync"), nemesis.crash_at_sync)?;
+    probability(&key("aim"), nemesis.aim)?;
+    if let Some(milestone) = &nemesis.aim_milestone {
+        if !meta.milestones.iter().any(|known| known.name == milestone) {
+            let known: Vec<&str> = meta.milestones.iter().map(|known| known.name).collect();
+            let message = format!("{} has no milestone {milestone:?}; allowed: {}", meta.name, known.join(", "));
+            return Err(problem(&key("aim_milestone"), message));
+        }
+    }
+    if let Some(pause_ms) = nemesis.pause_ms {
+        positive(&key("pause_ms"), pause_ms)?;
     }
     Ok(())
 }

@@ -14,9 +14,15 @@
 //! that expects a violation (or `stuck`) shows it on at least one seed, no seed ends in
 //! `error`, and every fault kind a scenario configures fired in at least one of its runs.
 //!
-//! The work is planned first ([`plan`]: which scenario and seed, in which order) and then
-//! run by a pool of threads that takes jobs in plan order, so a different order (round
-//! robin over scenarios, say) is a different plan.
+//! The work is a [`Plan`]: each scenario's seeds in order, and a pool of threads that takes
+//! the next seed of whichever scenario has had the least wall time so far (round robin by
+//! time), so that one slow scenario cannot starve the others. A time box (`time`) stops
+//! the sweep taking seeds when it is over; within one, a scenario that expects a violation
+//! stops once it has shown it, and its share goes to the others. `until_first` stops the
+//! whole sweep at its first failure. For each scenario and invariant the summary gives the
+//! seeds and the wall time to the first failure, from that scenario's own start.
+//! Shrinking comes after the runs, in parallel, within a deadline of its own when the
+//! sweep is time-boxed.
 
 pub mod shrink;
 mod summary;
@@ -26,9 +32,9 @@ pub mod table;
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use reports::SweepRow;
 
@@ -43,6 +49,41 @@ pub use table::{Key, Table, TableError};
 pub struct Seeds {
     pub start: u64,
     pub end: u64,
+}
+
+impl Seeds {
+    /// Every seed from 1 on: the range of a time-boxed sweep given none.
+    pub const UNBOUNDED: Seeds = Seeds { start: 1, end: u64::MAX };
+
+    /// How many seeds the range holds.
+    pub fn len(&self) -> u64 {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.end <= self.start
+    }
+}
+
+/// A wall-clock time box, `90s`, `2m`, `1h` or plain seconds.
+pub fn parse_time(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?} is not a time; write seconds, minutes or hours: 90s, 2m, 1h (or just 90)");
+    let trimmed = text.trim();
+    let (number, unit) = match trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(at) => trimmed.split_at(at),
+        None => (trimmed, "s"),
+    };
+    let value: f64 = number.parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3_600.0,
+        _ => return Err(bad()),
+    };
+    if !(seconds > 0.0 && seconds <= 7.0 * 86_400.0) {
+        return Err(format!("{text:?}: a time box is above 0 and at most a week"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 impl std::str::FromStr for Seeds {
@@ -126,6 +167,11 @@ pub struct SweepOptions {
     pub restart: bool,
     /// Set (by Ctrl-C) to stop taking new seeds; the runs in progress finish.
     pub interrupt: Arc<AtomicBool>,
+    /// A wall-clock time box: no seed starts after it (the runs in progress finish).
+    pub time: Option<Duration>,
+    /// Stop the whole sweep at its first failure (an `ok` scenario that is not ok, or an
+    /// error).
+    pub until_first: bool,
 }
 
 impl SweepOptions {
@@ -141,7 +187,15 @@ impl SweepOptions {
             recheck: 0,
             restart: false,
             interrupt: Arc::new(AtomicBool::new(false)),
+            time: None,
+            until_first: false,
         }
+    }
+
+    /// How long shrinking may take after a time-boxed sweep: a quarter of the box, at least
+    /// 15 s (unbounded otherwise: each shrink has its budget of runs).
+    pub fn shrink_time(&self) -> Option<Duration> {
+        self.time.map(|time| (time / 4).max(Duration::from_secs(15)))
     }
 }
 
@@ -175,17 +229,94 @@ pub struct Job {
     pub seed: u64,
 }
 
-/// The jobs of a sweep in the order they run: each scenario's seeds in turn, without the
-/// seeds of other shards and those already `done`.
-pub fn plan(entries: &[Entry], options: &SweepOptions, done: &BTreeSet<(String, u64)>) -> Vec<Job> {
-    let seeds = options.seeds;
-    entries
+/// The jobs of a sweep, handed out one at a time: each scenario's seeds in order (without
+/// the seeds of other shards and those already done), from the scenario that has had the
+/// least wall time so far, counting the runs it has in progress at its mean so far (and,
+/// before any has finished, the one with fewest runs in progress).
+#[derive(Clone, Debug)]
+pub struct Plan {
+    seeds: Seeds,
+    shard: Option<Shard>,
+    scenarios: Vec<Lane>,
+}
+
+/// One scenario's part of the plan.
+#[derive(Clone, Debug, Default)]
+struct Lane {
+    /// The next seed to consider.
+    next: u64,
+    done: BTreeSet<u64>,
+    /// Seconds its finished runs took, how many there are, how many are in progress.
+    spent: f64,
+    finished: u64,
+    running: u64,
+    stopped: bool,
+}
+
+impl Lane {
+    /// Seconds spent, counting each run in progress at the mean of those finished.
+    fn load(&self) -> f64 {
+        let mean = if self.finished > 0 { self.spent / self.finished as f64 } else { 0.0 };
+        self.spent + mean * self.running as f64
+    }
+}
+
+/// The plan of a sweep of `entries`, leaving out the (scenario, seed) pairs in `done`.
+pub fn plan(entries: &[Entry], options: &SweepOptions, done: &BTreeSet<(String, u64)>) -> Plan {
+    let scenarios = entries
         .iter()
-        .enumerate()
-        .flat_map(|(entry, _)| (seeds.start..seeds.end).map(move |seed| Job { entry, seed }))
-        .filter(|job| options.shard.is_none_or(|shard| shard.holds(seeds, job.seed)))
-        .filter(|job| !done.contains(&(entries[job.entry].scenario.name.clone(), job.seed)))
-        .collect()
+        .map(|entry| Lane {
+            next: options.seeds.start,
+            done: done.iter().filter(|(name, _)| *name == entry.scenario.name).map(|&(_, seed)| seed).collect(),
+            ..Lane::default()
+        })
+        .collect();
+    Plan { seeds: options.seeds, shard: options.shard, scenarios }
+}
+
+impl Plan {
+    /// The next job, or `None` when every scenario is done or stopped.
+    pub fn take(&mut self) -> Option<Job> {
+        loop {
+            let (entry, lane) = (self.scenarios.iter_mut().enumerate())
+                .filter(|(_, lane)| !lane.stopped && lane.next < self.seeds.end)
+                .min_by(|(a, x), (b, y)| {
+                    x.load().total_cmp(&y.load()).then(x.running.cmp(&y.running)).then(a.cmp(b))
+                })?;
+            let seed = lane.next;
+            lane.next += 1;
+            let skipped = self.shard.is_some_and(|shard| !shard.holds(self.seeds, seed)) || lane.done.contains(&seed);
+            if !skipped {
+                lane.running += 1;
+                return Some(Job { entry, seed });
+            }
+        }
+    }
+
+    /// A job of scenario `entry` finished after `seconds`.
+    pub fn finished(&mut self, entry: usize, seconds: f64) {
+        let lane = &mut self.scenarios[entry];
+        lane.running = lane.running.saturating_sub(1);
+        lane.finished += 1;
+        lane.spent += seconds;
+    }
+
+    /// Scenario `entry` takes no more seeds.
+    pub fn stop(&mut self, entry: usize) {
+        self.scenarios[entry].stopped = true;
+    }
+
+    /// The jobs left, if the seed range is bounded.
+    pub fn left(&self) -> Option<u64> {
+        if self.seeds.end == u64::MAX {
+            return None;
+        }
+        let holds = |seed: u64| self.shard.is_none_or(|shard| shard.holds(self.seeds, seed));
+        let left = self.scenarios.iter().filter(|lane| !lane.stopped).map(|lane| {
+            (lane.next..self.seeds.end).filter(|&seed| holds(seed) && !lane.done.contains(&seed)).count() as u64
+        });
+        Some(left.sum())
+    }
 }
 
 /// Runs the sweep; returns its summary (which says whether it passed).
@@ -195,21 +326,24 @@ pub fn sweep(entries: &[Entry], options: &SweepOptions) -> Result<Summary, Sweep
     let csv_path = options.out.join("sweep.csv");
     let mut rows = resume(entries, options, &csv_path)?;
     let done: BTreeSet<(String, u64)> = rows.iter().map(|row| (row.scenario.clone(), row.seed)).collect();
-    let jobs = plan(entries, options, &done);
+    let plan = plan(entries, options, &done);
+    let planned = plan.left();
     if !rows.is_empty() {
-        println!("sweep: resuming {}: {} seeds done, {} to run", csv_path.display(), rows.len(), jobs.len());
+        let left = planned.map_or_else(|| "seeds".to_string(), |left| format!("{left}"));
+        println!("sweep: resuming {}: {} seeds done, {left} to run", csv_path.display(), rows.len());
     }
     let started = Instant::now();
-    let mut firsts = summary::FirstFound::default();
-    let new_rows = run_parallel(entries, &jobs, options, &csv_path, |row| firsts.note(row, started.elapsed()))
+    let outcome = run_parallel(entries, plan, options, &csv_path)
         .map_err(|error| SweepError(format!("{}: {error}", csv_path.display())))?;
     let seconds = started.elapsed().as_secs_f64();
-    let ran = new_rows.len();
-    rows.extend(new_rows);
-    let interrupted = ran < jobs.len();
-    let options_summary = SummaryOptions { seeds_run: ran, seconds, firsts, swarm: options.swarm };
+    let ran = outcome.rows.len();
+    rows.extend(outcome.rows);
+    let interrupted = options.interrupt.load(Ordering::Relaxed);
+    let options_summary =
+        SummaryOptions { seeds_run: ran, seconds, firsts: outcome.firsts, swarm: options.swarm, ended: outcome.ended };
     let mut summary = Summary::of(&rows, options_summary);
-    summary.interrupted = interrupted.then(|| (jobs.len() - ran, csv_path.clone()));
+    let left = planned.map(|planned| (planned as usize).saturating_sub(ran));
+    summary.interrupted = interrupted.then(|| (left, csv_path.clone()));
     if options.shrink && !interrupted {
         summary.shrunk = shrink_failures(entries, &rows, options);
     }
@@ -320,44 +454,83 @@ pub fn merge(paths: &[PathBuf]) -> Result<Vec<SweepRow>, SweepError> {
     Ok(rows.into_iter().map(|(row, ..)| row).collect())
 }
 
-/// Runs `jobs` on `options.jobs` threads, appending each row to the CSV as it arrives;
-/// stops taking jobs once `options.interrupt` is set.
-fn run_parallel(
-    entries: &[Entry],
-    jobs: &[Job],
-    options: &SweepOptions,
-    csv_path: &Path,
-    mut on_row: impl FnMut(&SweepRow),
-) -> std::io::Result<Vec<SweepRow>> {
+/// What the runs of a sweep left: their rows, when each scenario and invariant first
+/// failed, and why the sweep stopped taking seeds early, if it did.
+struct Outcome {
+    rows: Vec<SweepRow>,
+    firsts: summary::FirstFound,
+    ended: Option<String>,
+}
+
+/// Runs the plan on `options.jobs` threads, appending each row to the CSV as it arrives;
+/// stops taking jobs once `options.interrupt` is set, the time box is over, or (with
+/// `until_first`) something failed.
+fn run_parallel(entries: &[Entry], plan: Plan, options: &SweepOptions, csv_path: &Path) -> std::io::Result<Outcome> {
     let mut writer = reports::CsvAppender::open(csv_path)?;
-    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    let deadline = options.time.map(|time| started + time);
+    let total = plan.left();
+    let plan = Mutex::new(plan);
+    let first_started: Mutex<Vec<Option<Instant>>> = Mutex::new(vec![None; entries.len()]);
+    let stop = AtomicBool::new(false);
     let (sender, receiver) = mpsc::channel();
-    let mut progress = Progress::new(jobs.len() as u64);
-    let mut rows = Vec::with_capacity(jobs.len());
+    let mut progress = Progress::new(total, options.time);
+    let mut outcome = Outcome { rows: Vec::new(), firsts: summary::FirstFound::default(), ended: None };
+    let threads = options.jobs.clamp(1, total.map_or(usize::MAX, |total| total.max(1) as usize));
     std::thread::scope(|scope| -> std::io::Result<()> {
-        for _ in 0..options.jobs.clamp(1, jobs.len().max(1)) {
+        for _ in 0..threads {
             let sender = sender.clone();
-            let next = &next;
-            scope.spawn(move || {
-                while !options.interrupt.load(Ordering::Relaxed) {
-                    let Some(&job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else { return };
-                    if sender.send(run_seed(&entries[job.entry], job.seed, options)).is_err() {
-                        return;
-                    }
+            let (plan, first_started, stop) = (&plan, &first_started, &stop);
+            scope.spawn(move || loop {
+                let over = deadline.is_some_and(|deadline| Instant::now() >= deadline);
+                if options.interrupt.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed) || over {
+                    return;
+                }
+                let Some(job) = plan.lock().expect("the plan").take() else { return };
+                first_started.lock().expect("the starts")[job.entry].get_or_insert_with(Instant::now);
+                let run_started = Instant::now();
+                let row = run_seed(&entries[job.entry], job.seed, options);
+                plan.lock().expect("the plan").finished(job.entry, run_started.elapsed().as_secs_f64());
+                // Stopped here, not when the row is read, so that no thread takes another seed.
+                if options.until_first && is_failure(&row) {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                if sender.send((job, row)).is_err() {
+                    return;
                 }
             });
         }
         drop(sender);
-        for row in receiver {
+        for (job, row) in receiver {
             writer.append(&row)?;
-            on_row(&row);
+            let since = first_started.lock().expect("the starts")[job.entry].map_or(Duration::ZERO, |at| at.elapsed());
+            outcome.firsts.note(&row, since);
             progress.tick(&row);
-            rows.push(row);
+            if is_failure(&row) && options.until_first && outcome.ended.is_none() {
+                outcome.ended = Some(format!(
+                    "stopped at the first failure (--until-first): {} seed {} ({})",
+                    row.scenario, row.seed, row.verdict
+                ));
+            }
+            // Within a time box, a scenario that expects a failure has done its job once it shows it.
+            if options.time.is_some() && row.expect != "ok" && row.verdict == row.expect {
+                plan.lock().expect("the plan").stop(job.entry);
+            }
+            outcome.rows.push(row);
         }
         Ok(())
     })?;
     progress.finish();
-    Ok(rows)
+    if outcome.ended.is_none() && deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+        let time = options.time.map_or(0.0, |time| time.as_secs_f64());
+        outcome.ended = Some(format!("the time box of {time:.0} s is over"));
+    }
+    Ok(outcome)
+}
+
+/// Whether a row fails the sweep by itself: an `ok` scenario that is not ok, or an error.
+fn is_failure(row: &SweepRow) -> bool {
+    (row.expect == "ok" && row.verdict != "ok") || row.verdict == "error"
 }
 
 /// The scenario a seed runs: the entry's, under the seed's weather in swarm mode.
@@ -438,7 +611,8 @@ fn pairs(counts: &[(&'static str, u64)]) -> String {
     sorted.iter().map(|(name, count)| format!("{name}:{count}")).collect::<Vec<_>>().join(";")
 }
 
-/// Shrinks the first failing seed of each scenario and invariant into a scenario file.
+/// Shrinks the first failing seed of each scenario and invariant into a scenario file, on
+/// `options.jobs` threads, within the sweep's shrink time if it has one.
 fn shrink_failures(entries: &[Entry], rows: &[SweepRow], options: &SweepOptions) -> Vec<summary::ShrunkFile> {
     let mut firsts: Vec<&SweepRow> = Vec::new();
     let mut sorted: Vec<&SweepRow> = rows.iter().filter(|row| row.verdict != "ok").collect();
@@ -448,30 +622,51 @@ fn shrink_failures(entries: &[Entry], rows: &[SweepRow], options: &SweepOptions)
             firsts.push(row);
         }
     }
-    let mut shrunk = Vec::new();
-    for row in firsts {
-        let Some(entry) = entries.iter().find(|entry| entry.scenario.name == row.scenario) else { continue };
-        let (scenario, _) = scenario_for(&entry.scenario, row.seed, options.swarm);
-        let Some(result) = shrink::shrink(&scenario, row.seed) else { continue };
-        if let Ok(path) = shrink::write(&options.out.join("shrunk"), &entry.scenario, row.seed, &result) {
-            shrunk.push(summary::ShrunkFile {
-                replay: shrink::replay(&path, &result.scenario, row.seed),
-                scenario: row.scenario.clone(),
-                invariant: row.invariant.clone(),
-                seed: row.seed,
-                faults_before: result.faults_before,
-                faults_after: result.faults_after,
-                path,
+    let deadline = options.shrink_time().map(|time| Instant::now() + time);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let shrunk = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..options.jobs.clamp(1, firsts.len().max(1)) {
+            scope.spawn(|| {
+                while let Some(row) = firsts.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    if let Some(file) = shrink_one(entries, row, options, deadline) {
+                        shrunk.lock().expect("the shrunk files").push(file);
+                    }
+                }
             });
         }
-    }
+    });
+    let mut shrunk = shrunk.into_inner().expect("the shrunk files");
+    shrunk.sort_by(|a, b| (&a.scenario, &a.invariant).cmp(&(&b.scenario, &b.invariant)));
     shrunk
+}
+
+fn shrink_one(
+    entries: &[Entry],
+    row: &SweepRow,
+    options: &SweepOptions,
+    deadline: Option<Instant>,
+) -> Option<summary::ShrunkFile> {
+    let entry = entries.iter().find(|entry| entry.scenario.name == row.scenario)?;
+    let (scenario, _) = scenario_for(&entry.scenario, row.seed, options.swarm);
+    let result = shrink::shrink_within(&scenario, row.seed, deadline)?;
+    let path = shrink::write(&options.out.join("shrunk"), &entry.scenario, row.seed, &result).ok()?;
+    Some(summary::ShrunkFile {
+        replay: shrink::replay(&path, &result.scenario, row.seed),
+        scenario: row.scenario.clone(),
+        invariant: row.invariant.clone(),
+        seed: row.seed,
+        faults_before: result.faults_before,
+        faults_after: result.faults_after,
+        path,
+    })
 }
 
 /// Progress on a terminal (indicatif), plain periodic lines otherwise.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
-    total: u64,
+    total: Option<u64>,
+    time: Option<Duration>,
     done: u64,
     failures: u64,
     started: Instant,
@@ -479,16 +674,18 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(total: u64) -> Progress {
+    fn new(total: Option<u64>, time: Option<Duration>) -> Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = indicatif::ProgressBar::new(total);
-            let style =
-                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {per_sec}, {msg}, eta {eta}")
-                    .expect("a valid template");
+            let (length, template) = match (total, time) {
+                (Some(total), None) => (total, "{bar:40} {pos}/{len} seeds, {per_sec}, {msg}, eta {eta}"),
+                _ => (u64::MAX, "{spinner} {pos} seeds, {per_sec}, {msg}, {elapsed} elapsed"),
+            };
+            let bar = indicatif::ProgressBar::new(length);
+            let style = indicatif::ProgressStyle::with_template(template).expect("a valid template");
             bar.set_style(style);
             bar
         });
-        Progress { bar, total, done: 0, failures: 0, started: Instant::now(), last_line: Instant::now() }
+        Progress { bar, total, time, done: 0, failures: 0, started: Instant::now(), last_line: Instant::now() }
     }
 
     fn tick(&mut self, row: &SweepRow) {
@@ -502,8 +699,14 @@ impl Progress {
             }
             None if self.last_line.elapsed().as_secs() >= 5 => {
                 self.last_line = Instant::now();
-                let rate = self.done as f64 / self.started.elapsed().as_secs_f64();
-                println!("sweep: {}/{} seeds, {rate:.1} seeds/s, {} failures", self.done, self.total, self.failures);
+                let elapsed = self.started.elapsed().as_secs_f64();
+                let rate = self.done as f64 / elapsed;
+                let of = match (self.total, self.time) {
+                    (Some(total), None) => format!("/{total}"),
+                    (_, Some(time)) => format!(" in {elapsed:.0} of {:.0} s", time.as_secs_f64()),
+                    _ => String::new(),
+                };
+                println!("sweep: {}{of} seeds, {rate:.1} seeds/s, {} failures", self.done, self.failures);
             }
             None => {}
         }

@@ -12,18 +12,19 @@ use reports::SweepRow;
 use crate::replay::Replay;
 use crate::scenario::EngineKind;
 
-/// When (wall time since the sweep started) each scenario and invariant first failed.
+/// When each scenario and invariant first failed: the wall time from that scenario's first
+/// seed to the end of the failing one.
 #[derive(Clone, Debug, Default)]
 pub struct FirstFound {
     found: Vec<(String, String, f64)>,
 }
 
 impl FirstFound {
-    pub fn note(&mut self, row: &SweepRow, elapsed: Duration) {
+    pub fn note(&mut self, row: &SweepRow, since_scenario: Duration) {
         let known =
             self.found.iter().any(|(scenario, invariant, _)| *scenario == row.scenario && *invariant == row.invariant);
         if row.verdict != "ok" && !known {
-            self.found.push((row.scenario.clone(), row.invariant.clone(), elapsed.as_secs_f64()));
+            self.found.push((row.scenario.clone(), row.invariant.clone(), since_scenario.as_secs_f64()));
         }
     }
 
@@ -40,6 +41,9 @@ pub struct SummaryOptions {
     pub seconds: f64,
     pub firsts: FirstFound,
     pub swarm: bool,
+    /// Why the sweep stopped taking seeds before its range was done (a time box, the first
+    /// failure), if it did.
+    pub ended: Option<String>,
 }
 
 /// A shrunk scenario written for a failure.
@@ -63,7 +67,12 @@ pub struct FirstFailure {
     pub seed: u64,
     /// Seeds of the scenario at or below that seed: the seeds it took to find it.
     pub seeds_to_find: usize,
+    /// Wall time from the scenario's first seed to the end of the failing one, in the
+    /// sweep that ran it (unknown after a resume or a merge).
     pub seconds_to_find: Option<f64>,
+    /// Wall time of the scenario's own runs up to the failing seed: what a sweep of that
+    /// scenario alone, on one core, would have taken.
+    pub own_seconds: f64,
     /// The command that replays it.
     pub replay: String,
 }
@@ -91,8 +100,9 @@ pub struct Summary {
     /// Why the sweep fails; empty when it passes.
     pub problems: Vec<String>,
     pub shrunk: Vec<ShrunkFile>,
-    /// Set when the sweep was stopped before its end: the seeds left and the CSV to resume.
-    pub interrupted: Option<(usize, PathBuf)>,
+    /// Set when the sweep was stopped before its end: the seeds left (if the range was
+    /// bounded) and the CSV to resume.
+    pub interrupted: Option<(Option<usize>, PathBuf)>,
 }
 
 impl Summary {
@@ -137,12 +147,16 @@ impl Summary {
             );
         }
         if let Some((left, csv)) = &self.interrupted {
+            let left = left.map_or_else(String::new, |left| format!(" with {left} seeds still to run"));
             println!(
-                "sweep: stopped with {left} seeds still to run; the rows of the seeds that ran are in {}: run the \
-                 same command again to resume",
+                "sweep: stopped{left}; the rows of the seeds that ran are in {}: run the same command again to \
+                 resume",
                 csv.display()
             );
             return;
+        }
+        if let Some(ended) = &self.options.ended {
+            println!("sweep: {ended}");
         }
         match self.problems.is_empty() {
             true => println!("sweep passed"),
@@ -155,10 +169,10 @@ impl Summary {
             scenario.verdicts.iter().map(|(verdict, count)| format!("{verdict} {count}")).collect();
         println!("  {:<40} expect {:<9} {}", scenario.name, scenario.expect, verdicts.join(", "));
         for first in &scenario.firsts {
-            let seconds = first.seconds_to_find.map_or(String::new(), |s| format!(", {s:.2} s"));
+            let since = first.seconds_to_find.map_or(String::new(), |s| format!(", {s:.2} s from its start"));
             println!(
-                "    first {} ({}): seed {} after {} seeds{seconds}; replay: {}",
-                first.verdict, first.invariant, first.seed, first.seeds_to_find, first.replay
+                "    first {} ({}): seed {} after {} seeds{since} ({:.2} s of its own runs); replay: {}",
+                first.verdict, first.invariant, first.seed, first.seeds_to_find, first.own_seconds, first.replay
             );
         }
         let runs = scenario.runs;
@@ -182,7 +196,9 @@ fn scenario_summary<'a>(name: &str, rows: impl Iterator<Item = &'a SweepRow>, fi
     let mut rows: Vec<&SweepRow> = rows.collect();
     rows.sort_by_key(|row| row.seed);
     let mut summary = ScenarioSummary { name: name.to_string(), runs: rows.len(), ..ScenarioSummary::default() };
+    let mut own_ms = 0.0;
     for (position, row) in rows.iter().enumerate() {
+        own_ms += row.wall_ms;
         summary.path.clone_from(&row.path);
         summary.expect.clone_from(&row.expect);
         *summary.verdicts.entry(row.verdict.clone()).or_default() += 1;
@@ -201,6 +217,7 @@ fn scenario_summary<'a>(name: &str, rows: impl Iterator<Item = &'a SweepRow>, fi
                 seed: row.seed,
                 seeds_to_find: position + 1,
                 seconds_to_find: firsts.seconds(name, &row.invariant),
+                own_seconds: own_ms / 1e3,
                 replay: replay_of(row),
             });
         }

@@ -17,7 +17,7 @@ use crate::record::TraceHasher;
 use crate::scenario::{EngineKind, Scenario};
 
 /// The verdicts a row may hold (and a scenario may expect).
-pub const VERDICTS: [&str; 4] = ["ok", "violation", "stuck", "error"];
+pub const VERDICTS: [&str; 5] = ["ok", "violation", "stuck", "error", "runaway"];
 
 /// A sweep's file that cannot be used as it is: which file, where, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]

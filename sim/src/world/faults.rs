@@ -10,6 +10,21 @@
 //! records alone. Pauses, clock jumps and link faults may strike clients as well as servers.
 //! A join starts a spare server, empty, and announces it; a leave tells a server to hand off
 //! and removes it once it has (or once its time is up).
+//!
+//! Fault points: faults aimed at the moments bugs hide in, keyed by what every protocol has
+//! (syncs, restarts, timeouts, milestones) rather than by any protocol's messages.
+//! - A crash `at_sync` waits for its server's next sync and strikes while it is under way:
+//!   the handler that asked for the sync runs to its end (its plain sends leave, its sends
+//!   and observations that wait for the sync are held), the sync never finishes, and with
+//!   `lose_unsynced` the records it was to make durable may be lost (a crash right after a
+//!   change of durable state, before it is safe).
+//! - `[network] replay`: when a crashed server restarts, each of the last [`REPLAY_KEPT`]
+//!   messages sent to it before the crash reaches it again with that probability, within
+//!   a timeout of its recovery (duplicates delayed past the restart).
+//! - `[nemesis] aim`: a share of the faults strike the server that last reached a milestone
+//!   (the leader just elected, the acceptor that just accepted) instead of a random one.
+//! - `[nemesis] pause_ms`: pauses of their own length, so that a pause may span election
+//!   timeouts while the other faults stay short.
 
 use protocols::node::{Membership, NodeId, Protocol, Time, MILLISECOND};
 use rand::seq::SliceRandom;
@@ -17,8 +32,9 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::network::{exponential, LinkFault};
-use super::{Event, Life, Place, Substrate, World};
+use super::{Event, Life, Place, Substrate, World, REPLAY_KEPT};
 use crate::record::FaultPeriod;
+use crate::record::MessageRecord;
 use crate::rng::{self, stream};
 use crate::scenario::{self, time_of, Fault, FaultKind, Heal, NemesisKind, Scenario};
 
@@ -53,6 +69,22 @@ pub struct Faults {
     any: bool,
     /// How long a leaving server may take to hand off, unless its fault says.
     leave_grace: Time,
+    /// Crashes waiting for their server's next sync.
+    armed: Vec<Armed>,
+    /// `[network] replay`, the stream that draws which messages are replayed and when, and
+    /// the longest a replayed message waits after the recovery (a timeout).
+    replay: f64,
+    replay_rng: ChaCha8Rng,
+    replay_within: Time,
+}
+
+/// A crash that strikes at its server's next sync.
+#[derive(Clone, Debug)]
+struct Armed {
+    node: NodeId,
+    lose_unsynced: bool,
+    /// Restart this long after the crash.
+    duration: Option<Time>,
 }
 
 impl Faults {
@@ -67,7 +99,16 @@ impl Faults {
             heal: scenario.checks.heal,
             any: !scenario.faults.is_empty() || scenario.nemesis.is_some(),
             leave_grace: 10 * scenario.timeout_ms * MILLISECOND,
+            armed: Vec::new(),
+            replay: scenario.network.replay,
+            replay_rng: stream(seed, rng::REPLAY),
+            replay_within: scenario.timeout_ms * MILLISECOND,
         }
+    }
+
+    /// Whether a crash waits for `node`'s next sync.
+    pub fn armed_at_sync(&self, node: NodeId) -> bool {
+        self.armed.iter().any(|armed| armed.node == node)
     }
 }
 
@@ -81,6 +122,10 @@ pub struct Nemesis {
     max_down: u32,
     clock_jump_ms: i64,
     client_faults: bool,
+    crash_at_sync: f64,
+    aim: f64,
+    aim_milestone: Option<String>,
+    pause_ms: Option<f64>,
     rng: ChaCha8Rng,
 }
 
@@ -96,6 +141,8 @@ pub struct Targets {
     pub leaving: u32,
     /// Every client.
     pub clients: Vec<NodeId>,
+    /// The server that last reached the milestone the nemesis aims at, if it is up.
+    pub aimed: Option<NodeId>,
 }
 
 impl Nemesis {
@@ -109,7 +156,25 @@ impl Nemesis {
             max_down: config.max_down.unwrap_or((scenario.nodes - 1) / 2),
             clock_jump_ms: config.clock_jump_ms as i64,
             client_faults: config.client_faults,
+            crash_at_sync: config.crash_at_sync,
+            aim: config.aim,
+            aim_milestone: config.aim_milestone.clone(),
+            pause_ms: config.pause_ms,
             rng,
+        }
+    }
+
+    /// Whether an event of probability `share` happens; draws nothing when it is 0, so that a
+    /// scenario without fault points draws the numbers it always drew.
+    fn sometimes(&mut self, share: f64) -> bool {
+        share > 0.0 && self.rng.gen::<f64>() < share
+    }
+
+    /// How long the fault `kind` lasts.
+    pub fn duration(&mut self, kind: &FaultKind) -> Time {
+        match (kind, self.pause_ms) {
+            (FaultKind::Pause { .. }, Some(pause_ms)) => self.gap(pause_ms),
+            _ => self.gap(self.fault_ms),
         }
     }
 
@@ -123,6 +188,16 @@ impl Nemesis {
         let servers = targets.servers;
         let mut shuffled: Vec<NodeId> = (0..servers).collect();
         shuffled.shuffle(&mut self.rng);
+        // An aimed fault strikes the server of the milestone: first in the shuffle, so it is
+        // the one isolated, cut off, in the minority or the bridge, and the one crashed or
+        // paused if it is up.
+        let aimed = targets.aimed.filter(|_| self.sometimes(self.aim));
+        let mut up = targets.up.clone();
+        if let Some(aimed) = aimed {
+            let position = shuffled.iter().position(|&node| node == aimed).unwrap_or(0);
+            shuffled.swap(0, position);
+            up.retain(|&node| node == aimed);
+        }
         let down = targets.servers - targets.up.len() as u32 - targets.spares.len() as u32;
         // Pauses, clock jumps and isolation strike a client one time in four when allowed.
         let client = (self.client_faults && !targets.clients.is_empty() && self.rng.gen_bool(0.25))
@@ -142,13 +217,14 @@ impl Nemesis {
                 let (left, right) = shuffled[1..].split_at(half);
                 FaultKind::Bridge { left: left.to_vec(), right: right.to_vec(), bridge: shuffled[0] }
             }
-            NemesisKind::Crash if down < self.max_down && !targets.up.is_empty() => {
+            NemesisKind::Crash if down < self.max_down && !up.is_empty() => {
                 let lose_unsynced = self.rng.gen::<f64>() < self.lose_unsynced;
-                FaultKind::Crash { node: *targets.up.choose(&mut self.rng)?, lose_unsynced }
+                let node = *up.choose(&mut self.rng)?;
+                FaultKind::Crash { node, lose_unsynced, at_sync: self.sometimes(self.crash_at_sync) }
             }
-            NemesisKind::Pause if client.is_some() => FaultKind::Pause { node: client? },
-            NemesisKind::Pause if down < self.max_down && !targets.up.is_empty() => {
-                FaultKind::Pause { node: *targets.up.choose(&mut self.rng)? }
+            NemesisKind::Pause if client.is_some() && aimed.is_none() => FaultKind::Pause { node: client? },
+            NemesisKind::Pause if down < self.max_down && !up.is_empty() => {
+                FaultKind::Pause { node: *up.choose(&mut self.rng)? }
             }
             NemesisKind::ClockJump => {
                 let ms = self.rng.gen_range(1..=self.clock_jump_ms.max(1));
@@ -159,7 +235,7 @@ impl Nemesis {
                 FaultKind::Join { node: *targets.spares.choose(&mut self.rng)? }
             }
             NemesisKind::Leave if down + targets.leaving < self.max_down && targets.up.len() > 1 => {
-                FaultKind::Leave { node: *targets.up.choose(&mut self.rng)? }
+                FaultKind::Leave { node: *up.choose(&mut self.rng)? }
             }
             _ => return None,
         };
@@ -189,6 +265,9 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
             let grace = fault.duration_ms.map_or(self.faults.leave_grace, time_of);
             return self.leave(node, grace);
         }
+        if let FaultKind::Crash { node, lose_unsynced, at_sync: true } = fault.kind {
+            return self.arm(Armed { node, lose_unsynced, duration: fault.duration_ms.map(time_of) });
+        }
         if let Some(id) = self.apply_fault(&fault.kind) {
             if let Some(duration) = fault.duration_ms {
                 self.substrate.schedule(self.now, self.now + time_of(duration), Place::World, Event::Undo(id));
@@ -203,9 +282,17 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
             return;
         }
         let fault = nemesis.draw(&targets);
-        let (duration, next) = (nemesis.gap(nemesis.fault_ms), nemesis.gap(nemesis.interval_ms));
+        // Drawn whether or not a fault was, as always, so that old seeds keep their runs.
+        let duration = match &fault {
+            Some(fault) => nemesis.duration(fault),
+            None => nemesis.gap(nemesis.fault_ms),
+        };
+        let next = nemesis.gap(nemesis.interval_ms);
         match fault {
             Some(FaultKind::Leave { node }) => self.leave(node, self.faults.leave_grace),
+            Some(FaultKind::Crash { node, lose_unsynced, at_sync: true }) => {
+                self.arm(Armed { node, lose_unsynced, duration: Some(duration) })
+            }
             Some(fault) => {
                 if let Some(id) = self.apply_fault(&fault) {
                     self.substrate.schedule(self.now, self.now + duration, Place::World, Event::Undo(id));
@@ -219,12 +306,81 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
     fn targets(&self) -> Targets {
         let slots = self.setup.server_slots();
         let servers = 0..slots;
+        let up: Vec<NodeId> =
+            servers.clone().filter(|&node| self.is_up(node) && !self.processes[node as usize].paused).collect();
+        let aim = self.faults.nemesis.as_ref().and_then(|nemesis| nemesis.aim_milestone.as_deref());
+        let aimed = match aim {
+            Some(name) => self.milestones_last.iter().find(|(milestone, _)| *milestone == name).map(|&(_, node)| node),
+            None => self.last_milestone,
+        };
         Targets {
             servers: slots,
-            up: servers.clone().filter(|&node| self.is_up(node) && !self.processes[node as usize].paused).collect(),
+            aimed: aimed.filter(|node| up.contains(node)),
+            up,
             spares: servers.clone().filter(|&node| self.processes[node as usize].life == Life::Absent).collect(),
             leaving: servers.filter(|&node| self.processes[node as usize].life == Life::Leaving).count() as u32,
             clients: (slots..self.processes.len() as NodeId).collect(),
+        }
+    }
+
+    /// Notes that server `node` reached `milestone`, for the faults aimed at it.
+    pub(super) fn note_milestone(&mut self, milestone: &'static str, node: NodeId) {
+        if self.setup.is_client(node) {
+            return;
+        }
+        self.last_milestone = Some(node);
+        match self.milestones_last.iter_mut().find(|(name, _)| *name == milestone) {
+            Some(last) => last.1 = node,
+            None => self.milestones_last.push((milestone, node)),
+        }
+    }
+
+    /// A crash that waits for `armed.node`'s next sync (one at a time per server).
+    fn arm(&mut self, armed: Armed) {
+        if self.is_up(armed.node) && !self.setup.is_client(armed.node) && !self.faults.armed_at_sync(armed.node) {
+            self.faults.armed.push(armed);
+        }
+    }
+
+    /// The armed crash of `node` strikes: its sync is under way.
+    pub(super) fn crash_at_sync(&mut self, node: NodeId) {
+        let Some(position) = self.faults.armed.iter().position(|armed| armed.node == node) else { return };
+        let armed = self.faults.armed.remove(position);
+        let kind = FaultKind::Crash { node, lose_unsynced: armed.lose_unsynced, at_sync: true };
+        if let (Some(id), Some(duration)) = (self.apply_fault(&kind), armed.duration) {
+            self.substrate.schedule(self.now, self.now + duration, Place::World, Event::Undo(id));
+        }
+    }
+
+    /// Keeps a copy of a message to a server, for the network to replay after its restart.
+    pub(super) fn keep_for_replay(&mut self, from: NodeId, to: NodeId, message: &P::Message) {
+        if self.faults.replay <= 0.0 || self.setup.is_client(to) {
+            return;
+        }
+        let recent = &mut self.processes[to as usize].recent;
+        if recent.len() == REPLAY_KEPT {
+            recent.pop_front();
+        }
+        recent.push_back((from, message.clone()));
+    }
+
+    /// A restarted server gets late copies of some of the messages last sent to it before
+    /// its crash, each within a timeout of now.
+    pub(super) fn replay(&mut self, node: NodeId) {
+        if self.faults.replay <= 0.0 {
+            return;
+        }
+        let recent = std::mem::take(&mut self.processes[node as usize].recent);
+        let incarnation = self.processes[node as usize].incarnation;
+        for (from, message) in recent {
+            if self.faults.replay_rng.gen::<f64>() >= self.faults.replay {
+                continue;
+            }
+            let delay = (self.faults.replay_rng.gen::<f64>() * self.faults.replay_within as f64) as Time;
+            let record = self.recorder.message(from, node, &message, self.now);
+            let id = self.recorder.sent(MessageRecord { copy: true, ..record });
+            let event = Event::Message { to: node, from, message, id, incarnation, link: None };
+            self.substrate.schedule(self.now, self.now + delay.max(1), Place::World, event);
         }
     }
 
@@ -241,7 +397,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
                 self.add_link_fault(id, LinkFault::Bridge { left: left.clone(), right: right.clone() })
             }
             FaultKind::Heal => return self.undo_where(|undo| undo == Undo::Link),
-            FaultKind::Crash { node, lose_unsynced } => self.crash(*node, *lose_unsynced)?,
+            FaultKind::Crash { node, lose_unsynced, .. } => self.crash(*node, *lose_unsynced)?,
             FaultKind::Restart { node } => return self.undo_where(|undo| undo == Undo::Restart(*node)),
             FaultKind::Pause { node } => self.pause(*node)?,
             FaultKind::Resume { node } => return self.undo_where(|undo| undo == Undo::Resume(*node)),
@@ -303,6 +459,10 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         process.paused = false;
         process.incarnation += 1;
         process.storage.crash(lose_unsynced, &mut self.faults.rng);
+        // What waited for records the crash kept is reported; the rest is gone with them.
+        let kept = process.storage.log.len();
+        self.release_observations(node, kept);
+        self.processes[node as usize].observations.clear();
         self.substrate.crashed(node);
         self.break_connections_of(node);
     }
@@ -347,6 +507,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
     /// heals for the majority core of servers `0..majority` while the rest stay cut off,
     /// crashed or paused as they were.
     pub(super) fn heal_all(&mut self) {
+        self.faults.armed.clear();
         let core = self.setup.majority() as NodeId;
         let outside_core = |undo| matches!(undo, Undo::Restart(node) | Undo::Resume(node) if node >= core);
         match self.faults.heal {
@@ -429,8 +590,11 @@ pub fn describe(kind: &FaultKind) -> String {
         FaultKind::Isolate { node } => format!("isolate {node}"),
         FaultKind::Bridge { left, right, bridge } => format!("bridge {left:?} <{bridge}> {right:?}"),
         FaultKind::Heal => "heal".to_string(),
-        FaultKind::Crash { node, lose_unsynced: true } => format!("crash {node} losing unsynced writes"),
-        FaultKind::Crash { node, .. } => format!("crash {node}"),
+        FaultKind::Crash { node, lose_unsynced, at_sync } => {
+            let during = if *at_sync { " during a sync" } else { "" };
+            let losing = if *lose_unsynced { " losing unsynced writes" } else { "" };
+            format!("crash {node}{during}{losing}")
+        }
         FaultKind::Restart { node } => format!("restart {node}"),
         FaultKind::Pause { node } => format!("pause {node}"),
         FaultKind::Resume { node } => format!("resume {node}"),

@@ -18,8 +18,10 @@
 //! crash, and each end told of a break before anything that follows it.
 //!
 //! A run stops at the first violation (it is never hidden by a later event), when the event
-//! budget is spent (verdict `error`), or at its end time.
+//! budget is spent (verdict `error`), when it does far more work than its scenario needs
+//! (verdict `runaway`, see [`budget`]), or at its end time.
 
+pub mod budget;
 pub(crate) mod clock;
 pub mod connections;
 pub mod faults;
@@ -38,6 +40,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::record::{Fate, MessageRecord, Recorder};
 use crate::rng::{self, stream};
 use crate::scenario::{Latency, Plan, Scenario};
+use budget::Budget;
 use clock::Clock;
 use connections::{Connections, Link};
 use faults::Faults;
@@ -160,8 +163,15 @@ struct Process<P: Protocol> {
     /// What reached the process while it was paused, handled when it resumes.
     backlog: Vec<Event<P>>,
     storage: Storage<P::Record, P::Message>,
+    /// The last messages sent to this server (only when the network replays them).
+    recent: std::collections::VecDeque<(NodeId, P::Message)>,
+    /// Observations made after a sync the same handler asked for, each with the records
+    /// that must be durable first (as many as the log held then).
+    observations: Vec<(usize, P::Observation)>,
 }
 
+/// How many of the messages last sent to a server the network may replay after it restarts.
+pub const REPLAY_KEPT: usize = 32;
 /// A timer set and not fired yet. A timer that is set again for later keeps its event and
 /// only moves its due time; when the event comes early it is scheduled again for the due
 /// time. Protocols re-arm their timers constantly (an election timer on every heartbeat),
@@ -219,9 +229,16 @@ pub struct World<P: Protocol, S: Substrate<P>> {
     effects: Effects<P>,
     events: u64,
     max_events: u64,
+    budget: Budget,
+    /// Whether the protocol's online checker runs (`[checks] online`).
+    online: bool,
     violation: Option<(Time, Violation)>,
     error: Option<String>,
+    runaway: Option<(Time, String)>,
     timer_generation: u64,
+    /// Per milestone, the server that reached it last, and the last one to reach any.
+    milestones_last: Vec<(&'static str, NodeId)>,
+    last_milestone: Option<NodeId>,
 }
 
 /// What a finished run left: its record, its history and how it ended.
@@ -231,6 +248,8 @@ pub struct Simulation<P: Protocol> {
     pub violation: Option<(Time, Violation)>,
     /// Why the run could not finish (event budget), if it could not.
     pub error: Option<String>,
+    /// When and why the run was ended as a runaway, if it was.
+    pub runaway: Option<(Time, String)>,
     pub virtual_time: Time,
     pub events: u64,
     pub plan: Plan,
@@ -285,9 +304,14 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
             effects: Effects::default(),
             events: 0,
             max_events: scenario.limits.max_events,
+            budget: Budget::of(scenario),
+            online: scenario.checks.online,
             violation: None,
             error: None,
+            runaway: None,
             timer_generation: 0,
+            milestones_last: Vec::new(),
+            last_milestone: None,
             now: 0,
             plan,
             setup,
@@ -309,6 +333,10 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         self.events += 1;
         if self.events > self.max_events {
             self.error = Some(format!("event budget of {} events exceeded", self.max_events));
+            return false;
+        }
+        if self.budget.count(at) {
+            self.runaway = Some((at, self.budget.describe(self.recorder.messages_sent(), self.history.len())));
             return false;
         }
         self.handle(event);
@@ -377,6 +405,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         self.servers[node as usize] = Some(P::recover(&self.setup, node, &process.storage.log));
         self.recorder.event(self.now, Some(node), || format!("restart from {records} durable records"));
         self.dispatch(node, ServerInput::Recover);
+        self.replay(node);
     }
 
     /// A message arrives: it is delivered unless a link fault blocks it now, its receiver is
@@ -445,10 +474,26 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         self.dispatch(node, ServerInput::Synced(sync));
     }
 
-    /// Sends what waited for records that are now durable.
+    /// Sends and reports what waited for records that are now durable.
     fn release_held(&mut self, node: NodeId) {
         while let Some((to, message)) = self.processes[node as usize].storage.release() {
             self.transmit(node, to, message);
+        }
+        let durable = self.processes[node as usize].storage.synced;
+        self.release_observations(node, durable);
+    }
+
+    /// Reports the observations of `node` that waited for at most `durable` records.
+    fn release_observations(&mut self, node: NodeId, durable: usize) {
+        let process = &mut self.processes[node as usize];
+        if process.observations.is_empty() {
+            return;
+        }
+        let (ready, waiting): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut process.observations).into_iter().partition(|(needs, _)| *needs <= durable);
+        process.observations = waiting;
+        for (_, observation) in ready {
+            self.observe(node, &observation);
         }
     }
 
@@ -497,7 +542,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         let finished = self.apply(node, &mut effects);
         effects.clear();
         self.effects = effects;
-        if P::Checker::INSPECTS && self.violation.is_none() {
+        if P::Checker::INSPECTS && self.online && self.violation.is_none() {
             let view = WorldView::<P> { servers: &self.servers, processes: &self.processes, clients: &self.clients };
             if let Err(violation) = self.checker.inspect(self.now, node, &view) {
                 self.violation = Some((self.now, violation));
@@ -531,8 +576,15 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
 
     /// Carries out `effects` in the order the node made them. Returns the latest sync that
     /// finished at once, which the node is told of next.
+    ///
+    /// An observation made after a sync the handler asked for reports what that sync makes
+    /// durable, so it reaches the checker once the records written before it are durable (at
+    /// once, with no sync time), or at a crash that keeps them, and not at all if the crash
+    /// loses them: as a send that waits for the sync.
     fn apply(&mut self, node: NodeId, effects: &mut Effects<P>) -> Option<SyncId> {
         let mut finished = None;
+        let mut unfinished = false;
+        let mut crash_at_sync = false;
         for effect in effects.list.drain(..) {
             match effect {
                 Effect::Send { to, message } => self.transmit(node, to, message),
@@ -544,20 +596,37 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
                 Effect::SetTimer { after, timer } => self.set_timer(node, after, timer),
                 Effect::CancelTimer { timer } => self.cancel_timer(node, &timer),
                 Effect::Write(record) => self.processes[node as usize].storage.log.push(record),
+                // A crash waits for this sync: the sync never finishes, the server dies as
+                // soon as its handler is over.
+                Effect::Sync(_) if self.faults.armed_at_sync(node) => (crash_at_sync, unfinished) = (true, true),
                 Effect::Sync(sync) => {
                     if self.sync(node, sync) {
                         finished = Some(sync);
                         self.release_held(node);
+                    } else {
+                        unfinished = true;
                     }
                 }
                 Effect::Compact(records) => {
                     self.processes[node as usize].storage.compact(records);
                     self.release_held(node);
                 }
-                Effect::Observe(observation) => self.observe(node, &observation),
+                Effect::Observe(observation) => {
+                    let storage = &self.processes[node as usize].storage;
+                    let needs = storage.log.len();
+                    if unfinished && storage.synced < needs {
+                        self.processes[node as usize].observations.push((needs, observation));
+                    } else {
+                        self.observe(node, &observation);
+                    }
+                }
                 Effect::Complete(outcome) => self.complete(node, outcome),
                 Effect::Leave => self.remove(node),
             }
+        }
+        if crash_at_sync {
+            self.crash_at_sync(node);
+            return None;
         }
         finished
     }
@@ -576,8 +645,9 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         self.recorder.event(self.now, Some(node), || observation.to_string());
         if let Some(milestone) = P::milestone(observation) {
             self.recorder.milestone(milestone);
+            self.note_milestone(milestone, node);
         }
-        if self.violation.is_some() {
+        if self.violation.is_some() || !self.online {
             return;
         }
         if let Err(violation) = self.checker.observe(self.now, node, observation) {
@@ -619,6 +689,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
             "node {from} sent {message:?} to node {to}, which does not exist"
         );
         let record = self.recorder.message(from, to, &message, self.now);
+        self.keep_for_replay(from, to, &message);
         let incarnation = self.processes[to as usize].incarnation;
         let link = match &mut self.connections {
             Some(connections) => match connections.send(from, to) {
@@ -689,6 +760,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
             history: self.history,
             violation: self.violation,
             error: self.error,
+            runaway: self.runaway,
             virtual_time: self.now,
             events: self.events,
             plan: self.plan,
@@ -748,6 +820,8 @@ impl<P: Protocol> Process<P> {
             paused: false,
             backlog: Vec::new(),
             storage: Storage::default(),
+            recent: std::collections::VecDeque::new(),
+            observations: Vec::new(),
         }
     }
 }

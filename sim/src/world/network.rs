@@ -213,7 +213,7 @@ mod tests {
     use rand::SeedableRng;
 
     fn network(fifo: bool, latency: Latency) -> Network {
-        let config = scenario::Network { latency, loss: 0.0, duplicate: 0.0, fifo };
+        let config = scenario::Network { latency, fifo, ..scenario::Network::default() };
         Network::new(&config, 5, 6, ChaCha8Rng::seed_from_u64(1))
     }
 
@@ -256,17 +256,18 @@ mod tests {
 
     #[test]
     fn fifo_links_make_no_duplicates() {
-        let config = scenario::Network { latency: Latency::default(), loss: 0.0, duplicate: 1.0, fifo: true };
+        let config =
+            scenario::Network { latency: Latency::default(), loss: 0.0, duplicate: 1.0, fifo: true, replay: 0.0 };
         let mut net = Network::new(&config, 3, 3, ChaCha8Rng::seed_from_u64(1));
         assert_eq!(net.route(0, 0, 1), Route::Deliver { at: MILLISECOND, copy_at: None });
     }
 
     #[test]
     fn loss_one_loses_everything_and_duplicate_one_copies_everything() {
-        let config = scenario::Network { latency: Latency::default(), loss: 1.0, duplicate: 0.0, fifo: false };
+        let config = scenario::Network { loss: 1.0, ..scenario::Network::default() };
         let mut net = Network::new(&config, 3, 3, ChaCha8Rng::seed_from_u64(1));
         assert_eq!(net.route(0, 0, 1), Route::Lost);
-        let config = scenario::Network { latency: Latency::default(), loss: 0.0, duplicate: 1.0, fifo: false };
+        let config = scenario::Network { duplicate: 1.0, ..scenario::Network::default() };
         let mut net = Network::new(&config, 3, 3, ChaCha8Rng::seed_from_u64(1));
         assert_eq!(net.route(0, 0, 1), Route::Deliver { at: MILLISECOND, copy_at: Some(MILLISECOND) });
     }

@@ -4,9 +4,10 @@
 //! are in `termination.rs`.
 //!
 //! Every state change is synced to the log before the message that reveals it: `Voted`
-//! (with the locked keys and the other participants) before a yes vote, `PreCommitted`
-//! before `Ack`, `Decided` before anything follows from it. A restarted participant rebuilds
-//! its undecided transactions and their locks, and only asks for their outcome: it takes
+//! (with the locked keys, the appends, the reads and the other participants) before a yes
+//! vote, `PreCommitted` before `Ack`, `Decided` before anything follows from it; a commit
+//! appends the transaction to the lists it writes. A restarted participant rebuilds its
+//! lists, its undecided transactions and their locks, and only asks for their outcome: it takes
 //! no part in their termination protocol, where a stale state could mislead a backup
 //! (Skeen and Stonebraker 1983).
 
@@ -15,7 +16,9 @@ mod termination;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{SiteState, ThreePhaseCommit, ThreePhaseMessage, ThreePhaseRecord, ThreePhaseTimer, SUSPECT_ROUNDS};
-use crate::commit::{ClientMessage, CommitObservation, Decision, LockTable, Share, TransactionId, COORDINATOR};
+use crate::commit::{
+    ClientMessage, CommitObservation, Decision, LockTable, Reads, Share, Store, TransactionId, COORDINATOR,
+};
 use crate::node::{NodeId, ServerContext, Setup, Time};
 use crate::service::Key;
 
@@ -24,6 +27,7 @@ pub struct Participant {
     id: NodeId,
     timeout: Time,
     locks: LockTable,
+    store: Store,
     transactions: BTreeMap<TransactionId, Entry>,
 }
 
@@ -33,8 +37,10 @@ struct Entry {
     state: SiteState,
     /// Every participant, this one included, in id order (empty if it never voted).
     participants: Vec<NodeId>,
-    /// The keys it locked with its yes vote.
+    /// The keys it locked with its yes vote, those it appends to on a commit, and what it read.
     keys: Vec<Key>,
+    writes: Vec<Key>,
+    reads: Reads,
     /// Restarted with the transaction undecided: it asks, and takes no part in termination.
     recovering: bool,
     /// The coordinator or backup it waits on, and those it no longer waits on.
@@ -63,6 +69,8 @@ impl Entry {
             state,
             participants,
             keys,
+            writes: Vec::new(),
+            reads: Vec::new(),
             recovering: false,
             leader: COORDINATOR,
             suspected: BTreeSet::new(),
@@ -82,11 +90,13 @@ impl Participant {
     /// again and are recovering.
     pub fn recover(setup: &Setup, id: NodeId, records: &[ThreePhaseRecord]) -> Participant {
         let mut transactions = BTreeMap::new();
+        let mut store = Store::default();
         for record in records {
             match record {
-                ThreePhaseRecord::Voted { transaction, keys, participants } => {
+                ThreePhaseRecord::Voted { transaction, keys, writes, reads, participants } => {
                     let entry = Entry::new(SiteState::Uncertain, participants.clone(), keys.clone());
-                    transactions.insert(*transaction, Entry { recovering: true, ..entry });
+                    let (writes, reads) = (writes.clone(), reads.clone());
+                    transactions.insert(*transaction, Entry { recovering: true, writes, reads, ..entry });
                 }
                 ThreePhaseRecord::PreCommitted { transaction } => {
                     if let Some(entry) = transactions.get_mut(transaction) {
@@ -97,6 +107,9 @@ impl Participant {
                     let entry = transactions
                         .entry(*transaction)
                         .or_insert_with(|| Entry::new(SiteState::Aborted, vec![], vec![]));
+                    if *decision == Decision::Commit && entry.undecided() {
+                        store.append(*transaction, &entry.writes);
+                    }
                     entry.state = SiteState::of(*decision);
                     entry.recovering = false;
                 }
@@ -108,7 +121,7 @@ impl Participant {
             let locked = locks.lock(transaction, &entry.keys);
             assert!(locked, "undecided transactions never share a key");
         }
-        Participant { id, timeout: setup.timeout, locks, transactions }
+        Participant { id, timeout: setup.timeout, locks, store, transactions }
     }
 
     /// This participant's local state for `transaction`, if it knows the transaction.
@@ -119,6 +132,11 @@ impl Participant {
     /// The participant's locks.
     pub fn locks(&self) -> &LockTable {
         &self.locks
+    }
+
+    /// The participant's lists.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// After a restart, ask about every undecided transaction.
@@ -141,26 +159,36 @@ impl Participant {
     ) {
         if let Some(entry) = self.transactions.get(&transaction) {
             let yes = entry.state != SiteState::Aborted;
-            ctx.send_after_sync(COORDINATOR, ThreePhaseMessage::Vote { transaction, yes });
+            let reads = entry.reads.clone();
+            ctx.send_after_sync(COORDINATOR, ThreePhaseMessage::Vote { transaction, yes, reads });
             if entry.undecided() && entry.leader == COORDINATOR && entry.backup.is_none() {
                 self.wait_on_leader(ctx, transaction);
             }
             return;
         }
         let yes = self.locks.vote(transaction, &share);
+        let reads = if yes { self.store.read(&share.reads) } else { Vec::new() };
         if yes {
-            let record =
-                ThreePhaseRecord::Voted { transaction, keys: share.keys.clone(), participants: participants.clone() };
+            let Share { keys, writes, .. } = share;
+            let record = ThreePhaseRecord::Voted {
+                transaction,
+                keys: keys.clone(),
+                writes: writes.clone(),
+                reads: reads.clone(),
+                participants: participants.clone(),
+            };
             ctx.write(record);
             ctx.sync();
-            self.transactions.insert(transaction, Entry::new(SiteState::Uncertain, participants, share.keys));
+            let entry = Entry::new(SiteState::Uncertain, participants, keys);
+            self.transactions.insert(transaction, Entry { writes, reads: reads.clone(), ..entry });
             self.wait_on_leader(ctx, transaction);
             ctx.observe(CommitObservation::Voted { transaction, yes });
         } else {
-            ctx.observe(CommitObservation::Voted { transaction, yes });
+            // The no vote is an abort, synced before the vote leaves: reported with it.
             self.decide(ctx, transaction, Decision::Abort);
+            ctx.observe(CommitObservation::Voted { transaction, yes });
         }
-        ctx.send_after_sync(COORDINATOR, ThreePhaseMessage::Vote { transaction, yes });
+        ctx.send_after_sync(COORDINATOR, ThreePhaseMessage::Vote { transaction, yes, reads });
     }
 
     /// Move from uncertain to pre-committed (synced) and acknowledge, to the coordinator or
@@ -234,11 +262,13 @@ impl Participant {
         transaction: TransactionId,
     ) {
         if let Some(decision) = self.state(transaction).and_then(SiteState::decision) {
-            ctx.send(client, ThreePhaseMessage::Client(ClientMessage::Reply { transaction, decision }));
+            let reply = ClientMessage::Reply { transaction, decision, reads: Vec::new() };
+            ctx.send(client, ThreePhaseMessage::Client(reply));
         }
     }
 
-    /// Records the decision (synced), releases the locks, stops waiting and backing up.
+    /// Records the decision (synced), applies a commit's appends, releases the locks, stops
+    /// waiting and backing up.
     fn decide(&mut self, ctx: &mut ServerContext<ThreePhaseCommit>, transaction: TransactionId, decision: Decision) {
         ctx.write(ThreePhaseRecord::Decided { transaction, decision });
         ctx.sync();
@@ -248,6 +278,9 @@ impl Participant {
             self.transactions.entry(transaction).or_insert_with(|| Entry::new(SiteState::Aborted, vec![], vec![]));
         if entry.undecided() {
             ctx.cancel_timer(ThreePhaseTimer::Suspect(transaction));
+            if decision == Decision::Commit {
+                self.store.append(transaction, &entry.writes);
+            }
         }
         if entry.backup.take().is_some() {
             ctx.cancel_timer(ThreePhaseTimer::Retry(transaction));

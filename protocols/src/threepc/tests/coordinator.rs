@@ -14,7 +14,7 @@ fn decision_of(server: &ThreePhaseServer, transaction: TransactionId) -> Option<
 }
 
 fn request(transaction: TransactionId, keys: &[Key]) -> ThreePhaseMessage {
-    ThreePhaseMessage::Client(ClientMessage::Request { transaction, keys: keys.to_vec(), vetoes: vec![] })
+    ThreePhaseMessage::Client(ClientMessage::Request(crate::commit::Transaction::writing(transaction, keys, &[])))
 }
 
 /// A coordinator that began transaction 7 on keys 0 and 1 (participants 1 and 2).
@@ -27,8 +27,8 @@ fn voting() -> Harness<ThreePhaseCommit> {
 /// A coordinator that pre-committed transaction 7.
 fn pre_committing() -> Harness<ThreePhaseCommit> {
     let mut server = voting();
-    server.deliver(1, ThreePhaseMessage::Vote { transaction: 7, yes: true });
-    server.deliver(2, ThreePhaseMessage::Vote { transaction: 7, yes: true });
+    server.deliver(1, ThreePhaseMessage::Vote { transaction: 7, yes: true, reads: vec![] });
+    server.deliver(2, ThreePhaseMessage::Vote { transaction: 7, yes: true, reads: vec![] });
     server
 }
 
@@ -52,8 +52,8 @@ fn request_forces_began_then_asks_can_commit_naming_every_participant() {
 #[test]
 fn every_yes_vote_moves_to_pre_committed_forced_before_pre_commit_is_sent_skeen() {
     let mut server = voting();
-    server.deliver(1, ThreePhaseMessage::Vote { transaction: 7, yes: true });
-    let effects = server.deliver(2, ThreePhaseMessage::Vote { transaction: 7, yes: true });
+    server.deliver(1, ThreePhaseMessage::Vote { transaction: 7, yes: true, reads: vec![] });
+    let effects = server.deliver(2, ThreePhaseMessage::Vote { transaction: 7, yes: true, reads: vec![] });
     assert_eq!(
         effects.list,
         [
@@ -96,7 +96,7 @@ fn every_ack_commits_forced_then_do_commit_and_the_reply() {
 #[test]
 fn a_no_vote_aborts_and_spares_the_no_voter() {
     let mut server = voting();
-    let effects = server.deliver(1, ThreePhaseMessage::Vote { transaction: 7, yes: false });
+    let effects = server.deliver(1, ThreePhaseMessage::Vote { transaction: 7, yes: false, reads: vec![] });
     assert_eq!(
         effects.list,
         [
@@ -113,7 +113,7 @@ fn a_no_vote_aborts_and_spares_the_no_voter() {
 #[test]
 fn late_votes_abort_after_vote_rounds() {
     let mut server = voting();
-    server.deliver(2, ThreePhaseMessage::Vote { transaction: 7, yes: true });
+    server.deliver(2, ThreePhaseMessage::Vote { transaction: 7, yes: true, reads: vec![] });
     for _ in 1..VOTE_ROUNDS {
         let effects = server.fire(ThreePhaseTimer::Retry(7));
         assert_eq!(

@@ -33,12 +33,12 @@ fn server(id: NodeId) -> Harness<ThreePhaseCommit> {
 }
 
 fn can_commit(transaction: TransactionId, keys: &[Key], participants: &[NodeId]) -> ThreePhaseMessage {
-    let share = Share { keys: keys.to_vec(), vetoes: vec![] };
+    let share = Share::writing(keys, &[]);
     ThreePhaseMessage::CanCommit { transaction, share, participants: participants.to_vec() }
 }
 
 fn reply(transaction: TransactionId, decision: Decision) -> ThreePhaseMessage {
-    ThreePhaseMessage::Client(ClientMessage::Reply { transaction, decision })
+    ThreePhaseMessage::Client(ClientMessage::Reply { transaction, decision, reads: vec![] })
 }
 
 fn decided(transaction: TransactionId, decision: Decision) -> CommitObservation {

@@ -7,7 +7,7 @@ fn participant() -> Harness<ThreePhaseCommit> {
 }
 
 fn vote(transaction: TransactionId, yes: bool) -> ThreePhaseMessage {
-    ThreePhaseMessage::Vote { transaction, yes }
+    ThreePhaseMessage::Vote { transaction, yes, reads: vec![] }
 }
 
 #[test]
@@ -17,7 +17,13 @@ fn yes_vote_is_forced_with_its_keys_and_participants_before_it_is_sent() {
     assert_eq!(
         effects.list,
         [
-            Effect::Write(ThreePhaseRecord::Voted { transaction: 7, keys: vec![0, 3], participants: vec![1, 2] }),
+            Effect::Write(ThreePhaseRecord::Voted {
+                transaction: 7,
+                keys: vec![0, 3],
+                writes: vec![0, 3],
+                reads: vec![],
+                participants: vec![1, 2]
+            }),
             Effect::Sync(1),
             Effect::set_timer(SUSPICION, ThreePhaseTimer::Suspect(7)),
             Effect::Observe(CommitObservation::Voted { transaction: 7, yes: true }),
@@ -34,10 +40,10 @@ fn a_conflict_votes_no_and_aborts_forced() {
     assert_eq!(
         effects.list,
         [
-            Effect::Observe(CommitObservation::Voted { transaction: 8, yes: false }),
             Effect::Write(ThreePhaseRecord::Decided { transaction: 8, decision: Decision::Abort }),
             Effect::Sync(2),
             Effect::Observe(decided(8, Decision::Abort)),
+            Effect::Observe(CommitObservation::Voted { transaction: 8, yes: false }),
             Effect::send_after_sync(0, vote(8, false)),
         ]
     );

@@ -83,7 +83,7 @@ fn a_site_that_never_voted_aborts_durably_and_then_reports_it_skeen_state_q() {
         "the report leaves only once the abort is durable: forgotten, the site could vote yes later"
     );
     let effects = server.deliver(0, can_commit(7, &[2], &[1, 2, 3]));
-    assert_eq!(effects.sent(), [(0, ThreePhaseMessage::Vote { transaction: 7, yes: false })]);
+    assert_eq!(effects.sent(), [(0, ThreePhaseMessage::Vote { transaction: 7, yes: false, reads: vec![] })]);
 }
 
 #[test]
@@ -167,9 +167,21 @@ fn silent_sites_are_asked_again_then_taken_for_failed() {
 #[test]
 fn a_restarted_participant_asks_and_keeps_out_of_termination_skeen_stonebraker() {
     let records = [
-        ThreePhaseRecord::Voted { transaction: 7, keys: vec![0], participants: vec![1, 2, 3] },
+        ThreePhaseRecord::Voted {
+            transaction: 7,
+            keys: vec![0],
+            writes: vec![0],
+            reads: vec![],
+            participants: vec![1, 2, 3],
+        },
         ThreePhaseRecord::PreCommitted { transaction: 7 },
-        ThreePhaseRecord::Voted { transaction: 8, keys: vec![3], participants: vec![1] },
+        ThreePhaseRecord::Voted {
+            transaction: 8,
+            keys: vec![3],
+            writes: vec![3],
+            reads: vec![],
+            participants: vec![1],
+        },
         ThreePhaseRecord::Decided { transaction: 8, decision: Decision::Commit },
     ];
     let mut server = Harness::<ThreePhaseCommit>::recovered(&setup(), 1, &records, SEED);

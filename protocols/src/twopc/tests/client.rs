@@ -9,7 +9,7 @@ use crate::testing::ClientHarness;
 /// The client, asked to run transaction 7 on keys 0 and 1 with key 1 vetoed.
 fn begun() -> (ClientHarness<TwoPhaseCommit>, Effects<TwoPhaseCommit>) {
     let mut client = ClientHarness::<TwoPhaseCommit>::new(&setup(CORRECT), CLIENT, SEED);
-    let effects = client.request(Transaction { value: 7, keys: vec![0, 1], vetoes: vec![1] });
+    let effects = client.request(Transaction::writing(7, &[0, 1], &[1]));
     (client, effects)
 }
 
@@ -25,7 +25,7 @@ fn client_sends_its_transaction_to_the_coordinator_and_commit_completes_ok() {
     let effects = client.deliver(0, reply(7, Decision::Commit));
     assert_eq!(
         effects.list,
-        [Effect::cancel_timer(TwoPhaseTimer::RequestTimeout), Effect::Complete(Outcome::Ok(Committed))]
+        [Effect::cancel_timer(TwoPhaseTimer::RequestTimeout), Effect::Complete(Outcome::Ok(Committed::default()))]
     );
 }
 

@@ -23,8 +23,8 @@ fn voting() -> Harness<TwoPhaseCommit> {
 /// A coordinator that committed transaction 7.
 fn committed() -> Harness<TwoPhaseCommit> {
     let mut server = voting();
-    server.deliver(1, TwoPhaseMessage::Vote { transaction: 7, yes: true });
-    server.deliver(2, TwoPhaseMessage::Vote { transaction: 7, yes: true });
+    server.deliver(1, TwoPhaseMessage::Vote { transaction: 7, yes: true, reads: vec![] });
+    server.deliver(2, TwoPhaseMessage::Vote { transaction: 7, yes: true, reads: vec![] });
     server
 }
 
@@ -53,9 +53,9 @@ fn request_forces_a_began_record_then_prepares_each_participant_with_its_share_b
 #[test]
 fn every_yes_vote_commits_with_the_decision_forced_before_it_is_sent_bhg_7_4() {
     let mut server = voting();
-    let first = server.deliver(1, TwoPhaseMessage::Vote { transaction: 7, yes: true });
+    let first = server.deliver(1, TwoPhaseMessage::Vote { transaction: 7, yes: true, reads: vec![] });
     assert!(first.list.is_empty(), "one vote is not enough");
-    let effects = server.deliver(2, TwoPhaseMessage::Vote { transaction: 7, yes: true });
+    let effects = server.deliver(2, TwoPhaseMessage::Vote { transaction: 7, yes: true, reads: vec![] });
     assert_eq!(
         effects.list,
         [
@@ -74,7 +74,7 @@ fn every_yes_vote_commits_with_the_decision_forced_before_it_is_sent_bhg_7_4() {
 #[test]
 fn a_no_vote_aborts_unforced_unacknowledged_and_spares_the_no_voter_presumed_abort() {
     let mut server = voting();
-    let effects = server.deliver(2, TwoPhaseMessage::Vote { transaction: 7, yes: false });
+    let effects = server.deliver(2, TwoPhaseMessage::Vote { transaction: 7, yes: false, reads: vec![] });
     assert_eq!(
         effects.list,
         [
@@ -86,14 +86,14 @@ fn a_no_vote_aborts_unforced_unacknowledged_and_spares_the_no_voter_presumed_abo
         ],
         "presumed abort: an abort is not forced and no acks are awaited"
     );
-    let late = server.deliver(1, TwoPhaseMessage::Vote { transaction: 7, yes: true });
+    let late = server.deliver(1, TwoPhaseMessage::Vote { transaction: 7, yes: true, reads: vec![] });
     assert_eq!(late.list, [Effect::send(1, decision(7, Decision::Abort))], "a late yes voter is told at once");
 }
 
 #[test]
 fn late_votes_get_prepare_again_and_after_vote_rounds_the_transaction_aborts_bhg_7_4_timeouts() {
     let mut server = voting();
-    server.deliver(1, TwoPhaseMessage::Vote { transaction: 7, yes: true });
+    server.deliver(1, TwoPhaseMessage::Vote { transaction: 7, yes: true, reads: vec![] });
     for _ in 1..VOTE_ROUNDS {
         let effects = server.fire(TwoPhaseTimer::Retry(7));
         assert_eq!(
@@ -143,7 +143,7 @@ fn a_repeated_request_waits_for_the_decision_or_gets_it() {
     let mut server = voting();
     let waiting = server.deliver(5, request(7, &[0, 1], &[]));
     assert!(waiting.list.is_empty(), "the transaction is not begun twice");
-    let effects = server.deliver(2, TwoPhaseMessage::Vote { transaction: 7, yes: false });
+    let effects = server.deliver(2, TwoPhaseMessage::Vote { transaction: 7, yes: false, reads: vec![] });
     assert_eq!(
         effects.sent(),
         [(1, decision(7, Decision::Abort)), (CLIENT, reply(7, Decision::Abort)), (5, reply(7, Decision::Abort))]

@@ -30,15 +30,15 @@ fn server(variant: &'static str, id: NodeId) -> Harness<TwoPhaseCommit> {
 }
 
 fn share(keys: &[Key], vetoes: &[Key]) -> Share {
-    Share { keys: keys.to_vec(), vetoes: vetoes.to_vec() }
+    Share::writing(keys, vetoes)
 }
 
 fn request(transaction: TransactionId, keys: &[Key], vetoes: &[Key]) -> TwoPhaseMessage {
-    TwoPhaseMessage::Client(ClientMessage::Request { transaction, keys: keys.to_vec(), vetoes: vetoes.to_vec() })
+    TwoPhaseMessage::Client(ClientMessage::Request(crate::commit::Transaction::writing(transaction, keys, vetoes)))
 }
 
 fn reply(transaction: TransactionId, decision: Decision) -> TwoPhaseMessage {
-    TwoPhaseMessage::Client(ClientMessage::Reply { transaction, decision })
+    TwoPhaseMessage::Client(ClientMessage::Reply { transaction, decision, reads: vec![] })
 }
 
 fn decision(transaction: TransactionId, decision: Decision) -> TwoPhaseMessage {

@@ -18,7 +18,7 @@ fn prepare(transaction: TransactionId, keys: &[Key], vetoes: &[Key]) -> TwoPhase
 }
 
 fn vote(transaction: TransactionId, yes: bool) -> TwoPhaseMessage {
-    TwoPhaseMessage::Vote { transaction, yes }
+    TwoPhaseMessage::Vote { transaction, yes, reads: vec![] }
 }
 
 /// Participant 1 prepared for transaction 7 on keys 0 and 3.
@@ -35,7 +35,12 @@ fn yes_vote_locks_and_is_forced_to_the_log_before_it_is_sent_bhg_7_4() {
     assert_eq!(
         effects.list,
         [
-            Effect::Write(TwoPhaseRecord::Prepared { transaction: 7, keys: vec![0, 3] }),
+            Effect::Write(TwoPhaseRecord::Prepared {
+                transaction: 7,
+                keys: vec![0, 3],
+                writes: vec![0, 3],
+                reads: vec![]
+            }),
             Effect::Sync(1),
             Effect::set_timer(u64::from(UNCERTAIN_ROUNDS) * TIMEOUT, TwoPhaseTimer::Uncertain(7)),
             Effect::Observe(CommitObservation::Voted { transaction: 7, yes: true }),
@@ -174,8 +179,8 @@ fn a_client_inquiry_is_answered_only_once_decided() {
 #[test]
 fn recovered_participant_retakes_the_locks_of_prepared_transactions_and_asks_at_once_bhg_7_4_recovery() {
     let records = [
-        TwoPhaseRecord::Prepared { transaction: 5, keys: vec![0] },
-        TwoPhaseRecord::Prepared { transaction: 6, keys: vec![3] },
+        TwoPhaseRecord::Prepared { transaction: 5, keys: vec![0], writes: vec![0], reads: vec![] },
+        TwoPhaseRecord::Prepared { transaction: 6, keys: vec![3], writes: vec![3], reads: vec![] },
         TwoPhaseRecord::Decided { transaction: 6, decision: Decision::Commit },
         TwoPhaseRecord::Decided { transaction: 4, decision: Decision::Abort },
     ];

@@ -91,7 +91,13 @@ pub(super) fn configure(network: &scenario::Network) -> (madsim::Config, Layered
 /// madsim's).
 pub(super) fn layered_network(network: &scenario::Network, layered: &Layered) -> scenario::Network {
     let loss = if layered.fifo { network.loss } else { 0.0 };
-    scenario::Network { latency: layered.latency.clone(), loss, duplicate: network.duplicate, fifo: layered.fifo }
+    scenario::Network {
+        latency: layered.latency.clone(),
+        loss,
+        duplicate: network.duplicate,
+        fifo: layered.fifo,
+        replay: 0.0,
+    }
 }
 
 /// Creates the madsim node of process `id`, which boots at once and again at each restart.
