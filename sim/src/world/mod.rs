@@ -166,7 +166,8 @@ struct Process<P: Protocol> {
     /// The last messages sent to this server (only when the network replays them).
     recent: std::collections::VecDeque<(NodeId, P::Message)>,
     /// Observations made after a sync the same handler asked for, each with the records
-    /// that must be durable first (as many as the log held then).
+    /// that must be durable first (as many as the log held then), and every observation
+    /// made after them: they are reported in the order they were made.
     observations: Vec<(usize, P::Observation)>,
 }
 
@@ -489,9 +490,8 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         if process.observations.is_empty() {
             return;
         }
-        let (ready, waiting): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut process.observations).into_iter().partition(|(needs, _)| *needs <= durable);
-        process.observations = waiting;
+        let ready = process.observations.iter().take_while(|(needs, _)| *needs <= durable).count();
+        let ready: Vec<_> = process.observations.drain(..ready).collect();
         for (_, observation) in ready {
             self.observe(node, &observation);
         }
@@ -612,9 +612,9 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
                     self.release_held(node);
                 }
                 Effect::Observe(observation) => {
-                    let storage = &self.processes[node as usize].storage;
-                    let needs = storage.log.len();
-                    if unfinished && storage.synced < needs {
+                    let process = &self.processes[node as usize];
+                    let needs = process.storage.log.len();
+                    if !process.observations.is_empty() || (unfinished && process.storage.synced < needs) {
                         self.processes[node as usize].observations.push((needs, observation));
                     } else {
                         self.observe(node, &observation);

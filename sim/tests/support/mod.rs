@@ -58,6 +58,11 @@ pub enum Seen {
     Received(u64),
     /// The connection to this process broke.
     Disconnected(NodeId),
+    /// The server stored its `n`th ping, of this value (with `observe_writes`).
+    Stored {
+        n: u64,
+        value: u64,
+    },
 }
 
 impl fmt::Display for Seen {
@@ -67,6 +72,7 @@ impl fmt::Display for Seen {
             Seen::Membership(change) => write!(f, "{change:?}"),
             Seen::Received(value) => write!(f, "received {value}"),
             Seen::Disconnected(peer) => write!(f, "disconnected from {peer}"),
+            Seen::Stored { n, value } => write!(f, "stored {n}: {value}"),
         }
     }
 }
@@ -78,6 +84,10 @@ pub struct ProbeSettings {
     /// `Burst` messages server 1 sends server 0 every 10 ms.
     #[serde(default)]
     pub burst: u32,
+    /// Each server numbers the pings it stores and reports each number, syncing first for
+    /// the even pings (so those reports wait for the sync).
+    #[serde(default)]
+    pub observe_writes: bool,
 }
 
 pub struct ProbeServer {
@@ -87,11 +97,22 @@ pub struct ProbeServer {
     burst: u32,
     /// The next burst message's number.
     next: u64,
+    observe_writes: bool,
+    /// Pings stored so far (with `observe_writes`).
+    stored: u64,
 }
 
 impl ProbeServer {
     fn new(setup: &Setup<ProbeSettings>, id: NodeId, records: usize) -> ProbeServer {
-        ProbeServer { records, servers: setup.servers, id, burst: setup.settings.burst, next: 0 }
+        ProbeServer {
+            records,
+            servers: setup.servers,
+            id,
+            burst: setup.settings.burst,
+            next: 0,
+            observe_writes: setup.settings.observe_writes,
+            stored: 0,
+        }
     }
 }
 
@@ -112,6 +133,13 @@ impl Server<Probe> for ProbeServer {
         let Ping::Ping(value) = message else { return };
         assert!(self.servers != 3 || value != 13, "the probe panics on 13");
         ctx.write(value);
+        if self.observe_writes {
+            self.stored += 1;
+            if value % 2 == 0 {
+                ctx.sync();
+            }
+            ctx.observe(Seen::Stored { n: self.stored, value });
+        }
         let pong = Ping::Pong { monotonic: ctx.monotonic(), wall: ctx.wall() };
         if value % 2 == 0 {
             ctx.send_after_sync(from, pong);
