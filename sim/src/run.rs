@@ -109,7 +109,7 @@ fn judge<P: Protocol>(scenario: &Scenario, options: RunOptions, simulation: Simu
     let mut linearizability = None;
     if simulation.error.is_none() && simulation.violation.is_none() {
         for check in P::history_checks() {
-            let conclusion = run_check(scenario, &simulation.history, &check);
+            let conclusion = history_check(scenario, &simulation.history, &check);
             checks.insert(check.name().to_string(), conclusion.name);
             history_violation = history_violation.or(conclusion.violation);
             linearizability = linearizability.or(conclusion.report);
@@ -150,8 +150,13 @@ fn judge<P: Protocol>(scenario: &Scenario, options: RunOptions, simulation: Simu
     RunResult { verdict, summary, record: Some(record), linearizability }
 }
 
-/// One history check, unless the scenario turns it off.
-fn run_check<S: Service>(scenario: &Scenario, history: &[Call<S>], check: &HistoryCheck<S>) -> checkers::Conclusion {
+/// One history check as a run of `scenario` makes it (with its budget), unless the scenario
+/// turns it off.
+pub fn history_check<S: Service>(
+    scenario: &Scenario,
+    history: &[Call<S>],
+    check: &HistoryCheck<S>,
+) -> checkers::Conclusion {
     let budget = scenario.checks.linearizability_budget;
     match check {
         HistoryCheck::Linearizability { .. }

@@ -11,14 +11,14 @@ use std::path::Path;
 use protocols::history::Call;
 use protocols::kv::{KvOperation, KvService};
 use protocols::node::Protocol;
-use protocols::service::{HistoryCheck, Outcome};
+use protocols::service::Outcome;
 use protocols::zab::{sequential_reads, Zab};
 use sim::checkers::linearizable;
 use sim::{run, scenario, RunOptions};
 
 /// A 3-server ensemble with read-heavy clients, a lognormal network and, with `faults`, a
 /// partition that cuts server 0 off for 300 ms and one that cuts the leader off later.
-fn history(faults: bool, seed: u64) -> (Vec<Call<KvService>>, u32) {
+fn history(faults: bool, seed: u64) -> (Vec<Call<KvService>>, scenario::Scenario) {
     let mut text = r#"
         protocol = "zab"
         nodes = 3
@@ -53,27 +53,15 @@ fn history(faults: bool, seed: u64) -> (Vec<Call<KvService>>, u32) {
     let simulation = run::simulate::<Zab>(&scenario, RunOptions { seed, detailed: false });
     let simulation = simulation.expect("no panic").expect("the run runs");
     assert!(simulation.violation.is_none(), "seed {seed}: {:?}", simulation.violation);
-    (simulation.history, simulation.setup.server_slots())
+    (simulation.history, scenario)
 }
 
 /// Zab's own history checks, as it declares them; the names of those that fail.
-fn declared_checks(history: &[Call<KvService>], first_client: u32) -> Vec<&'static str> {
-    let mut failed = Vec::new();
-    for check in Zab::history_checks() {
-        let passed = match &check {
-            HistoryCheck::Linearizability { include } => {
-                linearizable::check(history, *include, 10_000_000, first_client).violation.is_none()
-            }
-            HistoryCheck::Custom { check, .. } => check(history).is_ok(),
-            HistoryCheck::SequentialConsistency { .. } | HistoryCheck::Serializability { .. } => {
-                panic!("Zab declares its own sequential check, and has no transactions")
-            }
-        };
-        if !passed {
-            failed.push(check.name());
-        }
-    }
-    failed
+fn declared_checks(history: &[Call<KvService>], scenario: &scenario::Scenario) -> Vec<&'static str> {
+    let failed = Zab::history_checks()
+        .into_iter()
+        .filter(|check| run::history_check(scenario, history, check).violation.is_some());
+    failed.map(|check| check.name()).collect()
 }
 
 fn everything(_: &KvOperation) -> bool {
@@ -88,9 +76,9 @@ fn reads(history: &[Call<KvService>], operation: fn(&KvOperation) -> bool) -> us
 fn correct_runs_keep_zookeepers_promise_fault_free_and_under_partitions() {
     for faults in [false, true] {
         for seed in 1..=3 {
-            let (history, first_client) = history(faults, seed);
+            let (history, scenario) = history(faults, seed);
             assert!(reads(&history, |operation| matches!(operation, KvOperation::SyncRead { .. })) > 10);
-            assert_eq!(declared_checks(&history, first_client), Vec::<&str>::new(), "faults {faults}, seed {seed}");
+            assert_eq!(declared_checks(&history, &scenario), Vec::<&str>::new(), "faults {faults}, seed {seed}");
         }
     }
 }
@@ -99,12 +87,12 @@ fn correct_runs_keep_zookeepers_promise_fault_free_and_under_partitions() {
 fn local_reads_under_a_partition_are_stale_not_linearizable_yet_sequentially_consistent() {
     let mut stale = 0;
     for seed in 1..=5 {
-        let (history, first_client) = history(true, seed);
+        let (history, scenario) = history(true, seed);
         let plain = reads(&history, |operation| matches!(operation, KvOperation::Read { .. }));
         assert!(plain > 100, "seed {seed}: {plain} plain reads");
         assert!(sequential_reads(&history).is_ok(), "seed {seed}: plain reads are sequentially consistent");
-        assert_eq!(declared_checks(&history, first_client), Vec::<&str>::new(), "seed {seed}");
-        let all = linearizable::check(&history, everything, 10_000_000, first_client);
+        assert_eq!(declared_checks(&history, &scenario), Vec::<&str>::new(), "seed {seed}");
+        let all = linearizable::check(&history, everything, 10_000_000, scenario.server_slots());
         if let Some((_, violation)) = all.violation {
             assert_eq!(violation.invariant, "linearizability");
             stale += 1;
@@ -116,8 +104,8 @@ fn local_reads_under_a_partition_are_stale_not_linearizable_yet_sequentially_con
 
 #[test]
 fn a_client_that_sees_the_store_go_back_in_time_fails_the_sequential_check() {
-    let (mut history, first_client) = history(true, 1);
-    assert_eq!(declared_checks(&history, first_client), Vec::<&str>::new());
+    let (mut history, scenario) = history(true, 1);
+    assert_eq!(declared_checks(&history, &scenario), Vec::<&str>::new());
     // Find one client's two successful plain reads of one key that saw different values,
     // and swap what they returned.
     let ok_read = |call: &Call<KvService>| {
@@ -139,5 +127,5 @@ fn a_client_that_sees_the_store_go_back_in_time_fails_the_sequential_check() {
     history[first].outcome = history[second].outcome.clone();
     history[second].outcome = earlier;
     assert!(sequential_reads(&history).is_err(), "reads {first} and {second} swapped go back in time");
-    assert!(declared_checks(&history, first_client).contains(&"sequential-consistency"));
+    assert!(declared_checks(&history, &scenario).contains(&"sequential-consistency"));
 }

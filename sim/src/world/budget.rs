@@ -76,6 +76,9 @@ pub struct Budget {
     rate: Rate,
     factor: f64,
     window: Time,
+    /// The events one window may take (every window is as long, so this is fixed): no
+    /// limit when the factor is 0.
+    allowed: u64,
     window_start: Time,
     window_events: u64,
 }
@@ -83,32 +86,22 @@ pub struct Budget {
 impl Budget {
     pub fn of(scenario: &Scenario) -> Budget {
         let window = (scenario.timeout_ms * MILLISECOND * WINDOW_TIMEOUTS).max(WINDOW_MIN);
-        Budget {
-            rate: Rate::of(scenario),
-            factor: scenario.limits.runaway_factor,
-            window,
-            window_start: 0,
-            window_events: 0,
-        }
-    }
-
-    /// The events the budget allows in `span` of virtual time.
-    pub fn allowed(&self, span: Time) -> f64 {
-        let seconds = span.max(self.window) as f64 / 1e9;
-        (self.factor * self.rate.events() * seconds).max(EVENTS_MIN)
+        let (rate, factor) = (Rate::of(scenario), scenario.limits.runaway_factor);
+        let allowed = match factor > 0.0 {
+            true => (factor * rate.events() * window as f64 / 1e9).max(EVENTS_MIN) as u64,
+            false => u64::MAX,
+        };
+        Budget { rate, factor, window, allowed, window_start: 0, window_events: 0 }
     }
 
     /// Counts one event at `now`; true once the run is a runaway.
     pub fn count(&mut self, now: Time) -> bool {
-        if self.factor <= 0.0 {
-            return false;
-        }
         if now >= self.window_start + self.window {
             self.window_start = now;
             self.window_events = 0;
         }
         self.window_events += 1;
-        self.window_events as f64 > self.allowed(now - self.window_start)
+        self.window_events > self.allowed
     }
 
     /// Why the run is a runaway, with `messages` sent and `operations` invoked so far.
