@@ -88,9 +88,11 @@ on_each_engine! {
         }
     }
 
-    fn observations_wait_for_the_sync_before_them_and_keep_their_order(engine: EngineKind) {
-        // A ping every 0.25 ms on average and syncs of 5 ms: even pings sync before their
-        // report, odd ones do not, so an odd ping's report is made while an even one's waits.
+    fn observations_reach_the_checker_when_made_in_order_even_after_a_sync(engine: EngineKind) {
+        // A ping every 0.25 ms on average and syncs of 5 ms: even pings start a sync before
+        // their report, odd ones do not. Every report says what the server did when it did
+        // it (Zab's leader "proposed" before its log is durable; a checker of Raft's applied
+        // entries needs them in order), durable or not.
         let extra = "[workload]\nclients = 4\nrate = 4000\noperations = 200\n[storage]\nsync = { distribution = \"constant\", ms = 5 }\n[settings]\nobserve_writes = true\n";
         let run = probe_run(engine, extra, 1);
         let stored = |what: &str| -> Option<(u64, u64)> {
@@ -101,11 +103,11 @@ on_each_engine! {
         let numbers: Vec<u64> = reports.iter().map(|&(_, n, _)| n).collect();
         assert_eq!(numbers, (1..=200).collect::<Vec<_>>(), "every report, in the order it was made");
         let arrived = |value: u64| run.history.iter().find(|call| call.operation.0 == value).expect("a ping of the history").invoked + D;
-        for &(at, n, value) in reports.iter().filter(|report| report.2 % 2 == 0) {
-            assert!(at >= arrived(value) + 5 * MILLISECOND, "report {n} ({value}) came before its sync: {at}");
+        let synced = reports.iter().filter(|report| report.2 % 2 == 0).count();
+        assert!(synced > 50, "many reports follow a sync: {synced}");
+        for &(at, n, value) in &reports {
+            assert!((arrived(value)..arrived(value) + SLACK).contains(&at), "report {n} ({value}) at {at}, not when the ping was stored");
         }
-        let behind = reports.iter().filter(|&&(at, _, value)| value % 2 == 1 && at > arrived(value) + SLACK).count();
-        assert!(behind > 0, "some odd ping's report waits behind an even one's sync");
     }
 
     fn messages_on_their_way_to_a_crashed_server_are_lost_even_if_it_is_back(engine: EngineKind) {

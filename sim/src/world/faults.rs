@@ -15,7 +15,7 @@
 //! (syncs, restarts, timeouts, milestones) rather than by any protocol's messages.
 //! - A crash `at_sync` waits for its server's next sync and strikes while it is under way:
 //!   the handler that asked for the sync runs to its end (its plain sends leave, its sends
-//!   and observations that wait for the sync are held), the sync never finishes, and with
+//!   that wait for the sync are held), the sync never finishes, and with
 //!   `lose_unsynced` the records it was to make durable may be lost (a crash right after a
 //!   change of durable state, before it is safe).
 //! - `[network] replay`: when a crashed server restarts, each of the last [`REPLAY_KEPT`]
@@ -459,10 +459,6 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         process.paused = false;
         process.incarnation += 1;
         process.storage.crash(lose_unsynced, &mut self.faults.rng);
-        // What waited for records the crash kept is reported; the rest is gone with them.
-        let kept = process.storage.log.len();
-        self.release_observations(node, kept);
-        self.processes[node as usize].observations.clear();
         self.substrate.crashed(node);
         self.break_connections_of(node);
     }

@@ -165,10 +165,6 @@ struct Process<P: Protocol> {
     storage: Storage<P::Record, P::Message>,
     /// The last messages sent to this server (only when the network replays them).
     recent: std::collections::VecDeque<(NodeId, P::Message)>,
-    /// Observations made after a sync the same handler asked for, each with the records
-    /// that must be durable first (as many as the log held then), and every observation
-    /// made after them: they are reported in the order they were made.
-    observations: Vec<(usize, P::Observation)>,
 }
 
 /// How many of the messages last sent to a server the network may replay after it restarts.
@@ -475,25 +471,10 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         self.dispatch(node, ServerInput::Synced(sync));
     }
 
-    /// Sends and reports what waited for records that are now durable.
+    /// Sends what waited for records that are now durable.
     fn release_held(&mut self, node: NodeId) {
         while let Some((to, message)) = self.processes[node as usize].storage.release() {
             self.transmit(node, to, message);
-        }
-        let durable = self.processes[node as usize].storage.synced;
-        self.release_observations(node, durable);
-    }
-
-    /// Reports the observations of `node` that waited for at most `durable` records.
-    fn release_observations(&mut self, node: NodeId, durable: usize) {
-        let process = &mut self.processes[node as usize];
-        if process.observations.is_empty() {
-            return;
-        }
-        let ready = process.observations.iter().take_while(|(needs, _)| *needs <= durable).count();
-        let ready: Vec<_> = process.observations.drain(..ready).collect();
-        for (_, observation) in ready {
-            self.observe(node, &observation);
         }
     }
 
@@ -577,13 +558,11 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
     /// Carries out `effects` in the order the node made them. Returns the latest sync that
     /// finished at once, which the node is told of next.
     ///
-    /// An observation made after a sync the handler asked for reports what that sync makes
-    /// durable, so it reaches the checker once the records written before it are durable (at
-    /// once, with no sync time), or at a crash that keeps them, and not at all if the crash
-    /// loses them: as a send that waits for the sync.
+    /// An observation reaches the checker when it is made, in the order it was made: it
+    /// says what the node did, durable or not (a protocol that means "durable" observes in
+    /// `on_synced`).
     fn apply(&mut self, node: NodeId, effects: &mut Effects<P>) -> Option<SyncId> {
         let mut finished = None;
-        let mut unfinished = false;
         let mut crash_at_sync = false;
         for effect in effects.list.drain(..) {
             match effect {
@@ -598,28 +577,18 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
                 Effect::Write(record) => self.processes[node as usize].storage.log.push(record),
                 // A crash waits for this sync: the sync never finishes, the server dies as
                 // soon as its handler is over.
-                Effect::Sync(_) if self.faults.armed_at_sync(node) => (crash_at_sync, unfinished) = (true, true),
+                Effect::Sync(_) if self.faults.armed_at_sync(node) => crash_at_sync = true,
                 Effect::Sync(sync) => {
                     if self.sync(node, sync) {
                         finished = Some(sync);
                         self.release_held(node);
-                    } else {
-                        unfinished = true;
                     }
                 }
                 Effect::Compact(records) => {
                     self.processes[node as usize].storage.compact(records);
                     self.release_held(node);
                 }
-                Effect::Observe(observation) => {
-                    let process = &self.processes[node as usize];
-                    let needs = process.storage.log.len();
-                    if !process.observations.is_empty() || (unfinished && process.storage.synced < needs) {
-                        self.processes[node as usize].observations.push((needs, observation));
-                    } else {
-                        self.observe(node, &observation);
-                    }
-                }
+                Effect::Observe(observation) => self.observe(node, &observation),
                 Effect::Complete(outcome) => self.complete(node, outcome),
                 Effect::Leave => self.remove(node),
             }
@@ -821,7 +790,6 @@ impl<P: Protocol> Process<P> {
             backlog: Vec::new(),
             storage: Storage::default(),
             recent: std::collections::VecDeque::new(),
-            observations: Vec::new(),
         }
     }
 }

@@ -84,8 +84,8 @@ pub struct ProbeSettings {
     /// `Burst` messages server 1 sends server 0 every 10 ms.
     #[serde(default)]
     pub burst: u32,
-    /// Each server numbers the pings it stores and reports each number, syncing first for
-    /// the even pings (so those reports wait for the sync).
+    /// Each server numbers the pings it stores and reports each number, starting a sync
+    /// before the report for the even pings.
     #[serde(default)]
     pub observe_writes: bool,
 }
