@@ -477,10 +477,12 @@ fn run_parallel(entries: &[Entry], plan: Plan, options: &SweepOptions, csv_path:
     let mut progress = Progress::new(total, options.time);
     let mut outcome = Outcome { rows: Vec::new(), firsts: summary::FirstFound::default(), ended: None };
     let threads = options.jobs.clamp(1, total.map_or(usize::MAX, |total| total.max(1) as usize));
+    // What determined each scenario's runs, hashed once rather than once a seed.
+    let keys: Vec<Key> = entries.iter().map(|entry| Key::of(&entry.scenario, options.swarm)).collect();
     std::thread::scope(|scope| -> std::io::Result<()> {
         for _ in 0..threads {
             let sender = sender.clone();
-            let (plan, first_started, stop) = (&plan, &first_started, &stop);
+            let (plan, first_started, stop, keys) = (&plan, &first_started, &stop, &keys);
             scope.spawn(move || loop {
                 let over = deadline.is_some_and(|deadline| Instant::now() >= deadline);
                 if options.interrupt.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed) || over {
@@ -489,7 +491,7 @@ fn run_parallel(entries: &[Entry], plan: Plan, options: &SweepOptions, csv_path:
                 let Some(job) = plan.lock().expect("the plan").take() else { return };
                 first_started.lock().expect("the starts")[job.entry].get_or_insert_with(Instant::now);
                 let run_started = Instant::now();
-                let row = run_seed(&entries[job.entry], job.seed, options);
+                let row = run_seed(&entries[job.entry], &keys[job.entry], job.seed, options);
                 plan.lock().expect("the plan").finished(job.entry, run_started.elapsed().as_secs_f64());
                 // Stopped here, not when the row is read, so that no thread takes another seed.
                 if options.until_first && is_failure(&row) {
@@ -542,14 +544,14 @@ pub fn scenario_for(entry: &Scenario, seed: u64, swarm: bool) -> (Scenario, Stri
     }
 }
 
-fn run_seed(entry: &Entry, seed: u64, options: &SweepOptions) -> SweepRow {
+fn run_seed(entry: &Entry, key: &Key, seed: u64, options: &SweepOptions) -> SweepRow {
     let (scenario, weather) = scenario_for(&entry.scenario, seed, options.swarm);
     let started = Instant::now();
     let result = run::run(&scenario, RunOptions { seed, detailed: false });
     let wall_ms = started.elapsed().as_secs_f64() * 1e3;
     let mut row = row_of(entry, &scenario, seed, &result, wall_ms, weather);
-    let key = Key::of(&entry.scenario, options.swarm);
-    (row.engine, row.swarm, row.scenario_hash, row.build) = (key.engine, key.swarm, key.scenario_hash, key.build);
+    (row.engine, row.swarm) = (key.engine.clone(), key.swarm);
+    (row.scenario_hash, row.build) = (key.scenario_hash.clone(), key.build.clone());
     if options.recheck > 0 && seed % options.recheck == 0 {
         let again = run::run(&scenario, RunOptions { seed, detailed: false });
         if again.summary.trace_hash != result.summary.trace_hash {
