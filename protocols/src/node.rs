@@ -352,6 +352,9 @@ pub enum Effect<P: Protocol> {
     /// Replace the whole log with these records, durably.
     Compact(Vec<P::Record>),
     Observe(P::Observation),
+    /// Report once every record written before this effect is durable (and not at all if
+    /// a crash loses them).
+    ObserveAfterSync(P::Observation),
     /// A client completed its operation.
     Complete(Outcome<ReplyOf<P>>),
     /// A leaving server handed off and stops.
@@ -395,7 +398,7 @@ impl<P: Protocol> Effects<P> {
     /// The observations, in order.
     pub fn observations(&self) -> impl Iterator<Item = &P::Observation> {
         self.list.iter().filter_map(|effect| match effect {
-            Effect::Observe(observation) => Some(observation),
+            Effect::Observe(observation) | Effect::ObserveAfterSync(observation) => Some(observation),
             _ => None,
         })
     }
@@ -510,6 +513,15 @@ impl<'a, P: Protocol> ServerContext<'a, P> {
             self.sync();
         }
         self.context.effects.list.push(Effect::SendAfterSync { to, message });
+    }
+
+    /// Reports `observation` once every record written so far is durable: for an event
+    /// whose meaning is durable state (a vote accepted, a decision logged), which a crash
+    /// before the sync finishes undoes. It starts no sync (a record never synced makes a
+    /// report never made, as it makes no decision); reports and sends that wait keep the
+    /// order they were made in, and a crash reports it only if its records survive.
+    pub fn observe_after_sync(&mut self, observation: P::Observation) {
+        self.context.effects.list.push(Effect::ObserveAfterSync(observation));
     }
 
     /// Replaces the whole durable log, at once and durably, with `records` (a snapshot

@@ -337,6 +337,7 @@ impl<P: Protocol> Clone for Effect<P> {
             Effect::Sync(sync) => Effect::Sync(*sync),
             Effect::Compact(records) => Effect::Compact(records.clone()),
             Effect::Observe(observation) => Effect::Observe(observation.clone()),
+            Effect::ObserveAfterSync(observation) => Effect::ObserveAfterSync(observation.clone()),
             Effect::Complete(outcome) => Effect::Complete(outcome.clone()),
             Effect::Leave => Effect::Leave,
         }
@@ -363,7 +364,8 @@ where
             (E::Write(record), E::Write(other)) => record == other,
             (E::Sync(sync), E::Sync(other)) => sync == other,
             (E::Compact(records), E::Compact(other)) => records == other,
-            (E::Observe(observation), E::Observe(other)) => observation == other,
+            (E::Observe(observation), E::Observe(other))
+            | (E::ObserveAfterSync(observation), E::ObserveAfterSync(other)) => observation == other,
             (E::Complete(outcome), E::Complete(other)) => outcome == other,
             (E::Leave, E::Leave) => true,
             _ => false,
@@ -653,7 +655,8 @@ impl<P: Protocol> Cluster<P> {
                     self.pending[id as usize].clear();
                     self.disks[id as usize] = records;
                 }
-                Effect::Observe(observation) => {
+                // Syncs finish at once here, so what waits for one is reported now.
+                Effect::Observe(observation) | Effect::ObserveAfterSync(observation) => {
                     let result = self.checker.observe(self.now, id, &observation);
                     self.violation = self.violation.take().or(result.err());
                     self.observations.push((id, observation));
@@ -762,10 +765,14 @@ mod tests {
         assert_eq!(effects.synced_writes(), [PaxosRecord::Accepted(ballot, 42)]);
         let setup = setup(4, 1, CORRECT, TIMEOUT);
         let mut participant = Harness::<TwoPhaseCommit>::boot(&setup, 1, 1);
-        let share = crate::commit::Share::writing(&[0], &[0]);
-        let vetoed = participant.deliver(0, TwoPhaseMessage::Prepare { transaction: 7, share });
-        assert_eq!(vetoed.written().len(), 1);
-        assert!(vetoed.synced_writes().is_empty(), "an abort it does not force is not covered");
+        let share = crate::commit::Share::writing(&[0], &[]);
+        let prepared = participant.deliver(0, TwoPhaseMessage::Prepare { transaction: 7, share });
+        assert_eq!(prepared.synced_writes(), prepared.written(), "a yes vote is forced");
+        participant.sync_all();
+        let abort = TwoPhaseMessage::Decision { transaction: 7, decision: crate::commit::Decision::Abort };
+        let aborted = participant.deliver(0, abort);
+        assert_eq!(aborted.written().len(), 1);
+        assert!(aborted.synced_writes().is_empty(), "an abort it does not force is not covered");
         assert!(participant.sync_all().list.is_empty(), "no sync to finish: no input");
     }
 
@@ -786,23 +793,26 @@ mod tests {
     #[test]
     fn cluster_keeps_synced_records_and_loses_unsynced_ones_and_messages_in_flight_at_a_crash() {
         let mut cluster = Cluster::<TwoPhaseCommit>::new(setup(4, 1, CORRECT, TIMEOUT), 1);
-        let request = |transaction| {
-            let client =
-                crate::commit::ClientMessage::Request(crate::commit::Transaction::writing(transaction, &[0], &[]));
-            (4, 0, TwoPhaseMessage::Client(client))
+        let request = |transaction, keys: &[u64], vetoes: &[u64]| {
+            let transaction = crate::commit::Transaction::writing(transaction, keys, vetoes);
+            (4, 0, TwoPhaseMessage::Client(crate::commit::ClientMessage::Request(transaction)))
         };
-        cluster.deliver(request(7));
+        cluster.deliver(request(7, &[0], &[]));
         assert_eq!(cluster.disks[0], [TwoPhaseRecord::Began { transaction: 7, participants: vec![1] }]);
         cluster.deliver_all(|(_, to, message)| *to == 1 && matches!(message, TwoPhaseMessage::Decision { .. }));
         assert_eq!(
             cluster.disks[1],
             [TwoPhaseRecord::Prepared { transaction: 7, keys: vec![0], writes: vec![0], reads: vec![] }]
         );
-        cluster.deliver(request(8));
-        let (_, to, prepare) = cluster.deliver_next().expect("the Prepare of 8");
-        assert!(to == 1 && matches!(prepare, TwoPhaseMessage::Prepare { transaction: 8, .. }));
-        assert_eq!(cluster.disks[1].len(), 1, "its no vote (key 0 is locked) wrote an abort it does not sync");
-        cluster.deliver(request(9));
+        // Key 3 is server 1's too; key 1, vetoed, is server 2's: 8 aborts, and server 1 does
+        // not force the abort it hears of.
+        cluster.deliver(request(8, &[3, 1], &[1]));
+        cluster.deliver_all(|_| false);
+        let prepared = TwoPhaseRecord::Prepared { transaction: 8, keys: vec![3], writes: vec![3], reads: vec![] };
+        assert_eq!(cluster.disks[1].last(), Some(&prepared), "the abort of 8 is written, not synced");
+        let TwoPhaseServer::Participant(participant) = cluster.server(1) else { panic!("server 1 participates") };
+        assert_eq!(participant.decision(8), Some(crate::commit::Decision::Abort));
+        cluster.deliver(request(9, &[0], &[]));
         assert!(cluster.network.iter().any(|(_, to, _)| *to == 1), "the Prepare of 9 is on its way");
         cluster.crash(1);
         assert!(cluster.network.iter().all(|(_, to, _)| *to != 1), "messages to it are lost");
@@ -810,6 +820,7 @@ mod tests {
         let TwoPhaseServer::Participant(participant) = cluster.server(1) else { panic!("server 1 participates") };
         assert_eq!(participant.decision(8), None, "the unsynced abort is gone");
         assert_eq!(participant.locks().holder(0), Some(7), "the prepared transaction holds its lock again");
+        assert_eq!(participant.locks().holder(3), Some(8), "and so does the one whose abort was lost");
         assert_eq!(cluster.violation, None);
     }
 }

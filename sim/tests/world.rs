@@ -110,6 +110,38 @@ on_each_engine! {
         }
     }
 
+    fn a_report_that_waits_for_its_sync_is_made_when_durable_and_dies_with_its_records(engine: EngineKind) {
+        // As above, but the even pings' reports wait for their sync (`observe_after_sync`),
+        // and server 0 crashes at 50 ms, losing part of what it had not made durable.
+        let extra = "[workload]\nclients = 32\nrate = 4000\noperations = 1000\n[storage]\nsync = { distribution = \"constant\", ms = 5 }\n[settings]\nobserve_writes = true\nobserve_durable = true\n[[faults]]\nat_ms = 50\nkind = \"crash\"\nnode = 0\nlose_unsynced = true\nduration_ms = 10\n";
+        let run = probe_run(engine, extra, 1);
+        let crash = 50 * MILLISECOND;
+        let stored = |what: &str| -> Option<u64> { what.strip_prefix("stored ")?.split_once(": ")?.1.parse().ok() };
+        let reports: Vec<(Time, u64)> = run.recorder.events.iter().filter(|event| event.node == Some(0)).filter_map(|event| stored(&event.what).map(|value| (event.time, value))).collect();
+        let arrived = |value: u64| run.history.iter().find(|call| call.operation.0 == value).expect("a ping of the history").invoked + D;
+        // Half a millisecond tells a report made at once from one made at the sync's end.
+        let near = |at: Time, when: Time| (when..when + MILLISECOND / 2).contains(&at);
+        for &(at, value) in &reports {
+            let made = arrived(value);
+            let durable = made + 5 * MILLISECOND;
+            if value % 2 == 1 {
+                assert!(near(at, made), "plain report of {value} at {at}, not when stored at {made}");
+            } else if made < crash && durable > crash {
+                assert!(near(at, crash), "{value} was not durable at the crash: reported at the crash (it survived) or never, not at {at}");
+            } else {
+                assert!(near(at, durable), "report of {value} at {at}, not when its sync ended at {durable}");
+            }
+        }
+        let pending: Vec<u64> = (run.history.iter().map(|call| call.operation.0))
+            .filter(|&value| value % 2 == 0 && arrived(value) < crash && arrived(value) + 5 * MILLISECOND > crash)
+            .collect();
+        let reported = |value: u64| reports.iter().any(|&(_, seen)| seen == value);
+        let lost = pending.iter().filter(|&&value| !reported(value)).count();
+        assert!(pending.len() >= 3, "reports were waiting at the crash: {pending:?}");
+        assert!(lost > 0, "the crash lost some of their records, and so those reports");
+        assert!(reports.iter().any(|&(at, value)| value % 2 == 0 && at > crash + 10 * MILLISECOND), "reports go on after the restart");
+    }
+
     fn messages_on_their_way_to_a_crashed_server_are_lost_even_if_it_is_back(engine: EngineKind) {
         // 20 ms links; server 0 is down from 300 ms to 305 ms, so pings sent from 280 to 300 ms
         // would arrive at a restarted server: the crash broke their connection.

@@ -139,7 +139,7 @@ impl MultiPaxosServer {
         }
         ctx.write(MultiPaxosRecord::Accepted { slot, ballot, entry: entry.clone() });
         let sync = ctx.sync();
-        ctx.observe(MultiPaxosObservation::Accepted { ballot, slot, entry: entry.clone() });
+        ctx.observe_after_sync(MultiPaxosObservation::Accepted { ballot, slot, entry: entry.clone() });
         self.acceptor.accepted.insert(slot, (ballot, entry));
         Some(sync)
     }

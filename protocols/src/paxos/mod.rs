@@ -442,7 +442,7 @@ impl PaxosServer {
             self.acceptor.accepted = Some((ballot, value));
             ctx.write(PaxosRecord::Accepted(ballot, value));
             ctx.sync();
-            ctx.observe(PaxosObservation::Accepted { ballot, value });
+            ctx.observe_after_sync(PaxosObservation::Accepted { ballot, value });
         }
         PaxosMessage::Accepted { ballot, value }
     }

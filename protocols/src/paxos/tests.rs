@@ -90,7 +90,7 @@ fn majority_of_promises_starts_phase_2_with_own_value_when_none_reported_section
             Effect::send(2, accept),
             Effect::Write(PaxosRecord::Accepted(ballot(1, 0), 42)),
             Effect::Sync(2),
-            Effect::Observe(PaxosObservation::Accepted { ballot: ballot(1, 0), value: 42 }),
+            Effect::ObserveAfterSync(PaxosObservation::Accepted { ballot: ballot(1, 0), value: 42 }),
         ]
     );
 }

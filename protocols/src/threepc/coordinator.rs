@@ -162,7 +162,7 @@ impl Coordinator {
         ctx.write(ThreePhaseRecord::Began { transaction, participants: participants.clone() });
         ctx.sync();
         let (keys, vetoes) = (requested.keys.clone(), requested.vetoes.clone());
-        ctx.observe(CommitObservation::Began { transaction, keys, vetoes });
+        ctx.observe_after_sync(CommitObservation::Began { transaction, keys, vetoes });
         for (&participant, share) in &shares {
             let participants = participants.clone();
             ctx.send_after_sync(
@@ -251,7 +251,7 @@ impl Coordinator {
         }
         ctx.write(ThreePhaseRecord::Decided { transaction, decision });
         ctx.sync();
-        ctx.observe(CommitObservation::Decided { transaction, decision });
+        ctx.observe_after_sync(CommitObservation::Decided { transaction, decision });
         for client in std::mem::take(&mut inquiring.clients) {
             ctx.send_after_sync(client, reply(transaction, decision, Vec::new()));
         }
@@ -328,7 +328,7 @@ impl Coordinator {
         let Some(deciding) = self.transactions.get_mut(&transaction) else { return };
         ctx.write(ThreePhaseRecord::Decided { transaction, decision });
         ctx.sync();
-        ctx.observe(CommitObservation::Decided { transaction, decision });
+        ctx.observe_after_sync(CommitObservation::Decided { transaction, decision });
         for &participant in deciding.participants.iter().filter(|&&p| Some(p) != no_voter) {
             ctx.send_after_sync(participant, outcome(transaction, decision));
         }

@@ -142,7 +142,7 @@ impl Coordinator {
         ctx.write(TwoPhaseRecord::Began { transaction, participants: participants.clone() });
         ctx.sync();
         let (keys, vetoes) = (requested.keys.clone(), requested.vetoes.clone());
-        ctx.observe(CommitObservation::Began { transaction, keys, vetoes });
+        ctx.observe_after_sync(CommitObservation::Began { transaction, keys, vetoes });
         for (&participant, share) in &shares {
             ctx.send_after_sync(participant, TwoPhaseMessage::Prepare { transaction, share: share.clone() });
         }
@@ -250,10 +250,13 @@ impl Coordinator {
     ) {
         let Some(deciding) = self.transactions.get_mut(&transaction) else { return };
         ctx.write(TwoPhaseRecord::Decided { transaction, decision });
+        // A commit is reported once durable; an abort, never forced, at once.
         if decision == Decision::Commit {
             ctx.sync();
+            ctx.observe_after_sync(CommitObservation::Decided { transaction, decision });
+        } else {
+            ctx.observe(CommitObservation::Decided { transaction, decision });
         }
-        ctx.observe(CommitObservation::Decided { transaction, decision });
         let told: Vec<NodeId> = deciding.participants.iter().copied().filter(|&p| Some(p) != no_voter).collect();
         // A commit goes out only once it is durable; an abort is not forced (presumed abort).
         let forced = decision == Decision::Commit;

@@ -11,7 +11,9 @@
 //!   `Began` record naming the participants (BHG's start-2PC record, so that a recovered
 //!   coordinator knows every transaction a participant may be prepared for), and sends each
 //!   participant a `Prepare` with its keys and vetoes. A participant votes no if a key is
-//!   vetoed or locked by another undecided transaction, and then aborts at once. To vote
+//!   vetoed or locked by another undecided transaction, and then aborts, forcing the abort
+//!   before the no vote leaves (a Prepare carries the participant's whole share, so a late
+//!   copy of it after a restart that lost an unforced abort would be answered yes). To vote
 //!   yes it locks its keys, reads the lists the transaction reads, writes and syncs a
 //!   `Prepared` record with both (the forced log write before the yes vote), and sends
 //!   `Vote { yes }` with what it read: from then on it is uncertain and may not decide
@@ -25,7 +27,8 @@
 //!   lists it writes, releases its locks and acknowledges a commit with `Ack`; the
 //!   coordinator re-sends a commit to the participants that have not acknowledged it, and
 //!   once all have, writes `Ended` (not synced).
-//! - Presumed abort: aborts are neither forced nor acknowledged, and a coordinator asked
+//! - Presumed abort: aborts (but a participant's no vote) are neither forced nor
+//!   acknowledged, and a coordinator asked
 //!   about a transaction it has no decision for answers abort. A recovered coordinator
 //!   aborts every transaction it began without a decision record, re-sends its
 //!   unacknowledged commits, and answers from its log.
@@ -125,7 +128,8 @@ pub enum TwoPhaseRecord {
     /// Participant, synced before its yes vote: the keys it locked, those it appends to on
     /// commit, and what it read.
     Prepared { transaction: TransactionId, keys: Vec<Key>, writes: Vec<Key>, reads: Reads },
-    /// Coordinator or participant: synced for a commit, not for an abort (presumed abort).
+    /// Coordinator or participant: synced for a commit and for a participant's no vote, not
+    /// for another abort (presumed abort).
     Decided { transaction: TransactionId, decision: Decision },
     /// Coordinator: every participant acknowledged the commit; not synced.
     Ended { transaction: TransactionId },

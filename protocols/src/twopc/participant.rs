@@ -2,7 +2,8 @@
 //!
 //! It votes on each `Prepare` with its lock table: a yes vote locks the keys, reads the
 //! lists the transaction reads, is forced to the log (`Prepared`, with the reads) before it
-//! is sent with them, and leaves the participant uncertain; a no vote aborts at once. It
+//! is sent with them, and leaves the participant uncertain; a no vote aborts, forced to the
+//! log before the vote is sent. It
 //! applies the coordinator's decision, forcing a commit to the log before acknowledging it
 //! (the coordinator forgets a commit once every participant has acknowledged it, so a
 //! participant must not lose one), appends a committed transaction to the lists it writes,
@@ -148,11 +149,17 @@ impl Participant {
             ctx.write(TwoPhaseRecord::Decided { transaction, decision: Decision::Abort });
             self.transactions.insert(transaction, State::Decided(Decision::Abort));
         }
-        ctx.observe(CommitObservation::Voted { transaction, yes });
         if !yes {
-            ctx.observe(CommitObservation::Decided { transaction, decision: Decision::Abort });
-            return ctx.send(COORDINATOR, TwoPhaseMessage::Vote { transaction, yes, reads });
+            // The abort is forced before the no vote leaves. Presumed abort would let it go
+            // unforced, but a participant whose Prepare carries its whole share answers a
+            // late copy of that Prepare after a restart as a new one: a crash that lost the
+            // abort after the no vote left would let it vote twice, no and then yes.
+            ctx.send_after_sync(COORDINATOR, TwoPhaseMessage::Vote { transaction, yes, reads });
+            ctx.observe_after_sync(CommitObservation::Voted { transaction, yes });
+            return ctx.observe_after_sync(CommitObservation::Decided { transaction, decision: Decision::Abort });
         }
+        // A yes vote is a durable promise: reported once it is durable, as it is sent.
+        ctx.observe_after_sync(CommitObservation::Voted { transaction, yes });
         ctx.send_after_sync(COORDINATOR, TwoPhaseMessage::Vote { transaction, yes, reads });
     }
 
@@ -215,8 +222,10 @@ impl Participant {
             if let Some(State::Prepared { writes, .. }) = self.transactions.get(&transaction) {
                 self.store.append(transaction, writes);
             }
+            ctx.observe_after_sync(CommitObservation::Decided { transaction, decision });
+        } else {
+            ctx.observe(CommitObservation::Decided { transaction, decision });
         }
-        ctx.observe(CommitObservation::Decided { transaction, decision });
         ctx.cancel_timer(TwoPhaseTimer::Uncertain(transaction));
         self.locks.release(transaction);
         self.transactions.insert(transaction, State::Decided(decision));

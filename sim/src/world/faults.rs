@@ -14,10 +14,11 @@
 //! Fault points: faults aimed at the moments bugs hide in, keyed by what every protocol has
 //! (syncs, restarts, timeouts, milestones) rather than by any protocol's messages.
 //! - A crash `at_sync` waits for its server's next sync and strikes while it is under way:
-//!   the handler that asked for the sync runs to its end (its plain sends leave, its sends
-//!   that wait for the sync are held), the sync never finishes, and with
+//!   the handler that asked for the sync runs to its end (its plain sends and reports
+//!   leave, those that wait for the sync are held), the sync never finishes, and with
 //!   `lose_unsynced` the records it was to make durable may be lost (a crash right after a
-//!   change of durable state, before it is safe).
+//!   change of durable state, before it is safe): a held report reaches the checker only if
+//!   its records survive.
 //! - `[network] replay`: when a crashed server restarts, each of the last [`REPLAY_KEPT`]
 //!   messages sent to it before the crash reaches it again with that probability, within
 //!   a timeout of its recovery (duplicates delayed past the restart).
@@ -450,7 +451,8 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         Some(Undo::Restart(node))
     }
 
-    /// Stops every activity of `node`: timers, backlog, syncs and held sends; bumps its
+    /// Stops every activity of `node`: timers, backlog, syncs and held sends (reporting the
+    /// held observations whose records survive); bumps its
     /// incarnation, so that what was on its way to it is lost, and breaks its connections.
     fn halt(&mut self, node: NodeId, lose_unsynced: bool) {
         let process = &mut self.processes[node as usize];
@@ -458,7 +460,11 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         process.backlog.clear();
         process.paused = false;
         process.incarnation += 1;
-        process.storage.crash(lose_unsynced, &mut self.faults.rng);
+        let survived = process.storage.crash(lose_unsynced, &mut self.faults.rng);
+        // What waited for records the crash kept is durable: it is reported.
+        for observation in survived {
+            self.observe(node, &observation);
+        }
         self.substrate.crashed(node);
         self.break_connections_of(node);
     }

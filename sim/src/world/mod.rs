@@ -45,7 +45,7 @@ use clock::Clock;
 use connections::{Connections, Link};
 use faults::Faults;
 use network::{Network, Route};
-use storage::Storage;
+use storage::{Storage, Waiting};
 use workload::Clients;
 
 /// How a run is carried out, beyond what its scenario says.
@@ -162,7 +162,7 @@ struct Process<P: Protocol> {
     paused: bool,
     /// What reached the process while it was paused, handled when it resumes.
     backlog: Vec<Event<P>>,
-    storage: Storage<P::Record, P::Message>,
+    storage: Storage<P::Record, P::Message, P::Observation>,
     /// The last messages sent to this server (only when the network replays them).
     recent: std::collections::VecDeque<(NodeId, P::Message)>,
 }
@@ -471,10 +471,24 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         self.dispatch(node, ServerInput::Synced(sync));
     }
 
-    /// Sends what waited for records that are now durable.
+    /// Sends and reports what waited for records that are now durable.
     fn release_held(&mut self, node: NodeId) {
-        while let Some((to, message)) = self.processes[node as usize].storage.release() {
-            self.transmit(node, to, message);
+        while let Some(waiting) = self.processes[node as usize].storage.release() {
+            self.carry_out(node, waiting);
+        }
+    }
+
+    /// Holds a send or report until the records written so far are durable.
+    fn after_sync(&mut self, node: NodeId, waiting: Waiting<P::Message, P::Observation>) {
+        if let Some(ready) = self.processes[node as usize].storage.after_sync(waiting) {
+            self.carry_out(node, ready);
+        }
+    }
+
+    fn carry_out(&mut self, node: NodeId, waiting: Waiting<P::Message, P::Observation>) {
+        match waiting {
+            Waiting::Send(to, message) => self.transmit(node, to, message),
+            Waiting::Observe(observation) => self.observe(node, &observation),
         }
     }
 
@@ -558,20 +572,17 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
     /// Carries out `effects` in the order the node made them. Returns the latest sync that
     /// finished at once, which the node is told of next.
     ///
-    /// An observation reaches the checker when it is made, in the order it was made: it
-    /// says what the node did, durable or not (a protocol that means "durable" observes in
-    /// `on_synced`).
+    /// A plain observation reaches the checker when it is made: it says what the node did,
+    /// durable or not. One made with `observe_after_sync` waits, with the sends that wait,
+    /// for the records written before it to be durable.
     fn apply(&mut self, node: NodeId, effects: &mut Effects<P>) -> Option<SyncId> {
         let mut finished = None;
         let mut crash_at_sync = false;
         for effect in effects.list.drain(..) {
             match effect {
                 Effect::Send { to, message } => self.transmit(node, to, message),
-                Effect::SendAfterSync { to, message } => {
-                    if let Some((to, message)) = self.processes[node as usize].storage.send_after_sync(to, message) {
-                        self.transmit(node, to, message);
-                    }
-                }
+                Effect::SendAfterSync { to, message } => self.after_sync(node, Waiting::Send(to, message)),
+                Effect::ObserveAfterSync(observation) => self.after_sync(node, Waiting::Observe(observation)),
                 Effect::SetTimer { after, timer } => self.set_timer(node, after, timer),
                 Effect::CancelTimer { timer } => self.cancel_timer(node, &timer),
                 Effect::Write(record) => self.processes[node as usize].storage.log.push(record),

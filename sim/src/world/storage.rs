@@ -1,12 +1,14 @@
 //! A server's durable storage: its write-ahead log, the syncs on their way to disk, and the
-//! sends that wait for them (persistence before send).
+//! sends and observations that wait for them (persistence before send, and before report).
 //!
 //! A record is durable once a sync that covers it finishes. Syncs finish in the order they
 //! were asked for, each after the scenario's sync time (`[storage] sync`, drawn from the
 //! run's storage stream), so a crash can land between a write, its sync and the send that
 //! waits for the sync. A crash that loses unsynced writes keeps a random prefix of the
 //! records written since the last finished sync (a torn tail); every sync in flight and
-//! every send still waiting is lost with the process.
+//! every send still waiting is lost with the process. An observation still waiting is
+//! reported if the records it waited for survived the crash (what it reports is then
+//! durable), and lost with them otherwise.
 
 use std::collections::VecDeque;
 
@@ -14,9 +16,16 @@ use protocols::node::{NodeId, SyncId, Time};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-/// One server's storage.
+/// A send or an observation waiting for records to be durable.
+#[derive(Debug, PartialEq)]
+pub enum Waiting<M, O> {
+    Send(NodeId, M),
+    Observe(O),
+}
+
+/// One server's storage: records `R`, messages `M`, observations `O`.
 #[derive(Debug)]
-pub struct Storage<R, M> {
+pub struct Storage<R, M, O> {
     pub log: Vec<R>,
     /// How many records of `log` are durable.
     pub synced: usize,
@@ -26,13 +35,13 @@ pub struct Storage<R, M> {
     pub next_sync: SyncId,
     /// Syncs in flight: number, records covered, when it finishes.
     syncs: VecDeque<(SyncId, usize, Time)>,
-    /// Sends waiting for the first `needs` records to be durable: needs, to, message, with
+    /// Sends and observations waiting for the first `needs` records to be durable, with
     /// `needs` never decreasing from front to back (the log only grows between compactions,
     /// and a compaction releases everything held before it).
-    held: VecDeque<(usize, NodeId, M)>,
+    held: VecDeque<(usize, Waiting<M, O>)>,
 }
 
-impl<R, M> Default for Storage<R, M> {
+impl<R, M, O> Default for Storage<R, M, O> {
     fn default() -> Self {
         Storage {
             log: Vec::new(),
@@ -45,7 +54,7 @@ impl<R, M> Default for Storage<R, M> {
     }
 }
 
-impl<R, M> Storage<R, M> {
+impl<R, M, O> Storage<R, M, O> {
     /// Whether some record is covered by no sync yet.
     pub fn uncovered(&self) -> bool {
         self.log.len() > self.requested
@@ -76,23 +85,23 @@ impl<R, M> Storage<R, M> {
         }
     }
 
-    /// Holds `message` until every record written so far is durable; returns it back if
-    /// they already are.
-    pub fn send_after_sync(&mut self, to: NodeId, message: M) -> Option<(NodeId, M)> {
-        if self.synced >= self.log.len() {
-            return Some((to, message));
+    /// Holds a send or an observation until every record written so far is durable;
+    /// returns it back if they already are and nothing held before it waits.
+    pub fn after_sync(&mut self, waiting: Waiting<M, O>) -> Option<Waiting<M, O>> {
+        if self.synced >= self.log.len() && self.held.is_empty() {
+            return Some(waiting);
         }
-        self.held.push_back((self.log.len(), to, message));
+        self.held.push_back((self.log.len(), waiting));
         None
     }
 
-    /// The first held send whose records are now durable (held sends are released in the
-    /// order they were made).
-    pub fn release(&mut self) -> Option<(NodeId, M)> {
+    /// The first held send or observation whose records are now durable (they are
+    /// released in the order they were made).
+    pub fn release(&mut self) -> Option<Waiting<M, O>> {
         if self.held.front()?.0 > self.synced {
             return None;
         }
-        self.held.pop_front().map(|(_, to, message)| (to, message))
+        self.held.pop_front().map(|(_, waiting)| waiting)
     }
 
     /// Replaces the whole log with `records`, at once and durably: every sync in flight and
@@ -110,14 +119,23 @@ impl<R, M> Storage<R, M> {
     }
 
     /// A crash: syncs in flight and held sends are lost, and with `lose_unsynced` a random
-    /// part of the records not yet durable.
-    pub fn crash(&mut self, lose_unsynced: bool, rng: &mut ChaCha8Rng) {
+    /// part of the records not yet durable. Returns the held observations whose records
+    /// survived, in order: what they report is durable now.
+    pub fn crash(&mut self, lose_unsynced: bool, rng: &mut ChaCha8Rng) -> Vec<O> {
         self.syncs.clear();
-        self.held.clear();
         if lose_unsynced && self.log.len() > self.synced {
             let kept = rng.gen_range(self.synced..self.log.len());
             self.log.truncate(kept);
         }
+        let kept = self.log.len();
+        let held = std::mem::take(&mut self.held);
+        held.into_iter()
+            .take_while(|(needs, _)| *needs <= kept)
+            .filter_map(|(_, waiting)| match waiting {
+                Waiting::Observe(observation) => Some(observation),
+                Waiting::Send(..) => None,
+            })
+            .collect()
     }
 
     /// A restart: what survived is durable, and sync numbers start again from 1.
@@ -132,10 +150,11 @@ impl<R, M> Storage<R, M> {
 mod tests {
     use super::*;
     use rand::SeedableRng;
+    use Waiting::{Observe, Send};
 
-    type Disk = Storage<u32, &'static str>;
+    type Disk = Storage<u32, &'static str, u32>;
 
-    fn released(disk: &mut Disk) -> Vec<(NodeId, &'static str)> {
+    fn released(disk: &mut Disk) -> Vec<Waiting<&'static str, u32>> {
         std::iter::from_fn(|| disk.release()).collect()
     }
 
@@ -143,14 +162,14 @@ mod tests {
     fn held_sends_are_released_in_order_as_their_records_become_durable() {
         let mut disk = Disk::default();
         disk.log.push(1);
-        assert_eq!(disk.send_after_sync(7, "first"), None);
+        assert_eq!(disk.after_sync(Send(7, "first")), None);
         disk.log.push(2);
-        assert_eq!(disk.send_after_sync(8, "second"), None);
+        assert_eq!(disk.after_sync(Send(8, "second")), None);
         assert_eq!(disk.sync(1, 0, 10), Some(10));
         disk.finish(1);
-        assert_eq!(released(&mut disk), vec![(7, "first"), (8, "second")]);
+        assert_eq!(released(&mut disk), vec![Send(7, "first"), Send(8, "second")]);
         disk.log.push(3);
-        assert_eq!(disk.send_after_sync(9, "third"), None);
+        assert_eq!(disk.after_sync(Send(9, "third")), None);
         assert_eq!(released(&mut disk), vec![], "record 3 is not durable");
     }
 
@@ -158,9 +177,9 @@ mod tests {
     fn an_instant_sync_makes_the_records_durable_and_releases_the_sends_waiting_for_them() {
         let mut disk = Disk::default();
         disk.log.push(1);
-        assert_eq!(disk.send_after_sync(9, "ack"), None, "record 1 is not durable yet");
+        assert_eq!(disk.after_sync(Send(9, "ack")), None, "record 1 is not durable yet");
         assert_eq!(disk.sync(1, 100, 0), None, "no sync time: done at once");
-        assert_eq!(released(&mut disk), vec![(9, "ack")]);
+        assert_eq!(released(&mut disk), vec![Send(9, "ack")]);
         assert_eq!(disk.synced, 1);
     }
 
@@ -171,7 +190,7 @@ mod tests {
         assert_eq!(disk.sync(1, 100, 50), Some(150));
         disk.log.push(2);
         assert_eq!(disk.sync(2, 110, 10), Some(150), "not before the earlier sync");
-        assert_eq!(disk.send_after_sync(9, "ack"), None);
+        assert_eq!(disk.after_sync(Send(9, "ack")), None);
         disk.finish(1);
         assert_eq!((disk.synced, released(&mut disk)), (1, vec![]), "the ack waits for record 2");
         let mut rng = ChaCha8Rng::seed_from_u64(1);
@@ -186,8 +205,35 @@ mod tests {
         let mut disk = Disk::default();
         disk.log.extend([1, 2, 3]);
         assert_eq!(disk.sync(1, 0, 10), Some(10));
-        assert_eq!(disk.send_after_sync(9, "ack"), None);
+        assert_eq!(disk.after_sync(Send(9, "ack")), None);
         disk.compact(vec![7]);
-        assert_eq!((disk.log.clone(), disk.synced, released(&mut disk)), (vec![7], 1, vec![(9, "ack")]));
+        assert_eq!((disk.log.clone(), disk.synced, released(&mut disk)), (vec![7], 1, vec![Send(9, "ack")]));
+    }
+
+    #[test]
+    fn held_observations_keep_their_place_among_held_sends_and_survive_a_crash_with_their_records() {
+        let mut disk = Disk::default();
+        disk.log.push(1);
+        assert_eq!(disk.sync(1, 0, 10), Some(10));
+        assert_eq!(disk.after_sync(Observe(1)), None, "record 1 is not durable yet");
+        assert_eq!(disk.after_sync(Send(7, "accepted")), None);
+        disk.finish(1);
+        assert_eq!(released(&mut disk), vec![Observe(1), Send(7, "accepted")]);
+        disk.log.push(2);
+        assert_eq!(disk.after_sync(Observe(2)), None);
+        assert_eq!(disk.after_sync(Send(8, "accepted")), None);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        assert_eq!(disk.crash(false, &mut rng), vec![2], "its records survived: reported; the send is lost");
+        disk.restart();
+        // Records 1 and 2 are durable; report n waits for the first n records.
+        disk.log.push(3);
+        assert_eq!(disk.after_sync(Observe(3)), None);
+        disk.log.push(4);
+        assert_eq!(disk.after_sync(Observe(4)), None);
+        let survived = disk.crash(true, &mut rng);
+        let expected: Vec<u32> = [3, 4].into_iter().filter(|&needs| needs as usize <= disk.log.len()).collect();
+        assert_eq!(survived, expected, "an observation is reported only if its records survived");
+        assert!((2..4).contains(&disk.log.len()), "a crash that loses unsynced writes keeps a strict prefix");
+        assert_eq!(disk.crash(false, &mut rng), Vec::<u32>::new(), "nothing is held after a crash");
     }
 }

@@ -88,6 +88,10 @@ pub struct ProbeSettings {
     /// before the report for the even pings.
     #[serde(default)]
     pub observe_writes: bool,
+    /// With `observe_writes`, the even pings' reports wait for their sync
+    /// (`observe_after_sync`).
+    #[serde(default)]
+    pub observe_durable: bool,
 }
 
 pub struct ProbeServer {
@@ -98,6 +102,7 @@ pub struct ProbeServer {
     /// The next burst message's number.
     next: u64,
     observe_writes: bool,
+    observe_durable: bool,
     /// Pings stored so far (with `observe_writes`).
     stored: u64,
 }
@@ -111,6 +116,7 @@ impl ProbeServer {
             burst: setup.settings.burst,
             next: 0,
             observe_writes: setup.settings.observe_writes,
+            observe_durable: setup.settings.observe_durable,
             stored: 0,
         }
     }
@@ -135,10 +141,17 @@ impl Server<Probe> for ProbeServer {
         ctx.write(value);
         if self.observe_writes {
             self.stored += 1;
+            let stored = Seen::Stored { n: self.stored, value };
             if value % 2 == 0 {
                 ctx.sync();
+                if self.observe_durable {
+                    ctx.observe_after_sync(stored);
+                } else {
+                    ctx.observe(stored);
+                }
+            } else {
+                ctx.observe(stored);
             }
-            ctx.observe(Seen::Stored { n: self.stored, value });
         }
         let pong = Ping::Pong { monotonic: ctx.monotonic(), wall: ctx.wall() };
         if value % 2 == 0 {

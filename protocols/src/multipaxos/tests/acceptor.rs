@@ -53,7 +53,7 @@ fn accept_is_written_synced_and_acknowledged_pms_2_2() {
         [
             Effect::Write(record),
             Effect::Sync(1),
-            Effect::Observe(observation),
+            Effect::ObserveAfterSync(observation),
             Effect::send_after_sync(0, accepted(ballot(1, 0), 1)),
         ],
         "acknowledged only once durable"

@@ -24,7 +24,7 @@ fn stable_leader_skips_phase_1_each_command_is_one_accept_per_peer_pms_3() {
     leader.sync_all(); // its own acceptance counts once durable
     let record = MultiPaxosRecord::Accepted { slot: 1, ballot: B, entry: appended(1, 10) };
     let observation = MultiPaxosObservation::Accepted { ballot: B, slot: 1, entry: appended(1, 10) };
-    let mut expected = vec![Effect::Write(record), Effect::Sync(2), Effect::Observe(observation)];
+    let mut expected = vec![Effect::Write(record), Effect::Sync(2), Effect::ObserveAfterSync(observation)];
     let accepts = to_peers(0, accept(B, 1, appended(1, 10), 1));
     expected.extend(accepts.into_iter().map(|(to, message)| Effect::send(to, message)));
     assert_eq!(effects.list, expected, "its own acceptor accepts first, durably; then phase 2a alone");

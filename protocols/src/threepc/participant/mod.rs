@@ -182,11 +182,11 @@ impl Participant {
             let entry = Entry::new(SiteState::Uncertain, participants, keys);
             self.transactions.insert(transaction, Entry { writes, reads: reads.clone(), ..entry });
             self.wait_on_leader(ctx, transaction);
-            ctx.observe(CommitObservation::Voted { transaction, yes });
+            ctx.observe_after_sync(CommitObservation::Voted { transaction, yes });
         } else {
             // The no vote is an abort, synced before the vote leaves: reported with it.
             self.decide(ctx, transaction, Decision::Abort);
-            ctx.observe(CommitObservation::Voted { transaction, yes });
+            ctx.observe_after_sync(CommitObservation::Voted { transaction, yes });
         }
         ctx.send_after_sync(COORDINATOR, ThreePhaseMessage::Vote { transaction, yes, reads });
     }
@@ -272,7 +272,7 @@ impl Participant {
     fn decide(&mut self, ctx: &mut ServerContext<ThreePhaseCommit>, transaction: TransactionId, decision: Decision) {
         ctx.write(ThreePhaseRecord::Decided { transaction, decision });
         ctx.sync();
-        ctx.observe(CommitObservation::Decided { transaction, decision });
+        ctx.observe_after_sync(CommitObservation::Decided { transaction, decision });
         self.locks.release(transaction);
         let entry =
             self.transactions.entry(transaction).or_insert_with(|| Entry::new(SiteState::Aborted, vec![], vec![]));

@@ -41,7 +41,7 @@ fn request_forces_began_then_asks_can_commit_naming_every_participant() {
         [
             Effect::Write(ThreePhaseRecord::Began { transaction: 7, participants: vec![1, 2] }),
             Effect::Sync(1),
-            Effect::Observe(CommitObservation::Began { transaction: 7, keys: vec![0, 1], vetoes: vec![] }),
+            Effect::ObserveAfterSync(CommitObservation::Began { transaction: 7, keys: vec![0, 1], vetoes: vec![] }),
             Effect::send_after_sync(1, can_commit(7, &[0], &[1, 2])),
             Effect::send_after_sync(2, can_commit(7, &[1], &[1, 2])),
             Effect::set_timer(TIMEOUT, ThreePhaseTimer::Retry(7)),
@@ -77,7 +77,7 @@ fn every_ack_commits_forced_then_do_commit_and_the_reply() {
         [
             Effect::Write(ThreePhaseRecord::Decided { transaction: 7, decision: Decision::Commit }),
             Effect::Sync(3),
-            Effect::Observe(decided(7, Decision::Commit)),
+            Effect::ObserveAfterSync(decided(7, Decision::Commit)),
             Effect::send_after_sync(1, ThreePhaseMessage::DoCommit { transaction: 7 }),
             Effect::send_after_sync(2, ThreePhaseMessage::DoCommit { transaction: 7 }),
             Effect::send_after_sync(CLIENT, reply(7, Decision::Commit)),
@@ -102,7 +102,7 @@ fn a_no_vote_aborts_and_spares_the_no_voter() {
         [
             Effect::Write(ThreePhaseRecord::Decided { transaction: 7, decision: Decision::Abort }),
             Effect::Sync(2),
-            Effect::Observe(decided(7, Decision::Abort)),
+            Effect::ObserveAfterSync(decided(7, Decision::Abort)),
             Effect::send_after_sync(2, ThreePhaseMessage::Abort { transaction: 7 }),
             Effect::send_after_sync(CLIENT, reply(7, Decision::Abort)),
             Effect::cancel_timer(ThreePhaseTimer::Retry(7)),
@@ -190,7 +190,7 @@ fn recovered_coordinator_aborts_what_it_had_not_pre_committed_and_asks_about_the
         [
             Effect::Write(ThreePhaseRecord::Decided { transaction: 8, decision: Decision::Commit }),
             Effect::Sync(2),
-            Effect::Observe(decided(8, Decision::Commit)),
+            Effect::ObserveAfterSync(decided(8, Decision::Commit)),
             Effect::send_after_sync(CLIENT, reply(8, Decision::Commit)),
             Effect::cancel_timer(ThreePhaseTimer::Retry(8)),
         ],

@@ -26,7 +26,7 @@ fn yes_vote_is_forced_with_its_keys_and_participants_before_it_is_sent() {
             }),
             Effect::Sync(1),
             Effect::set_timer(SUSPICION, ThreePhaseTimer::Suspect(7)),
-            Effect::Observe(CommitObservation::Voted { transaction: 7, yes: true }),
+            Effect::ObserveAfterSync(CommitObservation::Voted { transaction: 7, yes: true }),
             Effect::send_after_sync(0, vote(7, true)),
         ]
     );
@@ -42,8 +42,8 @@ fn a_conflict_votes_no_and_aborts_forced() {
         [
             Effect::Write(ThreePhaseRecord::Decided { transaction: 8, decision: Decision::Abort }),
             Effect::Sync(2),
-            Effect::Observe(decided(8, Decision::Abort)),
-            Effect::Observe(CommitObservation::Voted { transaction: 8, yes: false }),
+            Effect::ObserveAfterSync(decided(8, Decision::Abort)),
+            Effect::ObserveAfterSync(CommitObservation::Voted { transaction: 8, yes: false }),
             Effect::send_after_sync(0, vote(8, false)),
         ]
     );
@@ -75,7 +75,7 @@ fn do_commit_is_forced_and_answered_to_the_coordinator_only() {
         [
             Effect::Write(ThreePhaseRecord::Decided { transaction: 7, decision: Decision::Commit }),
             Effect::Sync(3),
-            Effect::Observe(decided(7, Decision::Commit)),
+            Effect::ObserveAfterSync(decided(7, Decision::Commit)),
             Effect::cancel_timer(ThreePhaseTimer::Suspect(7)),
             Effect::send_after_sync(0, ThreePhaseMessage::HaveCommitted { transaction: 7 }),
         ]

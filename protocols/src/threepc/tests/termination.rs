@@ -77,7 +77,7 @@ fn a_site_that_never_voted_aborts_durably_and_then_reports_it_skeen_state_q() {
         [
             Effect::Write(ThreePhaseRecord::Decided { transaction: 7, decision: Decision::Abort }),
             Effect::Sync(1),
-            Effect::Observe(decided(7, Decision::Abort)),
+            Effect::ObserveAfterSync(decided(7, Decision::Abort)),
             Effect::send_after_sync(2, report(7, SiteState::Aborted)),
         ],
         "the report leaves only once the abort is durable: forgotten, the site could vote yes later"
@@ -96,7 +96,7 @@ fn termination_aborts_when_every_site_is_uncertain() {
         [
             Effect::Write(ThreePhaseRecord::Decided { transaction: 7, decision: Decision::Abort }),
             Effect::Sync(2),
-            Effect::Observe(decided(7, Decision::Abort)),
+            Effect::ObserveAfterSync(decided(7, Decision::Abort)),
             Effect::cancel_timer(ThreePhaseTimer::Suspect(7)),
             Effect::cancel_timer(ThreePhaseTimer::Retry(7)),
             Effect::send_after_sync(2, ThreePhaseMessage::Abort { transaction: 7 }),

@@ -28,8 +28,13 @@ fn committed() -> Harness<TwoPhaseCommit> {
     server
 }
 
+/// A commit is reported once durable, an abort (never forced) at once.
 fn decided(transaction: TransactionId, decision: Decision) -> Effect<TwoPhaseCommit> {
-    Effect::Observe(CommitObservation::Decided { transaction, decision })
+    let observation = CommitObservation::Decided { transaction, decision };
+    match decision {
+        Decision::Commit => Effect::ObserveAfterSync(observation),
+        Decision::Abort => Effect::Observe(observation),
+    }
 }
 
 #[test]
@@ -41,7 +46,7 @@ fn request_forces_a_began_record_then_prepares_each_participant_with_its_share_b
         [
             Effect::Write(TwoPhaseRecord::Began { transaction: 7, participants: vec![1, 2] }),
             Effect::Sync(1),
-            Effect::Observe(CommitObservation::Began { transaction: 7, keys: vec![0, 1, 4], vetoes: vec![4] }),
+            Effect::ObserveAfterSync(CommitObservation::Began { transaction: 7, keys: vec![0, 1, 4], vetoes: vec![4] }),
             Effect::send_after_sync(1, TwoPhaseMessage::Prepare { transaction: 7, share: share(&[0], &[]) }),
             Effect::send_after_sync(2, TwoPhaseMessage::Prepare { transaction: 7, share: share(&[1, 4], &[4]) }),
             Effect::set_timer(TIMEOUT, TwoPhaseTimer::Retry(7)),

@@ -43,7 +43,7 @@ fn yes_vote_locks_and_is_forced_to_the_log_before_it_is_sent_bhg_7_4() {
             }),
             Effect::Sync(1),
             Effect::set_timer(u64::from(UNCERTAIN_ROUNDS) * TIMEOUT, TwoPhaseTimer::Uncertain(7)),
-            Effect::Observe(CommitObservation::Voted { transaction: 7, yes: true }),
+            Effect::ObserveAfterSync(CommitObservation::Voted { transaction: 7, yes: true }),
             Effect::send_after_sync(0, vote(7, true)),
         ],
         "the vote leaves only with its record durable"
@@ -52,18 +52,19 @@ fn yes_vote_locks_and_is_forced_to_the_log_before_it_is_sent_bhg_7_4() {
 }
 
 #[test]
-fn a_vetoed_key_votes_no_and_aborts_at_once_without_forcing() {
+fn a_vetoed_key_votes_no_once_its_abort_is_forced() {
     let mut server = participant(CORRECT);
     let effects = server.deliver(0, prepare(7, &[0, 3], &[3]));
     assert_eq!(
         effects.list,
         [
             Effect::Write(TwoPhaseRecord::Decided { transaction: 7, decision: Decision::Abort }),
-            Effect::Observe(CommitObservation::Voted { transaction: 7, yes: false }),
-            Effect::Observe(CommitObservation::Decided { transaction: 7, decision: Decision::Abort }),
-            Effect::send(0, vote(7, false)),
+            Effect::Sync(1),
+            Effect::send_after_sync(0, vote(7, false)),
+            Effect::ObserveAfterSync(CommitObservation::Voted { transaction: 7, yes: false }),
+            Effect::ObserveAfterSync(CommitObservation::Decided { transaction: 7, decision: Decision::Abort }),
         ],
-        "no sync, no timer"
+        "no timer; the vote and its report wait for the abort to be durable"
     );
     assert_eq!(participant_of(&server).locks().holder(0), None);
 }
@@ -87,7 +88,7 @@ fn commit_is_forced_before_the_ack_and_releases_the_locks_bhg_7_4() {
         [
             Effect::Write(TwoPhaseRecord::Decided { transaction: 7, decision: Decision::Commit }),
             Effect::Sync(2),
-            Effect::Observe(CommitObservation::Decided { transaction: 7, decision: Decision::Commit }),
+            Effect::ObserveAfterSync(CommitObservation::Decided { transaction: 7, decision: Decision::Commit }),
             Effect::cancel_timer(TwoPhaseTimer::Uncertain(7)),
             Effect::send_after_sync(0, TwoPhaseMessage::Ack { transaction: 7 }),
         ]
