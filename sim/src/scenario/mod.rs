@@ -81,8 +81,9 @@ pub struct Scenario {
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct SwarmLimits {
-    /// The fault kinds the nemesis may draw from.
-    pub kinds: Vec<NemesisKind>,
+    /// The fault kinds the nemesis may draw from (left out: every kind the protocol allows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kinds: Option<Vec<NemesisKind>>,
     /// Keep the scenario's network (latency, loss, duplication) instead of drawing one.
     #[serde(default)]
     pub keep_network: bool,

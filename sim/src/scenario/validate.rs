@@ -115,8 +115,9 @@ pub fn check(scenario: &Scenario, meta: &Meta) -> Checked {
     }
     check_timeline(scenario)?;
     check_nemesis(scenario, meta)?;
-    if scenario.swarm.as_ref().is_some_and(|swarm| swarm.kinds.is_empty()) {
-        return Err(problem(&[Key("swarm"), Key("kinds")], "name at least one fault kind swarm mode may draw"));
+    if scenario.swarm.as_ref().is_some_and(|swarm| swarm.kinds.as_ref().is_some_and(Vec::is_empty)) {
+        let allowed = "name at least one fault kind swarm mode may draw, or leave `kinds` out for every kind";
+        return Err(problem(&[Key("swarm"), Key("kinds")], allowed));
     }
     check_clocks(scenario)?;
     check_limits(scenario)

@@ -116,7 +116,8 @@ fn nemesis(rng: &mut ChaCha8Rng, scenario: &Scenario, meta: Option<&Meta>) -> Ne
         kind => membership || !kind.is_membership(),
     };
     let every_kind = NemesisKind::ALL.iter().copied().filter(possible).collect();
-    let allowed: Vec<NemesisKind> = scenario.swarm.as_ref().map_or(every_kind, |limits| limits.kinds.clone());
+    let limited = scenario.swarm.as_ref().and_then(|limits| limits.kinds.clone());
+    let allowed: Vec<NemesisKind> = limited.unwrap_or(every_kind);
     // Swarm testing (Groce et al., ISSTA 2012): leaving kinds out lets the others bite, so
     // a third of the seeds strike with one kind alone, the rest with about half of them.
     let mut kinds: Vec<NemesisKind> =
