@@ -154,6 +154,37 @@ fn a_scenario_whose_faults_never_fire_fails_the_sweep() {
 }
 
 #[test]
+fn a_flawed_scenario_that_shows_its_violation_is_not_a_vacuous_pass_whatever_did_not_fire() {
+    let mut entry = bundled("paxos/acceptor-forgets.toml");
+    let nemesis = entry.scenario.nemesis.get_or_insert_with(|| scenario::Nemesis {
+        kinds: Vec::new(),
+        interval_ms: 20.0,
+        fault_ms: 50.0,
+        start_ms: 0,
+        end_ms: None,
+        lose_unsynced: 0.0,
+        max_down: Some(0),
+        clock_jump_ms: 100,
+        client_faults: false,
+        crash_at_sync: 0.0,
+        aim: 0.0,
+        aim_milestone: None,
+        pause_ms: None,
+    });
+    // Pauses are configured, but at most zero servers may be down: none ever fires.
+    nemesis.kinds.push(scenario::NemesisKind::Pause);
+    let dir = out_dir("flawed-silent-faults");
+    let summary = sweep::sweep(std::slice::from_ref(&entry), &options("1..11", dir.clone())).expect("sweeps");
+    assert!(
+        summary.scenarios[0].verdicts.get("violation").is_some_and(|&n| n > 0),
+        "{:?}",
+        summary.scenarios[0].verdicts
+    );
+    assert!(summary.passed(), "{:?}", summary.problems);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn a_variant_sweep_fails_only_if_no_seed_finds_the_bug() {
     let entry = bundled("paxos/ignore-accepted.toml");
     let dir = out_dir("variant");
