@@ -13,7 +13,7 @@ mod support;
 use protocols::node::{Membership, Time, MILLISECOND};
 use protocols::service::Outcome;
 use sim::record::Fate;
-use sim::scenario::{EngineKind, Latency, Verdict};
+use sim::scenario::{EngineKind, FaultKind, Latency, NemesisKind, Verdict};
 use sim::{run, RunOptions};
 use support::{crash_run, probe_run, probe_scenario, Clocks, Probe};
 
@@ -140,6 +140,29 @@ on_each_engine! {
         assert!(pending.len() >= 3, "reports were waiting at the crash: {pending:?}");
         assert!(lost > 0, "the crash lost some of their records, and so those reports");
         assert!(reports.iter().any(|&(at, value)| value % 2 == 0 && at > crash + 10 * MILLISECOND), "reports go on after the restart");
+    }
+
+    fn crashes_armed_for_a_sync_still_keep_to_the_nemesis_max_down(engine: EngineKind) {
+        // Every nemesis crash of Raft waits for its server's next sync, and at most one
+        // server may be down: crashes armed one after another must not strike together.
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/raft/nemesis.toml");
+        let mut scenario = sim::scenario::load(&path).expect("bundled scenario loads");
+        scenario.engine = engine;
+        let nemesis = scenario.nemesis.as_mut().expect("a nemesis");
+        (nemesis.kinds, nemesis.crash_at_sync, nemesis.max_down) = (vec![NemesisKind::Crash], 1.0, Some(1));
+        (nemesis.interval_ms, nemesis.fault_ms) = (2.0, 30.0);
+        let run = run::simulate::<protocols::raft::Raft>(&scenario, RunOptions { seed: 1, detailed: true });
+        let run = run.expect("no panic").expect("runs");
+        let crashes: Vec<(Time, Time)> = (run.recorder.faults.iter())
+            .filter(|fault| matches!(fault.kind, FaultKind::Crash { .. }))
+            .map(|fault| (fault.start, fault.end.unwrap_or(Time::MAX)))
+            .collect();
+        assert!(crashes.len() > 10, "the nemesis crashed servers often: {}", crashes.len());
+        for (i, &(start, end)) in crashes.iter().enumerate() {
+            for &(other_start, other_end) in &crashes[i + 1..] {
+                assert!(other_start >= end || other_end <= start, "two servers down at once: {start}..{end} and {other_start}..{other_end}");
+            }
+        }
     }
 
     fn messages_on_their_way_to_a_crashed_server_are_lost_even_if_it_is_back(engine: EngineKind) {

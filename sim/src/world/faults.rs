@@ -86,6 +86,8 @@ struct Armed {
     lose_unsynced: bool,
     /// Restart this long after the crash.
     duration: Option<Time>,
+    /// Drawn by the nemesis, and so held to its `max_down` when it strikes.
+    nemesis: bool,
 }
 
 impl Faults {
@@ -267,7 +269,8 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
             return self.leave(node, grace);
         }
         if let FaultKind::Crash { node, lose_unsynced, at_sync: true } = fault.kind {
-            return self.arm(Armed { node, lose_unsynced, duration: fault.duration_ms.map(time_of) });
+            let duration = fault.duration_ms.map(time_of);
+            return self.arm(Armed { node, lose_unsynced, duration, nemesis: false });
         }
         if let Some(id) = self.apply_fault(&fault.kind) {
             if let Some(duration) = fault.duration_ms {
@@ -292,7 +295,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         match fault {
             Some(FaultKind::Leave { node }) => self.leave(node, self.faults.leave_grace),
             Some(FaultKind::Crash { node, lose_unsynced, at_sync: true }) => {
-                self.arm(Armed { node, lose_unsynced, duration: Some(duration) })
+                self.arm(Armed { node, lose_unsynced, duration: Some(duration), nemesis: true })
             }
             Some(fault) => {
                 if let Some(id) = self.apply_fault(&fault) {
@@ -347,6 +350,13 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
     pub(super) fn crash_at_sync(&mut self, node: NodeId) {
         let Some(position) = self.faults.armed.iter().position(|armed| armed.node == node) else { return };
         let armed = self.faults.armed.remove(position);
+        // Other crashes may have struck since this one was armed: the nemesis's limit holds
+        // when it strikes, else several armed crashes take down more servers than it allows.
+        let targets = self.targets();
+        let down = targets.servers - targets.up.len() as u32 - targets.spares.len() as u32;
+        if armed.nemesis && self.faults.nemesis.as_ref().is_some_and(|nemesis| down >= nemesis.max_down) {
+            return;
+        }
         let kind = FaultKind::Crash { node, lose_unsynced: armed.lose_unsynced, at_sync: true };
         if let (Some(id), Some(duration)) = (self.apply_fault(&kind), armed.duration) {
             self.substrate.schedule(self.now, self.now + duration, Place::World, Event::Undo(id));
