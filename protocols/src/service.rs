@@ -96,9 +96,10 @@ pub trait Service: Sized + 'static {
     /// The history checks of a protocol offering this service, unless it declares its own.
     fn history_checks() -> Vec<HistoryCheck<Self>>;
 
-    /// Swarm mode: the service's own `[workload]` keys drawn for one seed, for a workload on
-    /// `keys` keys; each draw must pass `check_params`. Default: none, the scenario's stay.
-    fn swarm_params(_keys: u32, _rng: &mut ChaCha8Rng) -> Vec<(&'static str, ParamValue)> {
+    /// Swarm mode: the service's own `[workload]` keys drawn for one seed, for a workload of
+    /// `clients` clients on `keys` keys; each draw must pass `check_params`. Default: none,
+    /// the scenario's stay.
+    fn swarm_params(_keys: u32, _clients: u32, _rng: &mut ChaCha8Rng) -> Vec<(&'static str, ParamValue)> {
         Vec::new()
     }
 }

@@ -494,3 +494,17 @@ fn a_runaway_run_ends_early_with_its_own_verdict_and_fails_an_ok_scenario() {
     assert!(first.verdict == "runaway" && first.replay.contains("faultline run"), "{first:?}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn a_crash_the_nemesis_limit_stops_at_a_sync_lets_the_sync_finish() {
+    // This swarm seed arms crashes for several servers' syncs; the coordinator's strikes
+    // when another server is down, past `max_down`, and is stopped. Its sync must go on:
+    // when it did not, the coordinator's log never became durable again, its reports and
+    // Prepares waited for ever, and its participants committed transactions the checker
+    // had never seen begin (a false AC3 violation).
+    let entry = bundled("twopc/lossy-network.toml");
+    let (weathered, _) = sweep::swarm::weather(&entry.scenario, 2647);
+    assert!(weathered.nemesis.as_ref().is_some_and(|nemesis| nemesis.crash_at_sync > 0.0), "crashes wait for syncs");
+    let result = run::run(&weathered, RunOptions { seed: 2647, detailed: false });
+    assert_eq!(result.verdict, Verdict::Ok, "{:?}", result.summary.violations);
+}

@@ -177,7 +177,7 @@ fn vary_workload(rng: &mut ChaCha8Rng, scenario: &Scenario, meta: &Meta) -> Opti
         }
         workload.mix = mix;
     }
-    for (key, value) in service_params(&scenario.protocol, workload.keys, rng) {
+    for (key, value) in service_params(&scenario.protocol, workload.keys, workload.clients, rng) {
         let value = match value {
             ParamValue::Integer(integer) => toml::Value::Integer(integer),
             ParamValue::Float(float) => toml::Value::Float(round(float)),
@@ -188,19 +188,21 @@ fn vary_workload(rng: &mut ChaCha8Rng, scenario: &Scenario, meta: &Meta) -> Opti
     Some(workload)
 }
 
-/// The service's own keys drawn for a workload on `keys` keys (see `Service::swarm_params`).
-fn service_params(protocol: &str, keys: u32, rng: &mut ChaCha8Rng) -> Vec<(&'static str, ParamValue)> {
+/// The service's own keys drawn for a workload of `clients` on `keys` keys (see
+/// `Service::swarm_params`).
+fn service_params(protocol: &str, keys: u32, clients: u32, rng: &mut ChaCha8Rng) -> Vec<(&'static str, ParamValue)> {
     struct Draw<'a> {
         keys: u32,
+        clients: u32,
         rng: &'a mut ChaCha8Rng,
     }
     impl Visitor for Draw<'_> {
         type Output = Vec<(&'static str, ParamValue)>;
         fn visit<P: Protocol>(self) -> Self::Output {
-            <P::Service as Service>::swarm_params(self.keys, self.rng)
+            <P::Service as Service>::swarm_params(self.keys, self.clients, self.rng)
         }
     }
-    catalog::visit(protocol, Draw { keys, rng }).unwrap_or_default()
+    catalog::visit(protocol, Draw { keys, clients, rng }).unwrap_or_default()
 }
 
 /// Two decimals are plenty for weather, and keep scenario files readable.

@@ -346,17 +346,26 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         }
     }
 
+    /// Whether a crash armed for `node`'s next sync strikes now, at the sync it is starting.
+    /// Other crashes may have struck since a nemesis crash was armed: the nemesis's limit
+    /// holds when it strikes, else several armed crashes take down more servers than it
+    /// allows. One the limit stops is disarmed, and the sync goes on.
+    pub(super) fn strikes_at_sync(&mut self, node: NodeId) -> bool {
+        let Some(position) = self.faults.armed.iter().position(|armed| armed.node == node) else { return false };
+        let targets = self.targets();
+        let down = targets.servers - targets.up.len() as u32 - targets.spares.len() as u32;
+        let limited = self.faults.nemesis.as_ref().is_some_and(|nemesis| down >= nemesis.max_down);
+        if self.faults.armed[position].nemesis && limited {
+            self.faults.armed.remove(position);
+            return false;
+        }
+        true
+    }
+
     /// The armed crash of `node` strikes: its sync is under way.
     pub(super) fn crash_at_sync(&mut self, node: NodeId) {
         let Some(position) = self.faults.armed.iter().position(|armed| armed.node == node) else { return };
         let armed = self.faults.armed.remove(position);
-        // Other crashes may have struck since this one was armed: the nemesis's limit holds
-        // when it strikes, else several armed crashes take down more servers than it allows.
-        let targets = self.targets();
-        let down = targets.servers - targets.up.len() as u32 - targets.spares.len() as u32;
-        if armed.nemesis && self.faults.nemesis.as_ref().is_some_and(|nemesis| down >= nemesis.max_down) {
-            return;
-        }
         let kind = FaultKind::Crash { node, lose_unsynced: armed.lose_unsynced, at_sync: true };
         if let (Some(id), Some(duration)) = (self.apply_fault(&kind), armed.duration) {
             self.substrate.schedule(self.now, self.now + duration, Place::World, Event::Undo(id));

@@ -588,7 +588,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
                 Effect::Write(record) => self.processes[node as usize].storage.log.push(record),
                 // A crash waits for this sync: the sync never finishes, the server dies as
                 // soon as its handler is over.
-                Effect::Sync(_) if self.faults.armed_at_sync(node) => crash_at_sync = true,
+                Effect::Sync(_) if self.strikes_at_sync(node) => crash_at_sync = true,
                 Effect::Sync(sync) => {
                     if self.sync(node, sync) {
                         finished = Some(sync);
