@@ -28,7 +28,7 @@ impl ShardServer {
     }
 
     /// Every server that may be alive and needs views: members of any view, not gone.
-    fn recipients(&self) -> Vec<NodeId> {
+    pub(super) fn recipients(&self) -> Vec<NodeId> {
         let mut recipients: Vec<NodeId> = self.views.iter().flat_map(|view| view.members.iter().copied()).collect();
         recipients.sort_unstable();
         recipients.dedup();
@@ -187,6 +187,8 @@ impl ShardServer {
                     ctx.write(ShardRecord::Gone(server));
                 }
                 self.on_gone_member(ctx, server);
+                self.regather(ctx);
+                self.finish_gathers(ctx);
             }
         }
     }

@@ -37,6 +37,7 @@ pub mod hash;
 pub mod membership;
 pub mod messages;
 pub mod placement;
+pub mod replica;
 pub mod server;
 pub mod shard;
 #[cfg(test)]
@@ -66,6 +67,9 @@ pub const DROP_DURING_MIGRATION: &str = "drop-during-migration";
 /// The most keys a store's universe may have.
 pub const KEYS_MAX: u64 = 4096;
 
+/// The largest replication factor.
+pub const REPLICAS_MAX: u32 = 7;
+
 /// The protocol marker type.
 #[derive(Debug)]
 pub struct ShardKv;
@@ -81,6 +85,9 @@ pub struct ShardSettings {
     /// The key universe `0..keys`: it must cover the workload's keys (a command for another
     /// key is refused).
     pub keys: u64,
+    /// The replication factor `r`: how many servers hold each key (the primary and `r - 1`
+    /// backups), 1 to the initial servers.
+    pub replicas: u32,
 }
 
 /// The placement a store uses.
@@ -104,23 +111,29 @@ struct RawSettings {
     epsilon: f64,
     table_size: u64,
     keys: u64,
+    replicas: u32,
 }
 
 impl Default for RawSettings {
     fn default() -> Self {
-        let ShardSettings { scheme, virtual_nodes, epsilon, table_size, keys } = ShardSettings::default();
-        RawSettings { scheme, virtual_nodes, epsilon, table_size, keys }
+        let ShardSettings { scheme, virtual_nodes, epsilon, table_size, keys, replicas } = ShardSettings::default();
+        RawSettings { scheme, virtual_nodes, epsilon, table_size, keys, replicas }
     }
 }
 
 impl TryFrom<RawSettings> for ShardSettings {
     type Error = String;
     fn try_from(raw: RawSettings) -> Result<ShardSettings, String> {
-        let RawSettings { scheme, virtual_nodes, epsilon, table_size, keys } = raw;
+        let RawSettings { scheme, virtual_nodes, epsilon, table_size, keys, replicas } = raw;
         if keys == 0 || keys > KEYS_MAX {
             return Err(format!("keys is {keys}; allowed: 1 to {KEYS_MAX}"));
         }
-        let settings = ShardSettings { scheme, virtual_nodes, epsilon, table_size, keys };
+        if replicas == 0 || replicas > REPLICAS_MAX {
+            return Err(format!(
+                "replicas is {replicas}; allowed: 1 to {REPLICAS_MAX} (and at most the initial servers)"
+            ));
+        }
+        let settings = ShardSettings { scheme, virtual_nodes, epsilon, table_size, keys, replicas };
         settings.scheme().check()?;
         Ok(settings)
     }
@@ -128,7 +141,14 @@ impl TryFrom<RawSettings> for ShardSettings {
 
 impl Default for ShardSettings {
     fn default() -> Self {
-        ShardSettings { scheme: SchemeName::Ring, virtual_nodes: 64, epsilon: 0.25, table_size: 1021, keys: 16 }
+        ShardSettings {
+            scheme: SchemeName::Ring,
+            virtual_nodes: 64,
+            epsilon: 0.25,
+            table_size: 1021,
+            keys: 16,
+            replicas: 1,
+        }
     }
 }
 
@@ -187,6 +207,12 @@ pub enum ShardRecord {
     },
     /// The server was told to leave.
     Leaving,
+    /// A backup's copy of `key`, from the primary of `view`.
+    Replica {
+        key: Key,
+        view: ViewNumber,
+        shard: Shard,
+    },
 }
 
 /// One change of membership, as a published view records it.
@@ -294,6 +320,13 @@ impl Protocol for ShardKv {
 
     fn checker(setup: &Setup<ShardSettings>) -> ShardChecker {
         ShardChecker::new(setup)
+    }
+
+    fn check_settings(settings: &ShardSettings, servers: u32, _spares: u32) -> Result<(), String> {
+        if settings.replicas > servers {
+            return Err(format!("replicas is {}; allowed: 1 to {servers} (the initial servers)", settings.replicas));
+        }
+        Ok(())
     }
 
     fn milestone(observation: &ShardObservation) -> Option<&'static str> {

@@ -56,7 +56,7 @@ impl Checker<ShardKv> for ShardChecker {
     }
 
     fn inspect(&mut self, at: Time, node: NodeId, world: &dyn View<ShardKv>) -> Result<(), Violation> {
-        self.figures.sample(world);
+        self.figures.sample(node, world);
         let claims: Vec<(u64, u64, u64)> =
             world.server(node).map(|server| server.claims().collect()).unwrap_or_default();
         for &(key, view, position) in &claims {
