@@ -4,7 +4,7 @@
 use crate::hashing::shard::Shard;
 use crate::hashing::view::{View, ViewNumber};
 use crate::kv::{Command, KvReply, Sequence};
-use crate::node::Message;
+use crate::node::{Message, NodeId};
 use crate::service::{Key, Outcome};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -39,6 +39,9 @@ pub enum ShardMessage {
     /// A new primary whose view before lost its primary asks every server for its copies of
     /// `keys`, to take the latest (sent with the view, which the receiver adopts first).
     Gather { view: View, keys: Vec<Key> },
+    /// The world removed `server` (a member of the receiver's latest view, the coordinator's
+    /// too) while the receiver was down: told so by a server that heard it (replicated only).
+    Departed { server: NodeId },
     /// The answer to a `Gather`: per key, the sender's latest copy, with the view it is
     /// from, or none.
     Copies { view: ViewNumber, copies: Vec<(Key, Option<(ViewNumber, Shard)>)> },
@@ -76,6 +79,7 @@ impl Message for ShardMessage {
             ShardMessage::Replicated { .. } => "Replicated",
             ShardMessage::Gather { .. } => "Gather",
             ShardMessage::Copies { .. } => "Copies",
+            ShardMessage::Departed { .. } => "Departed",
         }
     }
 

@@ -6,14 +6,23 @@
 //! - [`hash`]: a stable 64-bit hash, the same on every build.
 //! - [`placement`]: the schemes as pure code behind one trait, [`placement::Placement`].
 //! - The `shardkv` protocol: servers own the keys of a fixed universe (`keys`, the
-//!   `[settings]` key) by the scheme of the scenario's `[settings] scheme`, one owner per key
-//!   (replication factor 1: a key's copy is durable on its owner, and moves with it). The
-//!   membership service is a role of one server at a time ([`membership`]) that publishes
-//!   numbered views ([`view`]); servers hand keys over between views ([`server`]); clients
-//!   cache a view and are redirected with a newer one ([`client`]). Every server serves the
-//!   key-value store's operations ([`crate::kv::KvService`]) on its keys, so the history is
-//!   checked for linearizability with the store's model; the online checker ([`checker`])
-//!   adds one owner per key at every moment and no lost acknowledged write.
+//!   `[settings]` key) by the scheme of the scenario's `[settings] scheme`, with replication
+//!   factor `r` (`[settings] replicas`, 1 by default, at most the initial servers): a key's
+//!   owners in a view are `owners(key, r)`, the first its primary, which alone serves it and
+//!   hands it on between views, the others backups ([`replica`]). The primary answers an
+//!   update or a read only once every backup of its view holds the key's copy up to it;
+//!   after a view change it sends the new backups their copies, and older copies are kept
+//!   until every owner of a later view holds the key; a new primary whose predecessor the
+//!   world removed gathers the latest copy from the servers left. So with `r >= 2` a key
+//!   survives the removal of `r - 1` of its owners; with `r = 1` its one copy is durable on
+//!   its owner and moves with it, and a server removed before it handed off takes its
+//!   keys' acknowledged writes with it. The membership service is a role of one server at
+//!   a time ([`membership`]) that publishes numbered views ([`view`]); servers hand keys
+//!   over between views ([`server`]); clients cache a view and are redirected with a newer
+//!   one ([`client`]). Every server serves the key-value store's operations
+//!   ([`crate::kv::KvService`]) on its keys, so the history is checked for linearizability
+//!   with the store's model; the online checker ([`checker`]) adds one owner (primary) per
+//!   key at every moment and no lost acknowledged write.
 //!
 //! Variants, each a mistake of real systems:
 //! - `stale-view-writes`: an old owner answers the new owner's pull with a snapshot but
@@ -25,6 +34,11 @@
 //!   the Anna key-value store's migration).
 //! - `drop-during-migration`: writes that reach the old owner while it hands a key off are
 //!   applied there, to a copy that is never sent, and acknowledged: they are lost.
+//!
+//! Each flaw is in the primary's hand-off, so replication does not hide it: the old
+//! primary acknowledges dropped writes without its backups, a stale primary still claims a
+//! key another serves, and an early primary's empty copy is what its backups get
+//! (`drop-during-migration-replicated.toml` runs that flaw with two copies per key).
 //!
 //! The placement flaws, concatenated ring labels (`label-collision`, Uber's ringpop) and
 //! `hash mod N` (`naive-modulo`), are placements, not store bugs: the property tests and

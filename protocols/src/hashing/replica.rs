@@ -371,7 +371,7 @@ impl ShardServer {
         }
         let latest = self.latest().number;
         let mut held: BTreeMap<(NodeId, ViewNumber), Vec<Key>> = BTreeMap::new();
-        for (&(key, view), _) in &self.outgoing {
+        for &(key, view) in self.outgoing.keys() {
             held.entry((self.owner(latest, key), view + 1)).or_default().push(key);
         }
         for (&key, &(tag, _)) in &self.replicas {

@@ -1,5 +1,6 @@
 //! The store's server: it owns the keys the placement gives it in its latest view, serves
-//! them, and hands them over when a view moves them.
+//! them, and hands them over when a view moves them. With `replicas > 1` the owner here is
+//! the key's primary, and `replica.rs` adds its backups.
 //!
 //! Every server keeps the whole list of views (they are few) and processes each key through
 //! the views one at a time, in order. Going from view `V - 1` to `V`, a key
@@ -490,10 +491,17 @@ impl ShardServer {
     }
 
     /// Tells the coordinator how far this server got, so that it sends the views after.
+    /// Replicated, a coordinator the world removed before it handed the service on is asked
+    /// no more: every server is, and any that knows newer views sends them.
     pub(super) fn ask_for_views(&mut self, ctx: &mut ServerContext<ShardKv>) {
         let coordinator = self.latest().coordinator;
-        if coordinator != self.id {
-            ctx.send(coordinator, ShardMessage::ViewsAck { latest: self.latest().number });
+        let latest = self.latest().number;
+        if self.replicated() && self.gone.contains(&coordinator) {
+            for server in self.recipients() {
+                ctx.send(server, ShardMessage::ViewsAck { latest });
+            }
+        } else if coordinator != self.id {
+            ctx.send(coordinator, ShardMessage::ViewsAck { latest });
         }
     }
 
@@ -567,6 +575,7 @@ impl Server<ShardKv> for ShardServer {
             ShardMessage::Replicated { view, keys } => self.on_replicated(ctx, from, view, keys),
             ShardMessage::Gather { view, keys } => self.on_gather(ctx, from, view, keys),
             ShardMessage::Copies { view, copies } => self.on_copies(ctx, from, view, copies),
+            ShardMessage::Departed { server } => self.on_departed(ctx, server),
             ShardMessage::Views { views } => self.on_views(ctx, from, &views),
             ShardMessage::ViewsAck { latest } => self.on_views_ack(ctx, from, latest),
             ShardMessage::Join => self.on_join(ctx, from),
