@@ -97,6 +97,18 @@ impl ShardServer {
                 KeyState { view: 0, copy, awaiting: None }
             })
             .collect();
+        // Every owner of view 0 starts with the key's empty copy, backups as the primary, and
+        // each primary knows it.
+        let (mut replicas, mut acks) = (BTreeMap::new(), BTreeMap::new());
+        for key in 0..settings.keys {
+            let owners = placement.owners(key, settings.replicas as usize);
+            if owners[1..].contains(&id) {
+                replicas.insert(key, (0, Shard::new(key)));
+            }
+            if owners[0] == id {
+                acks.extend(owners[1..].iter().map(|backup| ((key, *backup), 0)));
+            }
+        }
         ShardServer {
             id,
             flaw: Flaw::of(setup.variant),
@@ -108,10 +120,10 @@ impl ShardServer {
             keys,
             outgoing: BTreeMap::new(),
             handing: BTreeMap::new(),
-            replicas: BTreeMap::new(),
+            replicas,
             settled: BTreeMap::new(),
-            acks: BTreeMap::new(),
-            pushed: BTreeMap::new(),
+            pushed: acks.clone(),
+            acks,
             waiting: Vec::new(),
             gathers: BTreeMap::new(),
             replications: 0,
@@ -163,6 +175,9 @@ impl ShardServer {
             if server.settings.replicas > 1 && state.awaiting == Some(id) {
                 server.gathers.insert(key, BTreeMap::new());
             }
+        }
+        if server.views.len() > 1 {
+            server.forget_backups();
         }
         server
     }
