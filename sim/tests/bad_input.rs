@@ -195,3 +195,21 @@ fn list_outside_the_checkout_says_where_it_looked() {
     assert!(stdout.contains("--scenarios DIR"), "{stdout}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_replication_factor_beyond_the_servers_is_refused_with_its_line() {
+    let store = |replicas: u32| {
+        format!(
+            "protocol = \"shardkv\"\nnodes = 3\nduration_ms = 100\nexpect = \"ok\"\n\n[settings]\nreplicas = \
+             {replicas}\n"
+        )
+    };
+    for (replicas, allowed) in [(4, "allowed: 1 to 3 (the initial servers)"), (0, "allowed: 1 to 7")] {
+        let error = scenario::parse(Path::new("bad.toml"), &store(replicas)).unwrap_err().to_string();
+        assert!(
+            error.starts_with("bad.toml:") && error.contains(&format!("replicas is {replicas}; {allowed}")),
+            "{error}"
+        );
+    }
+    assert!(scenario::parse(Path::new("ok.toml"), &store(3)).is_ok());
+}

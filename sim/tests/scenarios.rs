@@ -48,3 +48,39 @@ fn every_flawed_variant_has_a_scenario_that_finds_its_bug() {
         }
     }
 }
+
+/// The scenario at `path` with its `replicas = ` setting replaced by `replicas`.
+fn with_replicas(path: &Path, replicas: u32) -> scenario::Scenario {
+    let text = std::fs::read_to_string(path).expect("a bundled scenario");
+    let line = text.lines().find(|line| line.starts_with("replicas = ")).expect("the scenario sets replicas");
+    let text = text.replacen(&format!("\n{line}\n"), &format!("\nreplicas = {replicas}\n"), 1);
+    scenario::parse(path, &text).expect("it loads")
+}
+
+fn lost_writes(scenario: &scenario::Scenario, seed: u64) -> bool {
+    let result = run::run(scenario, RunOptions { seed, detailed: false });
+    result.summary.violations.iter().any(|violation| violation.invariant == "lost-writes")
+}
+
+#[test]
+fn a_leaver_removed_before_it_hands_off_loses_writes_with_one_copy_and_none_with_two() {
+    let path = scenarios_dir().join("hashing/replicated-leave-cut-off.toml");
+    let (one, two) = (with_replicas(&path, 1), with_replicas(&path, 2));
+    for seed in 1..=5 {
+        assert!(lost_writes(&one, seed), "seed {seed}: one copy per key should lose server 2's writes");
+        let result = run::run(&two, RunOptions { seed, detailed: false });
+        assert!(result.as_expected(&two), "seed {seed}: two copies: {:?}", result.summary.violations);
+    }
+}
+
+#[test]
+fn replicated_churn_keeps_with_three_copies_what_one_copy_loses_on_the_same_seeds() {
+    let path = scenarios_dir().join("hashing/replicated-churn.toml");
+    let (one, three) = (with_replicas(&path, 1), with_replicas(&path, 3));
+    let losing: Vec<u64> = (1..=40).filter(|seed| lost_writes(&one, *seed)).collect();
+    assert!(!losing.is_empty(), "with one copy per key some seed of 40 should lose writes");
+    for seed in losing {
+        let result = run::run(&three, RunOptions { seed, detailed: false });
+        assert!(result.as_expected(&three), "seed {seed}: three copies: {:?}", result.summary.violations);
+    }
+}

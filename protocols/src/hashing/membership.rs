@@ -11,9 +11,12 @@
 //! left for good while still a member (removed before it could hand off) is taken out of the
 //! next view. A coordinator told to leave publishes the view without itself that names its
 //! successor (the lowest remaining member), and leaves only once the successor holds that
-//! view, so the service always has a home. (A coordinator removed before that leaves the
-//! service without one: the world's removal of a server that could not hand off is a loss
-//! this store does not survive, as it does not survive losing a key's only copy.)
+//! view, so the service always has a home. (A coordinator removed before any other server
+//! holds that view leaves the service without one: a loss this store does not survive,
+//! whatever its replication factor, as with one copy per key it does not survive losing a
+//! key's only copy.) Replicated, a server tells a coordinator that was down when the world
+//! removed a member (`Departed`), and servers whose coordinator the world removed ask every
+//! server for the views after theirs.
 
 use super::messages::ShardMessage;
 use super::server::ShardServer;
@@ -28,7 +31,7 @@ impl ShardServer {
     }
 
     /// Every server that may be alive and needs views: members of any view, not gone.
-    fn recipients(&self) -> Vec<NodeId> {
+    pub(super) fn recipients(&self) -> Vec<NodeId> {
         let mut recipients: Vec<NodeId> = self.views.iter().flat_map(|view| view.members.iter().copied()).collect();
         recipients.sort_unstable();
         recipients.dedup();
@@ -91,6 +94,9 @@ impl ShardServer {
         if self.is_coordinator() || self.handed_over.is_some() {
             self.send_views(ctx);
         }
+        if self.replicated() && self.gone.contains(&self.latest().coordinator) {
+            self.ask_for_views(ctx);
+        }
         let coordinator = self.latest().coordinator;
         if self.leaving && self.latest().has(self.id) && coordinator != self.id {
             ctx.send(coordinator, ShardMessage::Leave);
@@ -102,6 +108,11 @@ impl ShardServer {
             self.latest().members.iter().copied().filter(|m| self.gone.contains(m)).collect();
         for member in gone_members {
             self.on_gone_member(ctx, member);
+            // A coordinator that was down when the world removed the member never heard of
+            // it: tell it (with one copy per key the member took its keys with it anyway).
+            if self.settings.replicas > 1 && coordinator != self.id {
+                ctx.send(coordinator, ShardMessage::Departed { server: member });
+            }
         }
     }
 
@@ -146,6 +157,11 @@ impl ShardServer {
         }
     }
 
+    /// Another server heard the world remove `server`, which this one missed.
+    pub(super) fn on_departed(&mut self, ctx: &mut ServerContext<ShardKv>, server: NodeId) {
+        self.on_membership_change(ctx, Membership::Left(server));
+    }
+
     pub(super) fn on_views(&mut self, ctx: &mut ServerContext<ShardKv>, from: NodeId, views: &[View]) {
         self.learn(ctx, views);
         ctx.send_after_sync(from, ShardMessage::ViewsAck { latest: self.latest().number });
@@ -155,7 +171,8 @@ impl ShardServer {
         let acked = self.acked.entry(from).or_insert(0);
         *acked = (*acked).max(latest);
         let behind = latest < self.latest().number;
-        if behind && (self.is_coordinator() || self.handed_over.is_some()) {
+        let orphaned = behind && self.replicated() && self.gone.contains(&self.views[latest as usize].coordinator);
+        if behind && (self.is_coordinator() || self.handed_over.is_some() || orphaned) {
             let views = self.views[latest as usize + 1..].to_vec();
             ctx.send_after_sync(from, ShardMessage::Views { views });
         }
@@ -187,6 +204,8 @@ impl ShardServer {
                     ctx.write(ShardRecord::Gone(server));
                 }
                 self.on_gone_member(ctx, server);
+                self.regather(ctx);
+                self.finish_gathers(ctx);
             }
         }
     }

@@ -4,7 +4,7 @@
 use crate::hashing::shard::Shard;
 use crate::hashing::view::{View, ViewNumber};
 use crate::kv::{Command, KvReply, Sequence};
-use crate::node::Message;
+use crate::node::{Message, NodeId};
 use crate::service::{Key, Outcome};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -31,6 +31,20 @@ pub enum ShardMessage {
     Release { view: ViewNumber, keys: Vec<Key> },
     /// The sender still holds copies of `keys` for views before `view`: were they installed?
     Held { view: ViewNumber, keys: Vec<Key> },
+    /// The primary of `keys` in `view` to a backup: the keys' copies as they are now (a
+    /// write replicated, or a new backup's first copy).
+    Replicate { view: ViewNumber, shards: Vec<(Key, Shard)> },
+    /// A backup holds, durably, the copies of these keys up to these positions, for `view`.
+    Replicated { view: ViewNumber, keys: Vec<(Key, u64)> },
+    /// A new primary whose view before lost its primary asks every server for its copies of
+    /// `keys`, to take the latest (sent with the view, which the receiver adopts first).
+    Gather { view: View, keys: Vec<Key> },
+    /// The world removed `server` (a member of the receiver's latest view, the coordinator's
+    /// too) while the receiver was down: told so by a server that heard it (replicated only).
+    Departed { server: NodeId },
+    /// The answer to a `Gather`: per key, the sender's latest copy, with the view it is
+    /// from, or none.
+    Copies { view: ViewNumber, copies: Vec<(Key, Option<(ViewNumber, Shard)>)> },
 }
 
 /// What a server tells a client.
@@ -61,6 +75,11 @@ impl Message for ShardMessage {
             ShardMessage::Transfer { .. } => "Transfer",
             ShardMessage::Release { .. } => "Release",
             ShardMessage::Held { .. } => "Held",
+            ShardMessage::Replicate { .. } => "Replicate",
+            ShardMessage::Replicated { .. } => "Replicated",
+            ShardMessage::Gather { .. } => "Gather",
+            ShardMessage::Copies { .. } => "Copies",
+            ShardMessage::Departed { .. } => "Departed",
         }
     }
 
@@ -69,7 +88,14 @@ impl Message for ShardMessage {
         16 + match self {
             ShardMessage::Views { views } => views.iter().map(view).sum(),
             ShardMessage::Pull { view: v, keys } => view(v) + 8 * keys.len(),
-            ShardMessage::Transfer { shards, .. } => shards.iter().map(|(_, shard)| 8 + shard.size_bytes()).sum(),
+            ShardMessage::Transfer { shards, .. } | ShardMessage::Replicate { shards, .. } => {
+                shards.iter().map(|(_, shard)| 8 + shard.size_bytes()).sum()
+            }
+            ShardMessage::Gather { view: v, keys } => view(v) + 8 * keys.len(),
+            ShardMessage::Copies { copies, .. } => {
+                copies.iter().map(|(_, copy)| 16 + copy.as_ref().map_or(0, |(_, shard)| shard.size_bytes())).sum()
+            }
+            ShardMessage::Replicated { keys, .. } => 16 * keys.len(),
             ShardMessage::Release { keys, .. } | ShardMessage::Held { keys, .. } => 8 * keys.len(),
             ShardMessage::Reply { answer: Answer::Redirect { view: v }, .. } => view(v),
             _ => 32,

@@ -6,14 +6,23 @@
 //! - [`hash`]: a stable 64-bit hash, the same on every build.
 //! - [`placement`]: the schemes as pure code behind one trait, [`placement::Placement`].
 //! - The `shardkv` protocol: servers own the keys of a fixed universe (`keys`, the
-//!   `[settings]` key) by the scheme of the scenario's `[settings] scheme`, one owner per key
-//!   (replication factor 1: a key's copy is durable on its owner, and moves with it). The
-//!   membership service is a role of one server at a time ([`membership`]) that publishes
-//!   numbered views ([`view`]); servers hand keys over between views ([`server`]); clients
-//!   cache a view and are redirected with a newer one ([`client`]). Every server serves the
-//!   key-value store's operations ([`crate::kv::KvService`]) on its keys, so the history is
-//!   checked for linearizability with the store's model; the online checker ([`checker`])
-//!   adds one owner per key at every moment and no lost acknowledged write.
+//!   `[settings]` key) by the scheme of the scenario's `[settings] scheme`, with replication
+//!   factor `r` (`[settings] replicas`, 1 by default, at most the initial servers): a key's
+//!   owners in a view are `owners(key, r)`, the first its primary, which alone serves it and
+//!   hands it on between views, the others backups ([`replica`]). The primary answers an
+//!   update or a read only once every backup of its view holds the key's copy up to it;
+//!   after a view change it sends the new backups their copies, and older copies are kept
+//!   until every owner of a later view holds the key; a new primary whose predecessor the
+//!   world removed gathers the latest copy from the servers left. So with `r >= 2` a key
+//!   survives the removal of `r - 1` of its owners; with `r = 1` its one copy is durable on
+//!   its owner and moves with it, and a server removed before it handed off takes its
+//!   keys' acknowledged writes with it. The membership service is a role of one server at
+//!   a time ([`membership`]) that publishes numbered views ([`view`]); servers hand keys
+//!   over between views ([`server`]); clients cache a view and are redirected with a newer
+//!   one ([`client`]). Every server serves the key-value store's operations
+//!   ([`crate::kv::KvService`]) on its keys, so the history is checked for linearizability
+//!   with the store's model; the online checker ([`checker`]) adds one owner (primary) per
+//!   key at every moment and no lost acknowledged write.
 //!
 //! Variants, each a mistake of real systems:
 //! - `stale-view-writes`: an old owner answers the new owner's pull with a snapshot but
@@ -26,6 +35,11 @@
 //! - `drop-during-migration`: writes that reach the old owner while it hands a key off are
 //!   applied there, to a copy that is never sent, and acknowledged: they are lost.
 //!
+//! Each flaw is in the primary's hand-off, so replication does not hide it: the old
+//! primary acknowledges dropped writes without its backups, a stale primary still claims a
+//! key another serves, and an early primary's empty copy is what its backups get
+//! (`drop-during-migration-replicated.toml` runs that flaw with two copies per key).
+//!
 //! The placement flaws, concatenated ring labels (`label-collision`, Uber's ringpop) and
 //! `hash mod N` (`naive-modulo`), are placements, not store bugs: the property tests and
 //! the `faultline hashing` page show them, and `scheme = "modulo"` runs the store on the
@@ -37,6 +51,7 @@ pub mod hash;
 pub mod membership;
 pub mod messages;
 pub mod placement;
+pub mod replica;
 pub mod server;
 pub mod shard;
 #[cfg(test)]
@@ -66,6 +81,9 @@ pub const DROP_DURING_MIGRATION: &str = "drop-during-migration";
 /// The most keys a store's universe may have.
 pub const KEYS_MAX: u64 = 4096;
 
+/// The largest replication factor.
+pub const REPLICAS_MAX: u32 = 7;
+
 /// The protocol marker type.
 #[derive(Debug)]
 pub struct ShardKv;
@@ -81,6 +99,9 @@ pub struct ShardSettings {
     /// The key universe `0..keys`: it must cover the workload's keys (a command for another
     /// key is refused).
     pub keys: u64,
+    /// The replication factor `r`: how many servers hold each key (the primary and `r - 1`
+    /// backups), 1 to the initial servers.
+    pub replicas: u32,
 }
 
 /// The placement a store uses.
@@ -104,23 +125,29 @@ struct RawSettings {
     epsilon: f64,
     table_size: u64,
     keys: u64,
+    replicas: u32,
 }
 
 impl Default for RawSettings {
     fn default() -> Self {
-        let ShardSettings { scheme, virtual_nodes, epsilon, table_size, keys } = ShardSettings::default();
-        RawSettings { scheme, virtual_nodes, epsilon, table_size, keys }
+        let ShardSettings { scheme, virtual_nodes, epsilon, table_size, keys, replicas } = ShardSettings::default();
+        RawSettings { scheme, virtual_nodes, epsilon, table_size, keys, replicas }
     }
 }
 
 impl TryFrom<RawSettings> for ShardSettings {
     type Error = String;
     fn try_from(raw: RawSettings) -> Result<ShardSettings, String> {
-        let RawSettings { scheme, virtual_nodes, epsilon, table_size, keys } = raw;
+        let RawSettings { scheme, virtual_nodes, epsilon, table_size, keys, replicas } = raw;
         if keys == 0 || keys > KEYS_MAX {
             return Err(format!("keys is {keys}; allowed: 1 to {KEYS_MAX}"));
         }
-        let settings = ShardSettings { scheme, virtual_nodes, epsilon, table_size, keys };
+        if replicas == 0 || replicas > REPLICAS_MAX {
+            return Err(format!(
+                "replicas is {replicas}; allowed: 1 to {REPLICAS_MAX} (and at most the initial servers)"
+            ));
+        }
+        let settings = ShardSettings { scheme, virtual_nodes, epsilon, table_size, keys, replicas };
         settings.scheme().check()?;
         Ok(settings)
     }
@@ -128,7 +155,14 @@ impl TryFrom<RawSettings> for ShardSettings {
 
 impl Default for ShardSettings {
     fn default() -> Self {
-        ShardSettings { scheme: SchemeName::Ring, virtual_nodes: 64, epsilon: 0.25, table_size: 1021, keys: 16 }
+        ShardSettings {
+            scheme: SchemeName::Ring,
+            virtual_nodes: 64,
+            epsilon: 0.25,
+            table_size: 1021,
+            keys: 16,
+            replicas: 1,
+        }
     }
 }
 
@@ -187,6 +221,12 @@ pub enum ShardRecord {
     },
     /// The server was told to leave.
     Leaving,
+    /// A backup's copy of `key`, from the primary of `view`.
+    Replica {
+        key: Key,
+        view: ViewNumber,
+        shard: Shard,
+    },
 }
 
 /// One change of membership, as a published view records it.
@@ -294,6 +334,13 @@ impl Protocol for ShardKv {
 
     fn checker(setup: &Setup<ShardSettings>) -> ShardChecker {
         ShardChecker::new(setup)
+    }
+
+    fn check_settings(settings: &ShardSettings, servers: u32, _spares: u32) -> Result<(), String> {
+        if settings.replicas > servers {
+            return Err(format!("replicas is {}; allowed: 1 to {servers} (the initial servers)", settings.replicas));
+        }
+        Ok(())
     }
 
     fn milestone(observation: &ShardObservation) -> Option<&'static str> {

@@ -1,5 +1,6 @@
 //! The store's server: it owns the keys the placement gives it in its latest view, serves
-//! them, and hands them over when a view moves them.
+//! them, and hands them over when a view moves them. With `replicas > 1` the owner here is
+//! the key's primary, and `replica.rs` adds its backups.
 //!
 //! Every server keeps the whole list of views (they are few) and processes each key through
 //! the views one at a time, in order. Going from view `V - 1` to `V`, a key
@@ -32,6 +33,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::messages::{Answer, ShardMessage};
 use super::placement::{AnyPlacement, Placement};
+use super::replica::Waiting;
 use super::shard::Shard;
 use super::view::{View, ViewNumber, VIEWS_MAX};
 use super::{Flaw, ShardKv, ShardObservation, ShardRecord, ShardSettings, ShardTimer};
@@ -56,13 +58,26 @@ pub struct ShardServer {
     pub(super) servers: u32,
     pub(super) timeout: Time,
     pub(super) views: Vec<View>,
-    placements: Vec<AnyPlacement>,
+    pub(super) placements: Vec<AnyPlacement>,
     pub(super) gone: BTreeSet<NodeId>,
     pub(super) keys: Vec<KeyState>,
     /// Frozen copies, by key and the view they are from, kept until released.
     pub(super) outgoing: BTreeMap<(Key, ViewNumber), Shard>,
     /// `drop-during-migration` only: the copies it goes on writing to while handing off.
-    handing: BTreeMap<Key, Shard>,
+    pub(super) handing: BTreeMap<Key, Shard>,
+    /// A backup's copies, with the view of the primary they came from (`replicas > 1`).
+    pub(super) replicas: BTreeMap<Key, (ViewNumber, Shard)>,
+    /// Per key, the latest view this server knows it settled in (every owner held it).
+    pub(super) settled: BTreeMap<Key, ViewNumber>,
+    /// The primary's volatile knowledge, for its latest view: the position each backup
+    /// acknowledged per key, the position sent to it, and answers held back for them.
+    pub(super) acks: BTreeMap<(Key, NodeId), u64>,
+    pub(super) pushed: BTreeMap<(Key, NodeId), u64>,
+    pub(super) waiting: Vec<Waiting>,
+    /// Keys whose primary before is gone: the copies each server answered with.
+    pub(super) gathers: BTreeMap<Key, BTreeMap<NodeId, Option<(ViewNumber, Shard)>>>,
+    /// `Replicate` messages sent since the server started or recovered (a figure).
+    pub replications: u64,
     pub(super) leaving: bool,
     pub(super) left: bool,
     /// The membership service's volatile state, while this server runs it.
@@ -82,6 +97,18 @@ impl ShardServer {
                 KeyState { view: 0, copy, awaiting: None }
             })
             .collect();
+        // Every owner of view 0 starts with the key's empty copy, backups as the primary, and
+        // each primary knows it.
+        let (mut replicas, mut acks) = (BTreeMap::new(), BTreeMap::new());
+        for key in 0..settings.keys {
+            let owners = placement.owners(key, settings.replicas as usize);
+            if owners[1..].contains(&id) {
+                replicas.insert(key, (0, Shard::new(key)));
+            }
+            if owners[0] == id {
+                acks.extend(owners[1..].iter().map(|backup| ((key, *backup), 0)));
+            }
+        }
         ShardServer {
             id,
             flaw: Flaw::of(setup.variant),
@@ -93,6 +120,13 @@ impl ShardServer {
             keys,
             outgoing: BTreeMap::new(),
             handing: BTreeMap::new(),
+            replicas,
+            settled: BTreeMap::new(),
+            pushed: acks.clone(),
+            acks,
+            waiting: Vec::new(),
+            gathers: BTreeMap::new(),
+            replications: 0,
             leaving: false,
             left: false,
             acked: BTreeMap::new(),
@@ -114,7 +148,17 @@ impl ShardServer {
                 ShardRecord::Frozen { key, view, shard } => {
                     server.outgoing.insert((*key, *view), shard.clone());
                 }
-                ShardRecord::Released { key, view } => server.outgoing.retain(|(k, w), _| k != key || w >= view),
+                ShardRecord::Released { key, view } => {
+                    server.outgoing.retain(|(k, w), _| k != key || w >= view);
+                    if server.replicas.get(key).is_some_and(|(tag, _)| tag < view) {
+                        server.replicas.remove(key);
+                    }
+                    let settled = server.settled.entry(*key).or_insert(0);
+                    *settled = (*settled).max(*view);
+                }
+                ShardRecord::Replica { key, view, shard } => {
+                    server.replicas.insert(*key, (*view, shard.clone()));
+                }
                 ShardRecord::Applied { key, command } => {
                     if let Some(copy) = server.keys[*key as usize].copy.as_mut() {
                         copy.apply(command);
@@ -122,6 +166,18 @@ impl ShardServer {
                 }
                 ShardRecord::Leaving => server.leaving = true,
             }
+        }
+        for (key, state) in server.keys.iter().enumerate() {
+            let key = key as Key;
+            if state.copy.is_some() {
+                server.replicas.remove(&key);
+            }
+            if server.settings.replicas > 1 && state.awaiting == Some(id) {
+                server.gathers.insert(key, BTreeMap::new());
+            }
+        }
+        if server.views.len() > 1 {
+            server.forget_backups();
         }
         server
     }
@@ -169,6 +225,7 @@ impl ShardServer {
         ctx.write(ShardRecord::View(view.clone()));
         ctx.observe(ShardObservation::Adopted { view: view.number, fingerprint: view.fingerprint() });
         self.push_view(view.clone());
+        self.forget_backups();
         true
     }
 
@@ -221,7 +278,9 @@ impl ShardServer {
                 if self.flaw == Flaw::SwitchBeforeTransfer {
                     state.copy = Some(Shard::new(key));
                 }
-                if source == self.id {
+                if source == self.id && self.replicated() {
+                    self.start_gather(key);
+                } else if source == self.id {
                     self.install_own(ctx, key);
                 }
             }
@@ -231,8 +290,13 @@ impl ShardServer {
     }
 
     /// Where the owner of `key` in `view` gets it: the owner in the view before, or if that
-    /// server is gone, the owner of the latest earlier view that is not.
+    /// server is gone, the owner of the latest earlier view that is not. Replicated, a gone
+    /// owner before means a gather (this server itself).
     fn source(&self, view: ViewNumber, key: Key) -> NodeId {
+        if self.replicated() {
+            let before = self.owner(view - 1, key);
+            return if self.gone.contains(&before) { self.id } else { before };
+        }
         (0..view)
             .rev()
             .map(|earlier| self.owner(earlier, key))
@@ -261,7 +325,41 @@ impl ShardServer {
             }
         }
         for ((source, view), keys) in pulls {
-            ctx.send(source, ShardMessage::Pull { view: self.views[view as usize].clone(), keys });
+            if source != self.id {
+                ctx.send(source, ShardMessage::Pull { view: self.views[view as usize].clone(), keys });
+            }
+        }
+        self.send_gathers(ctx);
+        self.push_copies(ctx);
+    }
+
+    /// Pulls waiting on a server that is gone since turn to the next source: the owner of
+    /// an earlier view, or with one copy per key this server's own (which loses the
+    /// updates the gone server held); replicated, a gather.
+    pub(super) fn regather(&mut self, ctx: &mut ServerContext<ShardKv>) {
+        let mut any = false;
+        for key in 0..self.settings.keys {
+            let state = &self.keys[key as usize];
+            let Some(source) = state.awaiting.filter(|source| *source != self.id && self.gone.contains(source)) else {
+                continue;
+            };
+            let next = self.source(state.view, key);
+            if next == source {
+                continue;
+            }
+            self.keys[key as usize].awaiting = Some(next);
+            if next == self.id && self.replicated() {
+                self.start_gather(key);
+            } else if next == self.id {
+                self.install_own(ctx, key);
+            }
+            let state = self.keys[key as usize].clone();
+            ctx.write(ShardRecord::Key { key, state });
+            any = true;
+        }
+        if any {
+            self.advance_all(ctx);
+            self.send_pulls(ctx);
         }
     }
 
@@ -272,7 +370,7 @@ impl ShardServer {
         if view.number == self.latest().number + 1 && self.flaw != Flaw::StaleViewWrites {
             self.learn(ctx, std::slice::from_ref(&view));
         }
-        let mut shards = Vec::new();
+        let (mut shards, mut settled_since) = (Vec::new(), Vec::new());
         for key in keys.into_iter().filter(|key| *key < self.settings.keys) {
             // The copy as this server left it at the end of its latest ownership before `view`.
             let last_owned =
@@ -280,6 +378,8 @@ impl ShardServer {
             let frozen = last_owned.and_then(|w| self.outgoing.get(&(key, w)));
             if let Some(shard) = frozen {
                 shards.push((key, shard.clone()));
+            } else if self.replicated() && self.settled_in(key) >= view.number {
+                settled_since.push(key);
             } else if self.flaw == Flaw::StaleViewWrites && self.keys[key as usize].view < view.number {
                 // The flaw: a snapshot of a key it goes on serving, as it has not heard of `view`.
                 if let Some(copy) = &self.keys[key as usize].copy {
@@ -289,6 +389,11 @@ impl ShardServer {
         }
         if !shards.is_empty() {
             ctx.send_after_sync(from, ShardMessage::Transfer { view: view.number, shards });
+        }
+        // The key settled in `view` or later without the puller: its pull is moot.
+        for key in settled_since {
+            let view = self.settled_in(key);
+            ctx.send(from, ShardMessage::Release { view, keys: vec![key] });
         }
     }
 
@@ -311,18 +416,25 @@ impl ShardServer {
             state.awaiting = None;
             let state = state.clone();
             ctx.write(ShardRecord::Key { key, state });
+            self.replicas.remove(&key);
             installed.push(key);
         }
         if installed.is_empty() {
             return;
         }
         ctx.observe(ShardObservation::Migrated { view, from, keys: installed.len() as u32, bytes });
-        ctx.send_after_sync(from, ShardMessage::Release { view, keys: installed });
+        // Replicated, the old copy goes once the key settles (every backup holds it).
+        if !self.replicated() {
+            ctx.send_after_sync(from, ShardMessage::Release { view, keys: installed });
+        }
         self.advance_all(ctx);
         self.send_pulls(ctx);
     }
 
     fn on_release(&mut self, ctx: &mut ServerContext<ShardKv>, view: ViewNumber, keys: Vec<Key>) {
+        if self.replicated() {
+            return self.on_release_replicated(ctx, view, keys);
+        }
         for key in keys {
             let before = self.outgoing.len();
             self.outgoing.retain(|(k, w), _| *k != key || *w >= view);
@@ -335,14 +447,16 @@ impl ShardServer {
 
     /// A holder of old copies asks whether they were installed in `view`.
     fn on_held(&mut self, ctx: &mut ServerContext<ShardKv>, from: NodeId, view: ViewNumber, keys: Vec<Key>) {
-        let installed: Vec<Key> = keys
-            .into_iter()
-            .filter(|key| {
-                self.keys.get(*key as usize).is_some_and(|state| {
-                    state.view > view || (state.view == view && state.awaiting.is_none() && state.copy.is_some())
-                })
+        let keys = keys.into_iter().filter(|key| *key < self.settings.keys);
+        let installed: Vec<Key> = if self.replicated() {
+            keys.filter(|key| self.settled_in(*key) >= view).collect()
+        } else {
+            keys.filter(|key| {
+                let state = &self.keys[*key as usize];
+                state.view > view || (state.view == view && state.awaiting.is_none() && state.copy.is_some())
             })
-            .collect();
+            .collect()
+        };
         if !installed.is_empty() {
             ctx.send(from, ShardMessage::Release { view, keys: installed });
         }
@@ -374,10 +488,15 @@ impl ShardServer {
         match state.copy.as_mut().filter(|_| serving) {
             Some(copy) => {
                 let Some((outcome, position)) = copy.apply(&command) else { return };
+                let held = copy.position();
                 if command.operation.is_update() {
                     ctx.write(ShardRecord::Applied { key, command });
                 }
-                ctx.send_after_sync(from, ShardMessage::Reply { sequence, answer: Answer::Done { outcome, position } });
+                let answer = Answer::Done { outcome, position };
+                // Answered once every backup holds the copy up to the update, or up to the
+                // state the read saw.
+                let position = position.unwrap_or(held);
+                self.answer_when_backed_up(ctx, Waiting { key, position, client: from, sequence, answer });
             }
             None if !owns => {
                 reply(ctx, Answer::Redirect { view: self.latest().clone() });
@@ -387,17 +506,26 @@ impl ShardServer {
     }
 
     /// Tells the coordinator how far this server got, so that it sends the views after.
+    /// Replicated, a coordinator the world removed before it handed the service on is asked
+    /// no more: every server is, and any that knows newer views sends them.
     pub(super) fn ask_for_views(&mut self, ctx: &mut ServerContext<ShardKv>) {
         let coordinator = self.latest().coordinator;
-        if coordinator != self.id {
-            ctx.send(coordinator, ShardMessage::ViewsAck { latest: self.latest().number });
+        let latest = self.latest().number;
+        if self.replicated() && self.gone.contains(&coordinator) {
+            for server in self.recipients() {
+                ctx.send(server, ShardMessage::ViewsAck { latest });
+            }
+        } else if coordinator != self.id {
+            ctx.send(coordinator, ShardMessage::ViewsAck { latest });
         }
     }
 
     fn on_tick(&mut self, ctx: &mut ServerContext<ShardKv>) {
+        self.regather(ctx);
+        self.replica_tick(ctx);
         self.send_pulls(ctx);
         let mut held: Vec<(NodeId, ViewNumber, Key)> = Vec::new();
-        for &(key, view) in self.outgoing.keys() {
+        for &(key, view) in self.outgoing.keys().filter(|_| !self.replicated()) {
             let next = view + 1;
             if (next as usize) < self.views.len() {
                 held.push((self.owner(next, key), next, key));
@@ -419,7 +547,8 @@ impl ShardServer {
     /// A leaving server leaves once no view gives it keys, it holds no copy, and the
     /// membership service it may have run has a new home.
     pub(super) fn maybe_leave(&mut self, ctx: &mut ServerContext<ShardKv>) {
-        let holds = self.keys.iter().any(|state| state.copy.is_some() || state.awaiting.is_some());
+        let holds =
+            self.keys.iter().any(|state| state.copy.is_some() || state.awaiting.is_some()) || !self.replicas.is_empty();
         let handed =
             self.handed_over.is_none_or(|(successor, view)| self.acked.get(&successor).is_some_and(|n| *n >= view));
         if self.leaving && !self.left && !self.latest().has(self.id) && !holds && self.outgoing.is_empty() && handed {
@@ -457,6 +586,11 @@ impl Server<ShardKv> for ShardServer {
             ShardMessage::Transfer { view, shards } => self.on_transfer(ctx, from, view, shards),
             ShardMessage::Release { view, keys } => self.on_release(ctx, view, keys),
             ShardMessage::Held { view, keys } => self.on_held(ctx, from, view, keys),
+            ShardMessage::Replicate { view, shards } => self.on_replicate(ctx, from, view, shards),
+            ShardMessage::Replicated { view, keys } => self.on_replicated(ctx, from, view, keys),
+            ShardMessage::Gather { view, keys } => self.on_gather(ctx, from, view, keys),
+            ShardMessage::Copies { view, copies } => self.on_copies(ctx, from, view, copies),
+            ShardMessage::Departed { server } => self.on_departed(ctx, server),
             ShardMessage::Views { views } => self.on_views(ctx, from, &views),
             ShardMessage::ViewsAck { latest } => self.on_views_ack(ctx, from, latest),
             ShardMessage::Join => self.on_join(ctx, from),

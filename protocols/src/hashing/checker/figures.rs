@@ -1,13 +1,15 @@
-//! The store's figures, from the observations and the clients' counters: views published,
-//! keys moved per view change, migration bytes and time (from a view's publication to the
-//! last install for it), redirects per operation, and the max/mean load over the views.
+//! The store's figures, from the observations and the clients' and servers' counters: views
+//! published, keys moved per view change, migration bytes and time (from a view's
+//! publication to the last install for it; with `replicas > 1` a new backup's first copy of
+//! a key counts as a migration too), redirects per operation, replication messages per
+//! acknowledged update, and the max/mean load over the views.
 
 use std::collections::BTreeMap;
 
 use crate::hashing::placement::Placement;
 use crate::hashing::view::{View, ViewNumber};
 use crate::hashing::{ShardKv, ShardObservation, ShardSettings};
-use crate::node::{Setup, Time, View as WorldView, MILLISECOND};
+use crate::node::{NodeId, Setup, Time, View as WorldView, MILLISECOND};
 
 #[derive(Debug)]
 pub struct Figures {
@@ -23,6 +25,11 @@ pub struct Figures {
     operations: u64,
     redirects: u64,
     latest: Option<(ViewNumber, Time)>,
+    updates: u64,
+    /// `Replicate` messages sent: the total, and each server's count when last seen (a
+    /// server's count starts again from 0 when it recovers).
+    replications: u64,
+    seen: BTreeMap<NodeId, u64>,
 }
 
 impl Figures {
@@ -46,6 +53,9 @@ impl Figures {
             operations: 0,
             redirects: 0,
             latest: None,
+            updates: 0,
+            replications: 0,
+            seen: BTreeMap::new(),
         }
     }
 
@@ -66,12 +76,20 @@ impl Figures {
                     *last = Some(at);
                 }
             }
+            ShardObservation::Acknowledged { .. } => self.updates += 1,
             _ => {}
         }
     }
 
-    /// The clients' counters of operations and redirects.
-    pub fn sample(&mut self, world: &dyn WorldView<ShardKv>) {
+    /// The clients' counters of operations and redirects, and server `node`'s of
+    /// replication messages.
+    pub fn sample(&mut self, node: NodeId, world: &dyn WorldView<ShardKv>) {
+        if let Some(server) = world.server(node) {
+            let seen = self.seen.entry(node).or_insert(0);
+            let count = server.replications;
+            self.replications += if count >= *seen { count - *seen } else { count };
+            *seen = count;
+        }
         let (mut operations, mut redirects) = (0, 0);
         for index in 0..world.clients() {
             let client = world.client(index);
@@ -96,6 +114,7 @@ impl Figures {
             ("migration_ms_mean", mean(durations.iter().sum(), durations.len() as f64)),
             ("migration_ms_max", durations.iter().copied().fold(0.0, f64::max)),
             ("redirects_per_operation", mean(self.redirects as f64, self.operations as f64)),
+            ("replication_messages_per_update", mean(self.replications as f64, self.updates as f64)),
             ("load_imbalance_initial", self.imbalance_first),
             ("load_imbalance_max", self.imbalance_max),
             ("load_imbalance_final", self.imbalance_last),

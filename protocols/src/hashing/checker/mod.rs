@@ -2,8 +2,8 @@
 //! in view after each of its inputs:
 //!
 //! - one owner ([`one_owner`]): at every moment at most one server serves a key (holds it as
-//!   owner and accepts writes for it), whatever views the servers are in; so under each view
-//!   too.
+//!   owner, its primary, and accepts writes for it), whatever views the servers are in; so
+//!   under each view too. Backups hold copies but serve nothing.
 //! - no lost write ([`lost_writes`]): every acknowledged update of a key has its own
 //!   position in the key's history (two different updates acknowledged at one position mean
 //!   the history forked), and the server that serves a key holds every update acknowledged
@@ -56,7 +56,7 @@ impl Checker<ShardKv> for ShardChecker {
     }
 
     fn inspect(&mut self, at: Time, node: NodeId, world: &dyn View<ShardKv>) -> Result<(), Violation> {
-        self.figures.sample(world);
+        self.figures.sample(node, world);
         let claims: Vec<(u64, u64, u64)> =
             world.server(node).map(|server| server.claims().collect()).unwrap_or_default();
         for &(key, view, position) in &claims {
