@@ -117,12 +117,10 @@ fn an_interrupted_sweep_resumes_without_rerunning_finished_seeds() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-#[test]
-fn a_scenario_whose_faults_never_fire_fails_the_sweep() {
-    // Crashes are configured, but at most zero servers may be down: none ever fires.
-    let mut entry = bundled("paxos/fault-free.toml");
-    entry.scenario.nemesis = Some(scenario::Nemesis {
-        kinds: vec![scenario::NemesisKind::Crash],
+/// A nemesis of `kind` that never fires: at most zero servers may be down.
+fn silent_nemesis(kind: scenario::NemesisKind) -> scenario::Nemesis {
+    scenario::Nemesis {
+        kinds: vec![kind],
         interval_ms: 20.0,
         fault_ms: 50.0,
         start_ms: 0,
@@ -135,7 +133,14 @@ fn a_scenario_whose_faults_never_fire_fails_the_sweep() {
         aim: 0.0,
         aim_milestone: None,
         pause_ms: None,
-    });
+    }
+}
+
+#[test]
+fn a_scenario_whose_faults_never_fire_fails_the_sweep() {
+    // Crashes are configured, but at most zero servers may be down: none ever fires.
+    let mut entry = bundled("paxos/fault-free.toml");
+    entry.scenario.nemesis = Some(silent_nemesis(scenario::NemesisKind::Crash));
     let dir = out_dir("silent-faults");
     let summary = sweep::sweep(std::slice::from_ref(&entry), &options("1..21", dir.clone())).expect("sweeps");
     assert!(!summary.passed());
@@ -156,23 +161,9 @@ fn a_scenario_whose_faults_never_fire_fails_the_sweep() {
 #[test]
 fn a_flawed_scenario_that_shows_its_violation_is_not_a_vacuous_pass_whatever_did_not_fire() {
     let mut entry = bundled("paxos/acceptor-forgets.toml");
-    let nemesis = entry.scenario.nemesis.get_or_insert_with(|| scenario::Nemesis {
-        kinds: Vec::new(),
-        interval_ms: 20.0,
-        fault_ms: 50.0,
-        start_ms: 0,
-        end_ms: None,
-        lose_unsynced: 0.0,
-        max_down: Some(0),
-        clock_jump_ms: 100,
-        client_faults: false,
-        crash_at_sync: 0.0,
-        aim: 0.0,
-        aim_milestone: None,
-        pause_ms: None,
-    });
-    // Pauses are configured, but at most zero servers may be down: none ever fires.
-    nemesis.kinds.push(scenario::NemesisKind::Pause);
+    // Its faults are a timeline; pauses are configured as well, and never fire.
+    assert!(entry.scenario.nemesis.is_none());
+    entry.scenario.nemesis = Some(silent_nemesis(scenario::NemesisKind::Pause));
     let dir = out_dir("flawed-silent-faults");
     let summary = sweep::sweep(std::slice::from_ref(&entry), &options("1..11", dir.clone())).expect("sweeps");
     assert!(

@@ -272,21 +272,26 @@ impl ShardServer {
                 self.outgoing.insert((key, next - 1), copy);
             }
             (false, true) => {
-                let source = self.source(next, key);
-                let state = &mut self.keys[key as usize];
-                state.awaiting = Some(source);
                 if self.flaw == Flaw::SwitchBeforeTransfer {
                     state.copy = Some(Shard::new(key));
                 }
-                if source == self.id && self.replicated() {
-                    self.start_gather(key);
-                } else if source == self.id {
-                    self.install_own(ctx, key);
-                }
+                let source = self.source(next, key);
+                self.await_from(ctx, key, source);
             }
         }
         let state = self.keys[key as usize].clone();
         ctx.write(ShardRecord::Key { key, state });
+    }
+
+    /// Waits for `key` from `source`; from itself, it installs its own copy, or replicated,
+    /// gathers the copies of the servers still there.
+    fn await_from(&mut self, ctx: &mut ServerContext<ShardKv>, key: Key, source: NodeId) {
+        self.keys[key as usize].awaiting = Some(source);
+        if source == self.id && self.replicated() {
+            self.start_gather(key);
+        } else if source == self.id {
+            self.install_own(ctx, key);
+        }
     }
 
     /// Where the owner of `key` in `view` gets it: the owner in the view before, or if that
@@ -347,12 +352,7 @@ impl ShardServer {
             if next == source {
                 continue;
             }
-            self.keys[key as usize].awaiting = Some(next);
-            if next == self.id && self.replicated() {
-                self.start_gather(key);
-            } else if next == self.id {
-                self.install_own(ctx, key);
-            }
+            self.await_from(ctx, key, next);
             let state = self.keys[key as usize].clone();
             ctx.write(ShardRecord::Key { key, state });
             any = true;

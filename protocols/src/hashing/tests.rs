@@ -35,6 +35,14 @@ fn write(client: NodeId, key: Key, value: u64) -> Command {
     Command { client, sequence: 1, operation: KvOperation::Write { key, value } }
 }
 
+/// Server 0 of `setup`, started, and a key it is the primary of in view 0.
+fn a_primary(setup: &Setup<ShardSettings>) -> (Harness<ShardKv>, Key) {
+    let mut primary = Harness::<ShardKv>::boot(setup, 0, 1);
+    primary.start();
+    let key = (0..16).find(|key| primary.owner(0, *key) == 0).expect("server 0 is a primary");
+    (primary, key)
+}
+
 fn shards(message: &ShardMessage) -> Vec<(Key, u64)> {
     match message {
         ShardMessage::Replicate { shards, .. } => shards.iter().map(|(key, shard)| (*key, shard.position())).collect(),
@@ -44,10 +52,7 @@ fn shards(message: &ShardMessage) -> Vec<(Key, u64)> {
 
 #[test]
 fn a_replicated_write_is_acknowledged_only_once_every_backup_holds_it() {
-    let setup = replicated(3, 0, 3);
-    let mut primary = Harness::<ShardKv>::boot(&setup, 0, 1);
-    primary.start();
-    let key = (0..16).find(|key| primary.owner(0, *key) == 0).expect("server 0 is a primary");
+    let (mut primary, key) = a_primary(&replicated(3, 0, 3));
     let backups = primary.backups(0, key);
     assert_eq!(backups.len(), 2, "three owners per key: {:?}", primary.owners(0, key));
     let effects = primary.deliver(3, ShardMessage::Request { command: write(3, key, 7), view: 0 });
@@ -68,9 +73,7 @@ fn a_replicated_write_is_acknowledged_only_once_every_backup_holds_it() {
 #[test]
 fn a_backup_keeps_the_primarys_copy_durably_and_acknowledges_it() {
     let setup = replicated(3, 0, 2);
-    let mut primary = Harness::<ShardKv>::boot(&setup, 0, 1);
-    primary.start();
-    let key = (0..16).find(|key| primary.owner(0, *key) == 0).expect("server 0 is a primary");
+    let (mut primary, key) = a_primary(&setup);
     let backup_id = primary.backups(0, key)[0];
     let effects = primary.deliver(3, ShardMessage::Request { command: write(3, key, 7), view: 0 });
     let push = effects.sent_to(backup_id).into_iter().find(|m| !shards(m).is_empty()).expect("a copy is pushed");

@@ -148,6 +148,13 @@ pub struct Targets {
     pub aimed: Option<NodeId>,
 }
 
+impl Targets {
+    /// Servers down or paused (neither up nor spare).
+    fn down(&self) -> u32 {
+        self.servers - self.up.len() as u32 - self.spares.len() as u32
+    }
+}
+
 impl Nemesis {
     pub fn new(config: &scenario::Nemesis, scenario: &Scenario, rng: ChaCha8Rng) -> Nemesis {
         Nemesis {
@@ -201,7 +208,7 @@ impl Nemesis {
             shuffled.swap(0, position);
             up.retain(|&node| node == aimed);
         }
-        let down = targets.servers - targets.up.len() as u32 - targets.spares.len() as u32;
+        let down = targets.down();
         // Pauses, clock jumps and isolation strike a client one time in four when allowed.
         let client = (self.client_faults && !targets.clients.is_empty() && self.rng.gen_bool(0.25))
             .then(|| *targets.clients.choose(&mut self.rng).expect("not empty"));
@@ -352,10 +359,11 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
     /// allows. One the limit stops is disarmed, and the sync goes on.
     pub(super) fn strikes_at_sync(&mut self, node: NodeId) -> bool {
         let Some(position) = self.faults.armed.iter().position(|armed| armed.node == node) else { return false };
-        let targets = self.targets();
-        let down = targets.servers - targets.up.len() as u32 - targets.spares.len() as u32;
-        let limited = self.faults.nemesis.as_ref().is_some_and(|nemesis| down >= nemesis.max_down);
-        if self.faults.armed[position].nemesis && limited {
+        if !self.faults.armed[position].nemesis {
+            return true;
+        }
+        let down = self.targets().down();
+        if self.faults.nemesis.as_ref().is_some_and(|nemesis| down >= nemesis.max_down) {
             self.faults.armed.remove(position);
             return false;
         }

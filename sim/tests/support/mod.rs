@@ -144,11 +144,9 @@ impl Server<Probe> for ProbeServer {
             let stored = Seen::Stored { n: self.stored, value };
             if value % 2 == 0 {
                 ctx.sync();
-                if self.observe_durable {
-                    ctx.observe_after_sync(stored);
-                } else {
-                    ctx.observe(stored);
-                }
+            }
+            if value % 2 == 0 && self.observe_durable {
+                ctx.observe_after_sync(stored);
             } else {
                 ctx.observe(stored);
             }
