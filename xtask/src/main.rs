@@ -95,11 +95,32 @@ fn reports() -> Result<(), String> {
     Ok(())
 }
 
+/// A `cargo` command, after making sure the null device reads empty.
+///
+/// Cargo learns about its target by running `rustc -` with its standard input on
+/// `/dev/null`. In a sandbox where `/dev/null` is an ordinary file, what build scripts
+/// write to it (proc-macro2's probe for nightly features writes a compiler error there)
+/// becomes the source rustc reads, and every later cargo command fails before building.
+/// An ordinary file there is emptied, and the run says so.
+pub(crate) fn cargo_command() -> Command {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let ordinary = std::fs::metadata("/dev/null").ok().filter(|meta| !meta.file_type().is_char_device());
+        if let Some(meta) = ordinary.filter(|meta| meta.len() > 0) {
+            println!("xtask: /dev/null is an ordinary file here ({} bytes); emptying it", meta.len());
+            if let Err(error) = std::fs::File::create("/dev/null") {
+                println!("xtask: cannot empty /dev/null: {error}");
+            }
+        }
+    }
+    Command::new(env!("CARGO"))
+}
+
 /// Runs `cargo ARGS`, streaming its output.
 fn cargo(args: &[&str]) -> Result<(), String> {
     println!("xtask: cargo {}", args.join(" "));
-    let status =
-        Command::new(env!("CARGO")).args(args).status().map_err(|error| format!("cannot run cargo: {error}"))?;
+    let status = cargo_command().args(args).status().map_err(|error| format!("cannot run cargo: {error}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -110,7 +131,7 @@ fn cargo(args: &[&str]) -> Result<(), String> {
 /// Runs the workspace's tests, streaming their output, and adds up the `test result` lines.
 fn cargo_test() -> Result<(u64, u64), String> {
     println!("xtask: cargo test --workspace");
-    let mut child = Command::new(env!("CARGO"))
+    let mut child = cargo_command()
         .args(["test", "--workspace"])
         .stdout(Stdio::piped())
         .spawn()

@@ -199,7 +199,7 @@ fn copy_workspace(work: &Path) -> Result<(), String> {
 }
 
 fn build(work: &Path) -> Result<(), String> {
-    let status = Command::new(env!("CARGO"))
+    let status = crate::cargo_command()
         .args(["build", "--quiet", "--release", "--bin", "faultline"])
         .current_dir(work)
         .env("CARGO_TARGET_DIR", "../target")
