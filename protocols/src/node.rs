@@ -291,6 +291,10 @@ pub trait View<P: Protocol> {
     fn server(&self, server: NodeId) -> Option<&P::Server>;
     /// `server`'s durable log, and how many of its records are durable (synced).
     fn log(&self, server: NodeId) -> (&[P::Record], usize);
+    /// How many times `server`'s log was rewritten (compacted, or cut by a crash) rather
+    /// than appended to: while it stays the same, a checker that read the log before needs
+    /// to read only the records after those it read.
+    fn log_rewrites(&self, server: NodeId) -> u64;
     /// Client `index` (0-based: process `servers() + index`).
     fn client(&self, index: u32) -> &P::Client;
     fn clients(&self) -> u32;

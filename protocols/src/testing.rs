@@ -441,6 +441,8 @@ pub struct Cluster<P: Protocol> {
     /// Per server, its durable records (syncs finish at once, so every record is durable
     /// once a sync covers it; records no sync covered are lost at a crash).
     pub disks: Vec<Vec<P::Record>>,
+    /// Per server, how many times its disk was compacted.
+    rewrites: Vec<u64>,
     /// Per server, records written since the last sync.
     pending: Vec<Vec<P::Record>>,
     /// Messages waiting to be delivered, oldest first.
@@ -488,6 +490,7 @@ impl<P: Protocol> Cluster<P> {
             servers,
             clients,
             pending: vec![Vec::new(); slots as usize],
+            rewrites: vec![0; slots as usize],
             disks,
             network: VecDeque::new(),
             sent: Vec::new(),
@@ -527,7 +530,12 @@ impl<P: Protocol> Cluster<P> {
         let effects = harness.input(input);
         self.apply(id, effects);
         if <P::Checker as Checker<P>>::INSPECTS {
-            let view = ClusterView { servers: &self.servers, disks: &self.disks, clients: &self.clients };
+            let view = ClusterView {
+                servers: &self.servers,
+                disks: &self.disks,
+                rewrites: &self.rewrites,
+                clients: &self.clients,
+            };
             let result = self.checker.inspect(self.now, id, &view);
             self.violation = self.violation.take().or(result.err());
         }
@@ -654,6 +662,7 @@ impl<P: Protocol> Cluster<P> {
                 Effect::Compact(records) => {
                     self.pending[id as usize].clear();
                     self.disks[id as usize] = records;
+                    self.rewrites[id as usize] += 1;
                 }
                 // Syncs finish at once here, so what waits for one is reported now.
                 Effect::Observe(observation) | Effect::ObserveAfterSync(observation) => {
@@ -674,7 +683,7 @@ impl<P: Protocol> Cluster<P> {
 /// A checker's view of these servers alone (no durable logs, no clients), for checker tests
 /// that build the servers' states by hand.
 pub fn view<P: Protocol>(servers: &[Option<Harness<P>>]) -> impl View<P> + '_ {
-    ClusterView { servers, disks: &[], clients: &[] }
+    ClusterView { servers, disks: &[], rewrites: &[], clients: &[] }
 }
 
 /// The cluster as a checker sees it.
@@ -682,6 +691,7 @@ struct ClusterView<'a, P: Protocol> {
     servers: &'a [Option<Harness<P>>],
     /// Per server slot, its durable log (none given: empty).
     disks: &'a [Vec<P::Record>],
+    rewrites: &'a [u64],
     clients: &'a [ClientHarness<P>],
 }
 
@@ -697,6 +707,10 @@ impl<P: Protocol> View<P> for ClusterView<'_, P> {
     fn log(&self, server: NodeId) -> (&[P::Record], usize) {
         let disk = self.disks.get(server as usize).map_or(&[][..], Vec::as_slice);
         (disk, disk.len())
+    }
+
+    fn log_rewrites(&self, server: NodeId) -> u64 {
+        self.rewrites.get(server as usize).copied().unwrap_or(0)
     }
 
     fn client(&self, index: u32) -> &P::Client {

@@ -60,6 +60,9 @@ impl<H: RaftHost> RaftServer<H> {
     /// Answers the queries whose round a majority acknowledged and whose index is applied.
     pub(super) fn serve_reads(&mut self, ctx: &mut ServerContext<H>) {
         let State::Leader(leadership) = &mut self.state else { return };
+        if leadership.reads.is_empty() {
+            return;
+        }
         let acknowledged = leadership.peers.values().map(|progress| progress.round_acked);
         let confirmed_round = quorum_value(acknowledged.chain([leadership.round]), self.majority);
         while let Some(read) = leadership.reads.front() {

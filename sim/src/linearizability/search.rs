@@ -39,9 +39,10 @@
 //! A step is one attempt to linearize a candidate.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 use super::model::{Model, ModelOp};
-use super::table::{self, Inserted, Interner, Memo, Meter, WordSets, REJECTED};
+use super::table::{self, FxHasher, Inserted, Interner, Memo, Meter, WordSets, REJECTED};
 
 /// What a search found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,7 +159,7 @@ impl<'a, M: Model> Search<'a, M> {
         let mut open: Vec<OpenClass> = Vec::new();
         let mut open_class = vec![NO_RANK; ops.len()];
         let mut open_bit = vec![NO_RANK; ops.len()];
-        let mut open_of_class: HashMap<u32, u32> = HashMap::new();
+        let mut open_of_class: HashMap<u32, u32, BuildHasherDefault<FxHasher>> = HashMap::default();
         let mut open_count = 0;
         let open_ops: Vec<usize> =
             list.events.iter().filter(|event| !event.is_return && ops[event.op].ret.is_none()).map(|e| e.op).collect();
@@ -492,7 +493,7 @@ enum Visit {
 /// and one operation of each.
 fn classes<I: Eq + std::hash::Hash, O: Eq + std::hash::Hash>(ops: &[super::model::Op<I, O>]) -> (Vec<u32>, Vec<u32>) {
     // A lookup only: the numbering follows the operations, not the map's order.
-    let mut numbers: HashMap<(&I, &O), u32> = HashMap::new();
+    let mut numbers: HashMap<(&I, &O), u32, BuildHasherDefault<FxHasher>> = HashMap::default();
     let mut class_op = Vec::new();
     let class = ops
         .iter()

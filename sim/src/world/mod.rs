@@ -826,6 +826,10 @@ impl<P: Protocol> View<P> for WorldView<'_, P> {
         (&storage.log, storage.synced)
     }
 
+    fn log_rewrites(&self, server: NodeId) -> u64 {
+        self.processes[server as usize].storage.rewrites
+    }
+
     fn client(&self, index: u32) -> &P::Client {
         &self.clients[index as usize]
     }

@@ -29,6 +29,8 @@ pub struct Storage<R, M, O> {
     pub log: Vec<R>,
     /// How many records of `log` are durable.
     pub synced: usize,
+    /// How many times `log` was compacted or cut by a crash (see `View::log_rewrites`).
+    pub rewrites: u64,
     /// How many records the latest sync asked for covers.
     requested: usize,
     /// The number the server's next sync gets (from 1 after each start).
@@ -46,6 +48,7 @@ impl<R, M, O> Default for Storage<R, M, O> {
         Storage {
             log: Vec::new(),
             synced: 0,
+            rewrites: 0,
             requested: 0,
             next_sync: 1,
             syncs: VecDeque::new(),
@@ -108,6 +111,7 @@ impl<R, M, O> Storage<R, M, O> {
     /// every held send is satisfied by it.
     pub fn compact(&mut self, records: Vec<R>) {
         self.log = records;
+        self.rewrites += 1;
         self.synced = self.log.len();
         self.requested = self.log.len();
         for sync in &mut self.syncs {
@@ -126,6 +130,7 @@ impl<R, M, O> Storage<R, M, O> {
         if lose_unsynced && self.log.len() > self.synced {
             let kept = rng.gen_range(self.synced..self.log.len());
             self.log.truncate(kept);
+            self.rewrites += 1;
         }
         let kept = self.log.len();
         let held = std::mem::take(&mut self.held);

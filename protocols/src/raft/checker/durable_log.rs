@@ -24,24 +24,37 @@ pub(super) struct DurableLog {
     records_max: usize,
     /// Per server seen (by id), the most entries its durable log held.
     entries_max: Vec<usize>,
+    /// Per server seen, what was counted of its log: its rewrites then, how many records,
+    /// and the entries they hold (a log only appended to since is counted from there on).
+    counted: Vec<(u64, usize, usize)>,
 }
 
 impl DurableLog {
     /// The durable log of `node`, which just handled an input.
     pub(super) fn inspect<H: RaftHost>(&mut self, node: NodeId, world: &dyn View<H>) {
         let (records, _) = world.log(node);
-        let entries = records
-            .iter()
-            .filter_map(H::as_record)
-            .map(|record| match record {
-                RaftRecord::Entries { entries, .. } => entries.len(),
-                _ => 0,
-            })
-            .sum();
-        self.records_max = self.records_max.max(records.len());
+        let rewrites = world.log_rewrites(node);
         if self.entries_max.len() <= node as usize {
             self.entries_max.resize(node as usize + 1, 0);
+            self.counted.resize(node as usize + 1, (0, 0, 0));
         }
+        let (counted_rewrites, counted_records, counted_entries) = self.counted[node as usize];
+        let (from, before) = if counted_rewrites == rewrites && counted_records <= records.len() {
+            (counted_records, counted_entries)
+        } else {
+            (0, 0)
+        };
+        let entries = before
+            + records[from..]
+                .iter()
+                .filter_map(H::as_record)
+                .map(|record| match record {
+                    RaftRecord::Entries { entries, .. } => entries.len(),
+                    _ => 0,
+                })
+                .sum::<usize>();
+        self.counted[node as usize] = (rewrites, records.len(), entries);
+        self.records_max = self.records_max.max(records.len());
         let most = &mut self.entries_max[node as usize];
         *most = (*most).max(entries);
     }

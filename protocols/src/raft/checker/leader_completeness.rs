@@ -10,8 +10,6 @@
 //! entry its snapshot covers counts as held: a snapshot holds committed entries only, as
 //! state machine safety checks at its last index.
 
-use std::collections::BTreeMap;
-
 use super::ms;
 use crate::node::{NodeId, Time, Violation};
 use crate::raft::{Index, RaftHost, RaftServer, Role, Term};
@@ -19,8 +17,9 @@ use crate::raft::{Index, RaftHost, RaftServer, Role, Term};
 #[derive(Debug, Default)]
 pub(super) struct LeaderCompleteness {
     commits: Vec<Commit>,
-    /// Per server leading now: its term and how many of `commits` it was checked against.
-    leaders: BTreeMap<NodeId, (Term, usize)>,
+    /// Per server (by id) leading now: its term and how many of `commits` it was checked
+    /// against.
+    leaders: Vec<Option<(Term, usize)>>,
 }
 
 #[derive(Debug)]
@@ -39,7 +38,9 @@ impl LeaderCompleteness {
 
     /// `id` restarted: whatever it led is over.
     pub(super) fn forget(&mut self, id: NodeId) {
-        self.leaders.remove(&id);
+        if let Some(leader) = self.leaders.get_mut(id as usize) {
+            *leader = None;
+        }
     }
 
     /// `id` handled an event: if it leads, the commits observed since it was last checked
@@ -52,15 +53,18 @@ impl LeaderCompleteness {
         full: bool,
     ) -> Result<(), Violation> {
         let Some(server) = server.filter(|server| server.role() == Role::Leader) else {
-            self.leaders.remove(&id);
+            self.forget(id);
             return Ok(());
         };
         let term = server.current_term();
-        let checked = match self.leaders.get(&id) {
-            Some(&(leader_term, checked)) if leader_term == term && !full => checked,
+        if self.leaders.len() <= id as usize {
+            self.leaders.resize(id as usize + 1, None);
+        }
+        let checked = match self.leaders[id as usize] {
+            Some((leader_term, checked)) if leader_term == term && !full => checked,
             _ => 0,
         };
-        self.leaders.insert(id, (term, self.commits.len()));
+        self.leaders[id as usize] = Some((term, self.commits.len()));
         self.check(at, id, server, checked)
     }
 
@@ -73,22 +77,20 @@ impl LeaderCompleteness {
         node: NodeId,
         server: impl Fn(NodeId) -> Option<&'w RaftServer<H>>,
     ) -> Result<(), Violation> {
-        let mut result = Ok(());
         let commits = self.commits.len();
-        let mut leaders = std::mem::take(&mut self.leaders);
-        leaders.retain(|&id, (term, checked)| {
-            if id == node || result.is_err() || *checked == commits {
-                return true;
+        for id in 0..self.leaders.len() as NodeId {
+            let Some((term, checked)) = self.leaders[id as usize] else { continue };
+            if id == node || checked == commits {
+                continue;
             }
-            let Some(leader) = server(id).filter(|s| s.role() == Role::Leader && s.current_term() == *term) else {
-                return false;
+            let Some(leader) = server(id).filter(|s| s.role() == Role::Leader && s.current_term() == term) else {
+                self.leaders[id as usize] = None;
+                continue;
             };
-            result = self.check(at, id, leader, *checked);
-            *checked = commits;
-            true
-        });
-        self.leaders = leaders;
-        result
+            self.leaders[id as usize] = Some((term, commits));
+            self.check(at, id, leader, checked)?;
+        }
+        Ok(())
     }
 
     /// The commits from `from` on, of terms before `server`'s, must be in its log.

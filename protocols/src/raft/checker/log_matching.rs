@@ -20,8 +20,8 @@ use crate::raft::{Index, Payload, RaftHost, RaftServer, StateMachine, Term};
 #[derive(Debug, Default)]
 pub(super) struct LogMatching<M: StateMachine> {
     entries: BTreeMap<(Index, Term), Seen<M>>,
-    /// Per live server: its last index and truncation count when last inspected.
-    checked: BTreeMap<NodeId, (Index, u64)>,
+    /// Per live server (by id): its last index and truncation count when last inspected.
+    checked: Vec<Option<(Index, u64)>>,
 }
 
 /// An entry as first seen.
@@ -36,7 +36,9 @@ struct Seen<M: StateMachine> {
 impl<M: StateMachine> LogMatching<M> {
     /// `id` restarted: its log is read anew.
     pub(super) fn forget(&mut self, id: NodeId) {
-        self.checked.remove(&id);
+        if let Some(checked) = self.checked.get_mut(id as usize) {
+            *checked = None;
+        }
     }
 
     /// The full form: every entry of `id`'s log.
@@ -46,7 +48,7 @@ impl<M: StateMachine> LogMatching<M> {
         id: NodeId,
         server: Option<&RaftServer<H>>,
     ) -> Result<(), Violation> {
-        self.checked.remove(&id);
+        self.forget(id);
         self.inspect(at, id, server)
     }
 
@@ -57,17 +59,20 @@ impl<M: StateMachine> LogMatching<M> {
         server: Option<&RaftServer<H>>,
     ) -> Result<(), Violation> {
         let Some(server) = server else {
-            self.checked.remove(&id);
+            self.forget(id);
             return Ok(());
         };
         let log = server.log();
-        let first_new = match self.checked.get(&id) {
-            Some(&(last_index, truncations)) if truncations == log.truncations() && last_index <= log.last_index() => {
+        if self.checked.len() <= id as usize {
+            self.checked.resize(id as usize + 1, None);
+        }
+        let first_new = match self.checked[id as usize] {
+            Some((last_index, truncations)) if truncations == log.truncations() && last_index <= log.last_index() => {
                 last_index + 1
             }
             _ => 1,
         };
-        self.checked.insert(id, (log.last_index(), log.truncations()));
+        self.checked[id as usize] = Some((log.last_index(), log.truncations()));
         for index in first_new.max(log.first_index())..=log.last_index() {
             let (Some(entry), Some(previous_term)) = (log.entry(index), log.term_at(index - 1)) else {
                 break;

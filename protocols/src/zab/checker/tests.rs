@@ -127,6 +127,9 @@ impl View<Zab> for Logs {
         let (records, synced) = &self.0[server as usize];
         (records, *synced)
     }
+    fn log_rewrites(&self, _: NodeId) -> u64 {
+        0
+    }
     fn client(&self, _: u32) -> &ZabClient {
         unreachable!("no clients")
     }
