@@ -110,7 +110,9 @@ pub enum RaftMessage<M: StateMachine = Store> {
     RequestVoteResponse(Vote),
     AppendEntries(AppendEntries<M>),
     AppendEntriesResponse(AppendEntriesResponse),
-    InstallSnapshot(InstallSnapshot<M>),
+    /// Boxed: a snapshot holds a whole state machine, and every message of the run would
+    /// otherwise be as large as this rare one (an event on the queue is moved several times).
+    InstallSnapshot(Box<InstallSnapshot<M>>),
     InstallSnapshotResponse(InstallSnapshotResponse),
     /// A client's operation (thesis chapter 6).
     ClientRequest(Request<M::Operation>),
@@ -135,10 +137,11 @@ impl<M: StateMachine> Message for RaftMessage<M> {
     }
 
     fn size_bytes(&self) -> usize {
-        let entries = match self {
-            RaftMessage::AppendEntries(request) => request.entries.len(),
+        let held = match self {
+            RaftMessage::AppendEntries(request) => request.entries.len() * size_of::<Entry<M>>(),
+            RaftMessage::InstallSnapshot(_) => size_of::<InstallSnapshot<M>>(),
             _ => 0,
         };
-        size_of::<Self>() + entries * size_of::<Entry<M>>()
+        size_of::<Self>() + held
     }
 }

@@ -85,10 +85,14 @@ impl<H: RaftHost> RaftServer<H> {
         if response.success {
             // Capped at our log: only a second leader of this term (a flawed variant) could
             // make a follower report more.
+            let matched = progress.match_index;
             progress.match_index = progress.match_index.max(response.match_index.min(last_index));
             progress.next_index = progress.next_index.max(progress.match_index + 1);
             let behind = progress.next_index <= last_index;
-            self.advance_commit(ctx);
+            // Nothing else the commit index depends on changes with an acknowledgement.
+            if progress.match_index > matched {
+                self.advance_commit(ctx);
+            }
             if behind {
                 self.replicate(ctx, follower);
             }
@@ -201,8 +205,9 @@ impl<H: RaftHost> RaftServer<H> {
 }
 
 /// The largest value that at least `majority` of `values` reach (the `majority`-th largest),
-/// 0 if there are fewer. It runs on every acknowledgement, so the values of a cluster of
-/// up to 16 servers are sorted on the stack.
+/// 0 if there are fewer. It runs on most acknowledgements, so the values of a cluster of up
+/// to 16 servers are copied to the stack and compared all against all, without branches
+/// (which value is the answer is as good as random); larger clusters are sorted.
 pub(super) fn quorum_value(values: impl Iterator<Item = u64>, majority: usize) -> u64 {
     const ON_STACK: usize = 16;
     let (mut stack, mut len, mut heap) = ([0; ON_STACK], 0, Vec::new());
@@ -213,12 +218,12 @@ pub(super) fn quorum_value(values: impl Iterator<Item = u64>, majority: usize) -
         }
         len += 1;
     }
-    let values = if len <= ON_STACK {
-        &mut stack[..len]
-    } else {
-        heap.extend_from_slice(&stack);
-        &mut heap[..]
-    };
-    values.sort_unstable_by(|a, b| b.cmp(a));
-    majority.checked_sub(1).and_then(|at| values.get(at)).copied().unwrap_or(0)
+    if len <= ON_STACK {
+        let values = &stack[..len];
+        let reached_by = |value: u64| values.iter().map(|&other| usize::from(other >= value)).sum::<usize>();
+        return values.iter().map(|&value| if reached_by(value) >= majority { value } else { 0 }).max().unwrap_or(0);
+    }
+    heap.extend_from_slice(&stack);
+    heap.sort_unstable_by(|a, b| b.cmp(a));
+    majority.checked_sub(1).and_then(|at| heap.get(at)).copied().unwrap_or(0)
 }

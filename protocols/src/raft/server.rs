@@ -339,7 +339,7 @@ impl<H: RaftHost> RaftServer<H> {
             RaftMessage::RequestVoteResponse(vote) => self.on_vote(ctx, from, vote),
             RaftMessage::AppendEntries(request) => self.on_append_entries(ctx, from, request),
             RaftMessage::AppendEntriesResponse(response) => self.on_append_entries_response(ctx, from, response),
-            RaftMessage::InstallSnapshot(request) => self.on_install_snapshot(ctx, from, request),
+            RaftMessage::InstallSnapshot(request) => self.on_install_snapshot(ctx, from, *request),
             RaftMessage::InstallSnapshotResponse(response) => self.on_install_snapshot_response(ctx, from, response),
             RaftMessage::ClientRequest(request) => self.on_client_request(ctx, request),
             RaftMessage::ClientReply(_) => {}

@@ -148,7 +148,7 @@ impl<H: RaftHost> RaftServer<H> {
         let snapshot = self.snapshot.clone().expect("a compacted log has a snapshot");
         progress.next_index = snapshot.index + 1;
         let request = InstallSnapshot { term: self.current_term, snapshot, round: leadership.round };
-        Self::send(ctx, peer, RaftMessage::InstallSnapshot(request));
+        Self::send(ctx, peer, RaftMessage::InstallSnapshot(Box::new(request)));
         true
     }
 }

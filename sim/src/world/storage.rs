@@ -110,7 +110,9 @@ impl<R, M, O> Storage<R, M, O> {
     /// Replaces the whole log with `records`, at once and durably: every sync in flight and
     /// every held send is satisfied by it.
     pub fn compact(&mut self, records: Vec<R>) {
-        self.log = records;
+        // Into the log's own allocation, which keeps the capacity the log grew to.
+        self.log.clear();
+        self.log.extend(records);
         self.rewrites += 1;
         self.synced = self.log.len();
         self.requested = self.log.len();

@@ -20,6 +20,9 @@ pub(super) struct LeaderCompleteness {
     /// Per server (by id) leading now: its term and how many of `commits` it was checked
     /// against.
     leaders: Vec<Option<(Term, usize)>>,
+    /// How many commits every leader was checked against when `inspect_other_leaders`
+    /// last finished (the server of the event was just checked by `inspect`).
+    settled: usize,
 }
 
 #[derive(Debug)]
@@ -78,6 +81,9 @@ impl LeaderCompleteness {
         server: impl Fn(NodeId) -> Option<&'w RaftServer<H>>,
     ) -> Result<(), Violation> {
         let commits = self.commits.len();
+        if self.settled == commits {
+            return Ok(());
+        }
         for id in 0..self.leaders.len() as NodeId {
             let Some((term, checked)) = self.leaders[id as usize] else { continue };
             if id == node || checked == commits {
@@ -90,6 +96,7 @@ impl LeaderCompleteness {
             self.leaders[id as usize] = Some((term, commits));
             self.check(at, id, leader, checked)?;
         }
+        self.settled = commits;
         Ok(())
     }
 

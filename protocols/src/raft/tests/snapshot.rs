@@ -28,7 +28,7 @@ fn snapshot(index: Index, term: Term, values: &[u64]) -> Snapshot {
 }
 
 fn install(term: Term, snapshot: Snapshot) -> RaftMessage {
-    RaftMessage::InstallSnapshot(InstallSnapshot { term, snapshot, round: 0 })
+    RaftMessage::InstallSnapshot(Box::new(InstallSnapshot { term, snapshot, round: 0 }))
 }
 
 fn installed(term: Term, last_index: Index) -> RaftMessage {
