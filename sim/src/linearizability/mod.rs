@@ -73,7 +73,10 @@ pub const DEFAULT_MEMORY_MB: u64 = 1024;
 impl Limits {
     /// `steps` model steps and `memory_mb` MiB, on every core.
     pub fn new(steps: u64, memory_mb: u64) -> Limits {
-        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        // Asked once: std reads the cgroup files anew on every call, and a sweep checks a
+        // history per seed.
+        static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        let threads = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
         Limits { steps, memory: usize::try_from(memory_mb << 20).unwrap_or(usize::MAX), threads }
     }
 }

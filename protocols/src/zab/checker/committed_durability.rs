@@ -62,18 +62,21 @@ impl CommittedDurability {
         for record in fresh {
             disk.durable.apply(record);
         }
-        let now: BTreeSet<Zxid> = if rebuilt {
-            disk.durable.history.txns().iter().map(|txn| txn.zxid).collect()
+        let (lost, gained): (Vec<Zxid>, Vec<Zxid>) = if rebuilt {
+            let now: BTreeSet<Zxid> = disk.durable.history.txns().iter().map(|txn| txn.zxid).collect();
+            let lost = disk.holds.difference(&now).copied().collect();
+            let gained = now.difference(&disk.holds).copied().collect();
+            disk.holds = now;
+            (lost, gained)
         } else {
+            // Only appended: nothing is lost, and what is new is gained (holders only grow,
+            // so the order they are counted in does not matter).
             let added = fresh.iter().filter_map(|record| match record {
                 ZabRecord::Txn(txn) => Some(txn.zxid),
                 _ => None,
             });
-            disk.holds.iter().copied().chain(added).collect()
+            (Vec::new(), added.filter(|&zxid| disk.holds.insert(zxid)).collect())
         };
-        let lost: Vec<Zxid> = disk.holds.difference(&now).copied().collect();
-        let gained: Vec<Zxid> = now.difference(&disk.holds).copied().collect();
-        disk.holds = now;
         for zxid in gained {
             if let Some((_, holders)) = self.committed.get_mut(&zxid) {
                 *holders += 1;
