@@ -204,6 +204,24 @@ fn swarm_weather_differs_between_seeds_and_is_recorded() {
 }
 
 #[test]
+fn swarm_faults_end_in_time_for_the_liveness_window_to_fit_within_the_workload() {
+    // A 1,000 ms run with a 1,000 ms window (no room: the run is made longer) and a
+    // 3,000 ms run (room after the faults, which a draw of 50-90% of the run would exceed).
+    for (file, lengthened) in [("twopc/participant-isolated.toml", true), ("raft/leader-crash.toml", false)] {
+        let entry = bundled(file);
+        let liveness_ms = entry.scenario.checks.liveness_ms.expect("a liveness window");
+        for seed in 1..=200 {
+            let (weathered, words) = sweep::swarm::weather(&entry.scenario, seed);
+            let end_ms = weathered.nemesis.as_ref().and_then(|nemesis| nemesis.end_ms).expect("an end");
+            assert!(end_ms + liveness_ms <= weathered.duration_ms, "{file} seed {seed}: {words}");
+            assert!(end_ms * 2 >= weathered.duration_ms.min(entry.scenario.duration_ms), "{file} seed {seed}: {words}");
+            assert_eq!(weathered.duration_ms > entry.scenario.duration_ms, lengthened, "{file} seed {seed}: {words}");
+            assert_eq!(words.contains(" duration="), lengthened, "{words}");
+        }
+    }
+}
+
+#[test]
 fn seed_ranges_and_shards_parse_or_say_what_is_allowed() {
     assert_eq!("1..4".parse::<Seeds>(), Ok(Seeds { start: 1, end: 4 }));
     assert_eq!("1..=4".parse::<Seeds>(), Ok(Seeds { start: 1, end: 5 }));

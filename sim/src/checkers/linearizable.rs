@@ -14,7 +14,7 @@ use crate::linearizability::{self, Limits, TimeUnit, Verdict};
 
 /// Checks the calls `include` keeps; processes from `first_client` on are clients, named by
 /// their number in the detail. The search runs on the calling thread (a sweep already runs
-/// a run per core) within the default memory bound.
+/// a run per core) within a run's memory bound.
 pub fn check<S: Service>(
     history: &[Call<S>],
     include: fn(&S::Operation) -> bool,
@@ -23,7 +23,7 @@ pub fn check<S: Service>(
 ) -> Conclusion {
     let model = S::Model::default();
     let ops = history.iter().filter(|call| include(&call.operation)).filter_map(Call::as_op).collect();
-    let limits = Limits { threads: 1, ..Limits::new(budget, linearizability::DEFAULT_MEMORY_MB) };
+    let limits = Limits { threads: 1, ..Limits::new(budget, linearizability::RUN_MEMORY_MB) };
     let report = linearizability::check(&model, model.prune(ops), limits, TimeUnit::Nanosecond);
     let conclusion = match report.verdict {
         Verdict::Linearizable => Conclusion::passed("linearizable"),

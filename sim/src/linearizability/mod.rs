@@ -67,8 +67,14 @@ pub const DEFAULT_BUDGET: u64 = 10_000_000;
 /// to some seconds, shared by its keys, before the answer is unknown.
 pub const CHECK_HISTORY_BUDGET: u64 = 100_000_000;
 
-/// The default bound on the search's memory, in MiB.
+/// The default bound on the search's memory, in MiB (`check-history`).
 pub const DEFAULT_MEMORY_MB: u64 = 1024;
+
+/// The bound on the memory of a simulated run's check, in MiB: like its step budget, it
+/// stops a pathological history (a swarm workload of one key, a dozen clients, appends and
+/// operations of unknown outcome) within a fraction of a second, where filling a gigabyte
+/// took two seconds of a time-boxed sweep, once per such seed and per core.
+pub const RUN_MEMORY_MB: u64 = 128;
 
 impl Limits {
     /// `steps` model steps and `memory_mb` MiB, on every core.
