@@ -205,19 +205,22 @@ fn swarm_weather_differs_between_seeds_and_is_recorded() {
 
 #[test]
 fn swarm_faults_end_in_time_for_the_liveness_window_to_fit_within_the_workload() {
-    // A 1,000 ms run with a 1,000 ms window (no room: the run is made longer) and a
-    // 3,000 ms run (room after the faults, which a draw of 50-90% of the run would exceed).
-    for (file, lengthened) in [("twopc/participant-isolated.toml", true), ("raft/leader-crash.toml", false)] {
+    // A 1,000 ms run with a 1,000 ms window (always made longer) and a 3,000 ms run (made
+    // longer only when its faults end after 2,000 ms). The faults end at 50-90% of the
+    // scenario's own duration either way.
+    for (file, always) in [("twopc/participant-isolated.toml", true), ("raft/leader-crash.toml", false)] {
         let entry = bundled(file);
-        let liveness_ms = entry.scenario.checks.liveness_ms.expect("a liveness window");
+        let (duration_ms, liveness_ms) = (entry.scenario.duration_ms, entry.scenario.checks.liveness_ms.unwrap());
+        let mut lengthened = 0;
         for seed in 1..=200 {
             let (weathered, words) = sweep::swarm::weather(&entry.scenario, seed);
             let end_ms = weathered.nemesis.as_ref().and_then(|nemesis| nemesis.end_ms).expect("an end");
-            assert!(end_ms + liveness_ms <= weathered.duration_ms, "{file} seed {seed}: {words}");
-            assert!(end_ms * 2 >= weathered.duration_ms.min(entry.scenario.duration_ms), "{file} seed {seed}: {words}");
-            assert_eq!(weathered.duration_ms > entry.scenario.duration_ms, lengthened, "{file} seed {seed}: {words}");
-            assert_eq!(words.contains(" duration="), lengthened, "{words}");
+            assert!((duration_ms / 2..=duration_ms * 9 / 10).contains(&end_ms), "{file} seed {seed}: {words}");
+            assert_eq!(weathered.duration_ms, duration_ms.max(end_ms + liveness_ms), "{file} seed {seed}: {words}");
+            assert_eq!(words.contains(" duration="), weathered.duration_ms > duration_ms, "{words}");
+            lengthened += usize::from(weathered.duration_ms > duration_ms);
         }
+        assert!(if always { lengthened == 200 } else { (1..200).contains(&lengthened) }, "{file}: {lengthened}");
     }
 }
 

@@ -17,11 +17,11 @@
 //!
 //! The workload varies too (clients, keys, the operation mix, the service's own keys such
 //! as the size of a transaction), each draw checked against what the protocol's service
-//! allows. The faults end early enough for the liveness window after them to fit within the
-//! workload (clients invoke operations until the scenario's duration): a window that
-//! outlasted the workload saw the last operations time out with nobody left to ask, and
-//! called a system that had recovered `stuck`. Where the window cannot fit in the second
-//! half of the run, the run is made longer. A scenario whose protocol is only safe under some faults says so in `[swarm]`:
+//! allows. The workload lasts through the liveness window after the faults: clients invoke
+//! operations until the scenario's duration, and a window that outlasted it saw the last
+//! operations time out with nobody left to ask, and called a system that had recovered
+//! `stuck`. So where the faults end too late for the window to fit, the run is made longer
+//! (the faults themselves are drawn as before: cutting them short hid bugs). A scenario whose protocol is only safe under some faults says so in `[swarm]`:
 //! the fault kinds drawn come from its list, `keep_network` keeps its network (and with it
 //! the absence of replays), `keep_workload` its workload. The weather comes from its own
 //! stream of the seed, so the rest of the run draws the same numbers as without swarm mode.
@@ -55,7 +55,7 @@ pub fn weather(scenario: &Scenario, seed: u64) -> (Scenario, String) {
     out.clocks = if rng.gen_bool(0.3) { skewed_clocks(&mut rng, scenario.nodes) } else { Vec::new() };
     out.faults.clear();
     let meta = catalog::find(&scenario.protocol);
-    let mut nemesis = nemesis(&mut rng, scenario, meta.as_ref());
+    let nemesis = nemesis(&mut rng, scenario, meta.as_ref());
     let replay = nemesis.kinds.contains(&NemesisKind::Crash) && rng.gen_bool(0.5);
     let replay = if replay { round(rng.gen_range(0.2..1.0)) } else { 0.0 };
     // A restart breaks a FIFO link's connections: nothing sent before it can come late.
@@ -63,10 +63,7 @@ pub fn weather(scenario: &Scenario, seed: u64) -> (Scenario, String) {
         out.network.replay = replay;
     }
     if let (Some(liveness_ms), Some(end_ms)) = (scenario.checks.liveness_ms, nemesis.end_ms) {
-        let fits_by = out.duration_ms.saturating_sub(liveness_ms);
-        let end_ms = end_ms.min(fits_by.max(out.duration_ms / 2)).max(1);
         out.duration_ms = out.duration_ms.max(end_ms + liveness_ms);
-        nemesis.end_ms = Some(end_ms);
     }
     out.nemesis = Some(nemesis);
     if !limits.is_some_and(|limits| limits.keep_workload) && rng.gen_bool(0.7) {
