@@ -204,7 +204,7 @@ fn swarm_weather_differs_between_seeds_and_is_recorded() {
 }
 
 #[test]
-fn swarm_faults_end_in_time_for_the_liveness_window_to_fit_within_the_workload() {
+fn swarm_weather_fits_the_liveness_window_in_the_workload_and_caps_the_history_check() {
     // A 1,000 ms run with a 1,000 ms window (always made longer) and a 3,000 ms run (made
     // longer only when its faults end after 2,000 ms). The faults end at 50-90% of the
     // scenario's own duration either way.
@@ -218,6 +218,7 @@ fn swarm_faults_end_in_time_for_the_liveness_window_to_fit_within_the_workload()
             assert!((duration_ms / 2..=duration_ms * 9 / 10).contains(&end_ms), "{file} seed {seed}: {words}");
             assert_eq!(weathered.duration_ms, duration_ms.max(end_ms + liveness_ms), "{file} seed {seed}: {words}");
             assert_eq!(words.contains(" duration="), weathered.duration_ms > duration_ms, "{words}");
+            assert_eq!(weathered.checks.linearizability_budget, sweep::swarm::SWARM_LINEARIZABILITY_BUDGET);
             lengthened += usize::from(weathered.duration_ms > duration_ms);
         }
         assert!(if always { lengthened == 200 } else { (1..200).contains(&lengthened) }, "{file}: {lengthened}");
