@@ -21,7 +21,11 @@
 //! operations until the scenario's duration, and a window that outlasted it saw the last
 //! operations time out with nobody left to ask, and called a system that had recovered
 //! `stuck`. So where the faults end too late for the window to fit, the run is made longer
-//! (the faults themselves are drawn as before: cutting them short hid bugs). A scenario whose protocol is only safe under some faults says so in `[swarm]`:
+//! (the faults themselves are drawn as before: cutting them short hid bugs). The history
+//! check's step budget is capped (`SWARM_LINEARIZABILITY_BUDGET`), as weather makes a few
+//! histories that no budget decides.
+//!
+//! A scenario whose protocol is only safe under some faults says so in `[swarm]`:
 //! the fault kinds drawn come from its list, `keep_network` keeps its network (and with it
 //! the absence of replays), `keep_workload` its workload. The weather comes from its own
 //! stream of the seed, so the rest of the run draws the same numbers as without swarm mode.
