@@ -172,14 +172,21 @@ fn payload<M: Message>(message: &M) -> String {
 /// Adds one to `name`'s count (names are few, so a scan beats a map). A name is nearly
 /// always the same literal each time, so the scan compares addresses first and text only
 /// when no address matches.
-fn count(counts: &mut Vec<(&'static str, u64)>, name: &'static str) {
+/// Returns its place in `counts`.
+fn count(counts: &mut Vec<(&'static str, u64)>, name: &'static str) -> usize {
     let position = counts
         .iter()
         .position(|(known, _)| std::ptr::eq(*known, name))
         .or_else(|| counts.iter().position(|(known, _)| *known == name));
     match position {
-        Some(position) => counts[position].1 += 1,
-        None => counts.push((name, 1)),
+        Some(position) => {
+            counts[position].1 += 1;
+            position
+        }
+        None => {
+            counts.push((name, 1));
+            counts.len() - 1
+        }
     }
 }
 
@@ -187,21 +194,18 @@ fn count(counts: &mut Vec<(&'static str, u64)>, name: &'static str) {
 /// message is counted on every send, and a scan of the kinds mispredicts its exit often.
 /// Addresses differ from run to run, but only which lookups hit does, not the counts.
 #[derive(Debug, Default)]
-struct KindCache([(usize, u32); 16]);
+struct KindCache([((usize, usize), usize); 16]);
 
 impl KindCache {
     fn count(&mut self, counts: &mut Vec<(&'static str, u64)>, name: &'static str) {
-        let address = name.as_ptr() as usize;
-        let slot = &mut self.0[(address >> 3) & 15];
-        if slot.0 == address && counts.get(slot.1 as usize).is_some_and(|(known, _)| std::ptr::eq(*known, name)) {
-            counts[slot.1 as usize].1 += 1;
+        // Address and length: one literal may be a prefix of another in the same storage.
+        let key = (name.as_ptr() as usize, name.len());
+        let slot = &mut self.0[(key.0 >> 3) & 15];
+        if slot.0 == key {
+            counts[slot.1].1 += 1;
             return;
         }
-        count(counts, name);
-        let position = counts.iter().position(|(known, _)| std::ptr::eq(*known, name));
-        if let Some(position) = position {
-            *slot = (address, position as u32);
-        }
+        *slot = (key, count(counts, name));
     }
 }
 

@@ -73,9 +73,12 @@ impl Acceptor {
         if self.accepted_max <= self.promised {
             return;
         }
-        let above = self.accepted.iter().find(|(_, (ballot, _))| *ballot > self.promised);
-        let (slot, ballot) = above.map_or((0, self.accepted_max), |(slot, (ballot, _))| (*slot, *ballot));
-        panic!("acceptor {id} accepted {ballot:?} in slot {slot} above its promise");
+        match self.accepted.iter().find(|(_, (ballot, _))| *ballot > self.promised) {
+            Some((slot, (ballot, _))) => panic!("acceptor {id} accepted {ballot:?} in slot {slot} above its promise"),
+            None => {
+                panic!("acceptor {id} accepted {:?}, above its promise, in a slot since overwritten", self.accepted_max)
+            }
+        }
     }
 }
 

@@ -243,4 +243,5 @@ fn quorum_value_is_the_majority_th_largest() {
     assert_eq!(quorum_value([0, 7, 2, 7, 7].into_iter(), 3), 7);
     assert_eq!(quorum_value([4, 9, 1].into_iter(), 2), 4);
     assert_eq!(quorum_value([4].into_iter(), 2), 0, "fewer values than a majority");
+    assert_eq!(quorum_value((1..=20).rev(), 11), 10, "more values than fit on the stack: sorted");
 }
