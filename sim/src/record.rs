@@ -42,6 +42,7 @@ pub struct MessageRecord {
     pub from: NodeId,
     pub to: NodeId,
     pub kind: &'static str,
+    /// Bytes on the wire (0 unless recording is detailed).
     pub size: usize,
     pub sent: Time,
     pub fate: Fate,
@@ -108,7 +109,9 @@ impl Recorder {
             from,
             to,
             kind: message.kind(),
-            size: message.size_bytes(),
+            // The size is for the message table, which only a detailed record has; a
+            // protocol's size may walk the whole message (Raft's counts its entries).
+            size: if self.detailed { message.size_bytes() } else { 0 },
             sent,
             fate: Fate::InFlight,
             copy: false,

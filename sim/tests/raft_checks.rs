@@ -46,3 +46,27 @@ fn incremental_and_full_raft_checks_find_the_same_violations_on_the_same_seeds()
     }
     assert!(flawed >= 5, "every flawed variant has a scenario: {flawed}");
 }
+
+/// The durable-log figures counted as logs grow (the incremental form) are the figures
+/// counted from every log's first record after every event (the full form), through
+/// snapshots that rewrite the logs and crashes that tear them.
+#[test]
+fn incremental_and_full_durable_log_figures_agree_through_snapshots_and_crashes() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/raft/nemesis.toml");
+    let text = format!("{}\n[settings]\nsnapshot_every = 16\n", std::fs::read_to_string(&path).expect("nemesis"));
+    let incremental = scenario::parse(&path, &text).expect("valid scenario");
+    let full = scenario::parse(&path, &full_checks(&text)).expect("valid scenario with full checks");
+    for seed in 1..=3 {
+        let figures =
+            |scenario| run::run(scenario, RunOptions { seed, detailed: false }).summary.figures.protocol_figures;
+        let (a, b) = (figures(&incremental), figures(&full));
+        let durable = |figures: &std::collections::BTreeMap<String, f64>| -> Vec<(String, f64)> {
+            let durable = figures.iter().filter(|(name, _)| name.starts_with("durable_log"));
+            durable.map(|(name, value)| (name.to_string(), *value)).collect()
+        };
+        assert_eq!(durable(&a), durable(&b), "seed {seed}: incremental, then full");
+        assert_eq!(durable(&a).len(), 7, "seed {seed}: the two totals and a figure per server");
+        let most = a.get("durable_log_entries_max").copied().unwrap_or(0.0);
+        assert!(most > 0.0 && most <= 32.0, "seed {seed}: snapshots bound the logs, yet they hold entries: {most}");
+    }
+}

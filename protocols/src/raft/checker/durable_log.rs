@@ -30,7 +30,16 @@ pub(super) struct DurableLog {
 }
 
 impl DurableLog {
-    /// The durable log of `node`, which just handled an input.
+    /// The full form: `node`'s durable log counted from its first record.
+    pub(super) fn inspect_whole_log<H: RaftHost>(&mut self, node: NodeId, world: &dyn View<H>) {
+        if let Some(counted) = self.counted.get_mut(node as usize) {
+            *counted = (0, 0, 0);
+        }
+        self.inspect(node, world);
+    }
+
+    /// The durable log of `node`, which just handled an input: only the records appended
+    /// since it was last counted, unless it was rewritten since.
     pub(super) fn inspect<H: RaftHost>(&mut self, node: NodeId, world: &dyn View<H>) {
         let (records, _) = world.log(node);
         let rewrites = world.log_rewrites(node);

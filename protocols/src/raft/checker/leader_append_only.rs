@@ -7,25 +7,31 @@
 //! leader's log held, and checks that each of them is still there (or compacted into its
 //! snapshot, which is no deletion) after every event.
 
-use std::collections::BTreeMap;
-
-use super::ms;
+use super::{ms, slot};
 use crate::node::{NodeId, Time, Violation};
 use crate::raft::{Index, RaftHost, RaftServer, Role, Term};
 
+/// A leader's term and the (index, term) of every entry its log held.
+type TermLog = (Term, Vec<(Index, Term)>);
+
 #[derive(Debug, Default)]
 pub(super) struct LeaderAppendOnly {
-    /// Per server leading now: its term, last index and truncations when last inspected.
-    leaders: BTreeMap<NodeId, (Term, Index, u64)>,
+    /// Per server (by id) leading now: its term, last index and truncations when last
+    /// inspected. A table, not a map: every event of a follower clears its entry.
+    leaders: Vec<Option<(Term, Index, u64)>>,
     /// Full form: per server leading now, its term and its log's (index, term) pairs.
-    logs: BTreeMap<NodeId, (Term, Vec<(Index, Term)>)>,
+    logs: Vec<Option<TermLog>>,
 }
 
 impl LeaderAppendOnly {
     /// `id` restarted: whatever it led is over.
     pub(super) fn forget(&mut self, id: NodeId) {
-        self.leaders.remove(&id);
-        self.logs.remove(&id);
+        if let Some(leader) = self.leaders.get_mut(id as usize) {
+            *leader = None;
+        }
+        if let Some(log) = self.logs.get_mut(id as usize) {
+            *log = None;
+        }
     }
 
     /// `id` handled an event (or, in the full form, some server did).
@@ -50,7 +56,7 @@ impl LeaderAppendOnly {
     fn check_length<H: RaftHost>(&mut self, at: Time, id: NodeId, server: &RaftServer<H>) -> Result<(), Violation> {
         let log = server.log();
         let now = (server.current_term(), log.last_index(), log.truncations());
-        let previous = self.leaders.insert(id, now);
+        let previous = slot(&mut self.leaders, id as usize).replace(now);
         let Some((term, last_index, truncations)) = previous.filter(|previous| previous.0 == now.0) else {
             return Ok(());
         };
@@ -65,7 +71,8 @@ impl LeaderAppendOnly {
         let (term, log) = (server.current_term(), server.log());
         let entries: Vec<(Index, Term)> =
             (log.first_index()..=log.last_index()).filter_map(|index| Some((index, log.term_at(index)?))).collect();
-        let Some((_, previous)) = self.logs.insert(id, (term, entries)).filter(|(previous, _)| *previous == term)
+        let Some((_, previous)) =
+            slot(&mut self.logs, id as usize).replace((term, entries)).filter(|(previous, _)| *previous == term)
         else {
             return Ok(());
         };

@@ -13,13 +13,17 @@
 
 use std::collections::BTreeMap;
 
-use super::ms;
+use super::{ms, slot};
 use crate::node::{NodeId, Time, Violation};
 use crate::raft::{Index, Payload, RaftHost, RaftServer, StateMachine, Term};
 
 #[derive(Debug, Default)]
 pub(super) struct LogMatching<M: StateMachine> {
-    entries: BTreeMap<(Index, Term), Seen<M>>,
+    /// By index, the first term seen there and its entry: nearly every index only ever
+    /// holds one term, and a table finds it without a search.
+    first: Vec<Option<(Term, Seen<M>)>>,
+    /// The entries of the other terms seen at an index (logs that diverged).
+    others: BTreeMap<(Index, Term), Seen<M>>,
     /// Per live server (by id): its last index and truncation count when last inspected.
     checked: Vec<Option<(Index, u64)>>,
 }
@@ -91,10 +95,21 @@ impl<M: StateMachine> LogMatching<M> {
         previous_term: Term,
         payload: &Payload<M>,
     ) -> Result<(), Violation> {
-        let Some(seen) = self.entries.get(&(index, term)) else {
-            let seen = Seen { previous_term, payload: payload.clone(), node: id, at };
-            self.entries.insert((index, term), seen);
-            return Ok(());
+        let first = slot(&mut self.first, index as usize);
+        let seen = match first {
+            Some((first_term, seen)) if *first_term == term => seen,
+            Some(_) => match self.others.get(&(index, term)) {
+                Some(seen) => seen,
+                None => {
+                    let seen = Seen { previous_term, payload: payload.clone(), node: id, at };
+                    self.others.insert((index, term), seen);
+                    return Ok(());
+                }
+            },
+            None => {
+                *first = Some((term, Seen { previous_term, payload: payload.clone(), node: id, at }));
+                return Ok(());
+            }
         };
         if seen.previous_term == previous_term && seen.payload == *payload {
             return Ok(());

@@ -126,21 +126,30 @@ impl<H: RaftHost> Checker<H> for RaftChecker<H> {
     }
 
     fn inspect(&mut self, at: Time, node: NodeId, world: &dyn View<H>) -> Result<(), Violation> {
-        self.durable_log.inspect(node, world);
         let server = |id| world.server(id).and_then(H::as_server);
         if self.checks == Checks::Full {
             for id in 0..world.servers() {
+                self.durable_log.inspect_whole_log(id, world);
                 self.leader_append_only.inspect(at, id, server(id), true)?;
                 self.log_matching.inspect_whole_log(at, id, server(id))?;
                 self.leader_completeness.inspect(at, id, server(id), true)?;
             }
             return Ok(());
         }
+        self.durable_log.inspect(node, world);
         self.leader_append_only.inspect(at, node, server(node), false)?;
         self.log_matching.inspect(at, node, server(node))?;
         self.leader_completeness.inspect(at, node, server(node), false)?;
         self.leader_completeness.inspect_other_leaders(at, node, server)
     }
+}
+
+/// Entry `at` of a table by index or by server id, grown on first use.
+fn slot<T>(table: &mut Vec<Option<T>>, at: usize) -> &mut Option<T> {
+    if table.len() <= at {
+        table.resize_with(at + 1, || None);
+    }
+    &mut table[at]
 }
 
 /// A time for a violation's text, in milliseconds.

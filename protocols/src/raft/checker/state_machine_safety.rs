@@ -9,25 +9,28 @@
 //! it applies an index only past where it is, and installs a snapshot only if that takes it
 //! no further back (a restart starts it again from its own snapshot).
 
-use std::collections::BTreeMap;
-
-use super::ms;
+use super::{ms, slot};
 use crate::node::{NodeId, Time, Violation};
 use crate::raft::{Index, Payload, StateMachine, Term};
 
+/// The first entry applied at an index: its term and payload, by whom, when.
+type Applied<M> = (Term, Payload<M>, NodeId, Time);
+
 #[derive(Debug, Default)]
 pub(super) struct StateMachineSafety<M: StateMachine> {
-    /// Per index, the first entry committed there: its term, by whom, when.
-    committed: BTreeMap<Index, (Term, NodeId, Time)>,
+    /// Per index, the first entry committed there: its term, by whom, when. Tables by
+    /// index and by server rather than maps: every server commits and applies every index,
+    /// so each is looked up once a server, in order.
+    committed: Vec<Option<(Term, NodeId, Time)>>,
     /// Per index, the first entry applied there: its term and payload, by whom, when.
-    applied: BTreeMap<Index, (Term, Payload<M>, NodeId, Time)>,
+    applied: Vec<Option<Applied<M>>>,
     /// Per server, the index its state machine has reached since it last started, and when.
-    through: BTreeMap<NodeId, (Index, Time)>,
+    through: Vec<(Index, Time)>,
 }
 
 impl<M: StateMachine> StateMachineSafety<M> {
     pub(super) fn on_committed(&mut self, at: Time, node: NodeId, index: Index, term: Term) -> Result<(), Violation> {
-        let (first_term, first, first_at) = *self.committed.entry(index).or_insert((term, node, at));
+        let (first_term, first, first_at) = *slot(&mut self.committed, index as usize).get_or_insert((term, node, at));
         if first_term == term {
             return Ok(());
         }
@@ -53,7 +56,7 @@ impl<M: StateMachine> StateMachineSafety<M> {
         payload: &Payload<M>,
     ) -> Result<(), Violation> {
         let (first_term, first_payload, first, first_at) =
-            self.applied.entry(index).or_insert_with(|| (term, payload.clone(), node, at));
+            slot(&mut self.applied, index as usize).get_or_insert_with(|| (term, payload.clone(), node, at));
         if *first_term == term && first_payload == payload {
             return self.advance(at, node, index, index, "applied the entry at");
         }
@@ -79,7 +82,9 @@ impl<M: StateMachine> StateMachineSafety<M> {
         term: Term,
         installed: bool,
     ) -> Result<(), Violation> {
-        if let Some(&(committed_term, first, first_at)) = self.committed.get(&index).filter(|(t, ..)| *t != term) {
+        if let Some((committed_term, first, first_at)) =
+            self.committed.get(index as usize).copied().flatten().filter(|(t, ..)| *t != term)
+        {
             return Err(Violation {
                 invariant: "state-machine-safety",
                 evidence: vec![(first, first_at), (node, at)],
@@ -100,14 +105,14 @@ impl<M: StateMachine> StateMachineSafety<M> {
 
     /// `node` restarted with its state machine at the snapshot ending at `index`.
     pub(super) fn on_restored(&mut self, at: Time, node: NodeId, index: Index) {
-        self.through.insert(node, (index, at));
+        *self.reached(node) = (index, at);
     }
 
     /// `node`'s state machine moves to `index` by an action that needs it to be short of
     /// `before` (applying an index needs it short of that index; installing a snapshot needs
     /// it short of the index after, so that it goes no further back).
     fn advance(&mut self, at: Time, node: NodeId, index: Index, before: Index, action: &str) -> Result<(), Violation> {
-        let (reached, reached_at) = self.through.get(&node).copied().unwrap_or((0, 0));
+        let (reached, reached_at) = *self.reached(node);
         if reached >= before {
             return Err(Violation {
                 invariant: "state-machine-safety",
@@ -121,7 +126,15 @@ impl<M: StateMachine> StateMachineSafety<M> {
                 ),
             });
         }
-        self.through.insert(node, (index, at));
+        *self.reached(node) = (index, at);
         Ok(())
+    }
+
+    /// Where `node`'s state machine is, and since when (index 0 at time 0 at first).
+    fn reached(&mut self, node: NodeId) -> &mut (Index, Time) {
+        if self.through.len() <= node as usize {
+            self.through.resize(node as usize + 1, (0, 0));
+        }
+        &mut self.through[node as usize]
     }
 }
