@@ -221,9 +221,10 @@ pub trait Protocol: Sized + Debug + 'static {
     /// The milestone an observation marks, if any (one of `MILESTONES`).
     fn milestone(observation: &Self::Observation) -> Option<&'static str>;
 
-    /// What is wrong with `settings` for a run of `servers` initial members and `spares`
-    /// servers that may join, in words (checked when a scenario is loaded; default: nothing).
-    fn check_settings(_settings: &Self::Settings, _servers: u32, _spares: u32) -> Result<(), String> {
+    /// What is wrong with `settings` for a run of `servers` initial members, `spares`
+    /// servers that may join and a workload on `keys` keys, in words (checked when a
+    /// scenario is loaded, and for each workload swarm weather draws; default: nothing).
+    fn check_settings(_settings: &Self::Settings, _servers: u32, _spares: u32, _keys: u32) -> Result<(), String> {
         Ok(())
     }
 

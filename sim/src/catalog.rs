@@ -45,8 +45,8 @@ pub struct Meta {
     /// The names of the history checks it runs after each run.
     pub history_checks: Vec<&'static str>,
     /// Checks the scenario's `[settings]` table against the protocol's settings, for a run
-    /// of that many initial servers and spares.
-    pub check_settings: fn(&toml::Table, u32, u32) -> Result<(), String>,
+    /// of that many initial servers and spares, and a workload on that many keys.
+    pub check_settings: fn(&toml::Table, u32, u32, u32) -> Result<(), String>,
     /// Checks the service's own `[workload]` keys, given the workload's `keys`.
     pub check_params: fn(&toml::Table, u32) -> Result<(), String>,
 }
@@ -64,7 +64,7 @@ impl Meta {
             servers_min: P::SERVERS_MIN,
             fifo_links: P::FIFO_LINKS,
             history_checks: P::history_checks().iter().map(|check| check.name()).collect(),
-            check_settings: |table, servers, spares| P::check_settings(&parse(table)?, servers, spares),
+            check_settings: |table, servers, spares, keys| P::check_settings(&parse(table)?, servers, spares, keys),
             check_params: |table, keys| {
                 let params = parse::<<P::Service as Service>::Params>(table)?;
                 <P::Service as Service>::check_params(&params, keys)

@@ -213,3 +213,20 @@ fn a_replication_factor_beyond_the_servers_is_refused_with_its_line() {
     }
     assert!(scenario::parse(Path::new("ok.toml"), &store(3)).is_ok());
 }
+
+#[test]
+fn a_store_with_fewer_keys_than_its_workload_is_refused_with_its_line() {
+    let store = |store_keys: u32, workload_keys: u32| {
+        format!(
+            "protocol = \"shardkv\"\nnodes = 3\nduration_ms = 100\nexpect = \"ok\"\n\n[settings]\nkeys = \
+             {store_keys}\n\n[workload]\nkeys = {workload_keys}\n"
+        )
+    };
+    let error = scenario::parse(Path::new("bad.toml"), &store(32, 57)).unwrap_err().to_string();
+    assert!(
+        error.starts_with("bad.toml:")
+            && error.contains("keys is 32, fewer than the workload's 57 keys; allowed: 57 to"),
+        "{error}"
+    );
+    assert!(scenario::parse(Path::new("ok.toml"), &store(32, 32)).is_ok());
+}

@@ -336,9 +336,18 @@ impl Protocol for ShardKv {
         ShardChecker::new(setup)
     }
 
-    fn check_settings(settings: &ShardSettings, servers: u32, _spares: u32) -> Result<(), String> {
+    fn check_settings(settings: &ShardSettings, servers: u32, _spares: u32, keys: u32) -> Result<(), String> {
         if settings.replicas > servers {
             return Err(format!("replicas is {}; allowed: 1 to {servers} (the initial servers)", settings.replicas));
+        }
+        if u64::from(keys) > settings.keys {
+            // The store refuses a command on a key outside its universe, so such a workload
+            // fails operations by the scenario's own mistake and reads as a system stuck.
+            return Err(format!(
+                "keys is {}, fewer than the workload's {keys} keys; allowed: {keys} to {KEYS_MAX} (the store must \
+                 hold every key the workload uses)",
+                settings.keys
+            ));
         }
         Ok(())
     }

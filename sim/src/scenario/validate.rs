@@ -250,7 +250,7 @@ fn check_protocol(scenario: &Scenario, meta: &Meta) -> Checked {
         ));
     }
     let spares = scenario.server_slots() - scenario.nodes;
-    (meta.check_settings)(&scenario.settings, scenario.nodes, spares)
+    (meta.check_settings)(&scenario.settings, scenario.nodes, spares, scenario.workload.keys)
         .map_err(|message| problem(&[Key("settings")], format!("{message} (the settings of {})", meta.name)))
 }
 

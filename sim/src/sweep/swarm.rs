@@ -186,6 +186,12 @@ fn vary_workload(rng: &mut ChaCha8Rng, scenario: &Scenario, meta: &Meta) -> Opti
     let mut workload = scenario.workload.clone();
     workload.clients = rng.gen_range(1..=(2 * workload.clients).max(2));
     workload.keys = rng.gen_range(1..=(2 * workload.keys).max(4));
+    let spares = scenario.server_slots() - scenario.nodes;
+    if (meta.check_settings)(&scenario.settings, scenario.nodes, spares, workload.keys).is_err() {
+        // More keys than the protocol's settings serve (a store's key universe): keep the
+        // scenario's own, which were checked when it was loaded.
+        workload.keys = scenario.workload.keys;
+    }
     if meta.operations.len() > 1 {
         let mut mix: BTreeMap<String, f64> = BTreeMap::new();
         for &kind in meta.operations {

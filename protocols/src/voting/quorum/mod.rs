@@ -248,7 +248,7 @@ impl Protocol for Quorum {
         observation.milestone()
     }
 
-    fn check_settings(settings: &QuorumSettings, servers: u32, spares: u32) -> Result<(), String> {
+    fn check_settings(settings: &QuorumSettings, servers: u32, spares: u32, _keys: u32) -> Result<(), String> {
         Config::check(settings, servers, spares)
     }
 }
