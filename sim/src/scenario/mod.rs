@@ -453,6 +453,22 @@ pub struct Nemesis {
     /// The protocol milestone `aim` follows (default: whichever was reached last).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aim_milestone: Option<String>,
+    /// The milestones that crashes follow (see `crash_after`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crash_after_milestones: Vec<String>,
+    /// Share of the times a server reaches one of `crash_after_milestones` that arm a crash
+    /// for the next sync of a server its handler sent to (the follower just synchronized,
+    /// a participant told the decision), else its own: a crash right after the durable
+    /// change the milestone causes, rather than after any change. Less of a milestone
+    /// reached again within a timeout (the first of a burst is the change). The crash
+    /// loses unsynced writes, and the server is back within about a timeout.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub crash_after: f64,
+    /// Share of the crashes after a milestone whose milestone's server (the leader, the
+    /// coordinator) crashes too, as soon as `max_down` allows: a torn follower counts once
+    /// the server that could repair it is gone.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub crash_pair: f64,
     /// Mean length of a pause, if not `fault_ms`: a pause longer than the election timeout
     /// lets the others move on while the paused server still believes what it believed.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -448,11 +448,15 @@ fn check_nemesis(scenario: &Scenario, meta: &Meta) -> Checked {
     }
     probability(&key("crash_at_sync"), nemesis.crash_at_sync)?;
     probability(&key("aim"), nemesis.aim)?;
-    if let Some(milestone) = &nemesis.aim_milestone {
+    probability(&key("crash_after"), nemesis.crash_after)?;
+    probability(&key("crash_pair"), nemesis.crash_pair)?;
+    let aimed = nemesis.aim_milestone.iter().map(|milestone| ("aim_milestone", milestone));
+    let followed = nemesis.crash_after_milestones.iter().map(|milestone| ("crash_after_milestones", milestone));
+    for (field, milestone) in aimed.chain(followed) {
         if !meta.milestones.iter().any(|known| known.name == milestone) {
             let known: Vec<&str> = meta.milestones.iter().map(|known| known.name).collect();
             let message = format!("{} has no milestone {milestone:?}; allowed: {}", meta.name, known.join(", "));
-            return Err(problem(&key("aim_milestone"), message));
+            return Err(problem(&key(field), message));
         }
     }
     if let Some(pause_ms) = nemesis.pause_ms {

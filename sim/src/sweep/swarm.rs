@@ -13,6 +13,11 @@
 //!   (`[network] replay`);
 //! - faults aimed at the server of one of the protocol's milestones (`aim`, `aim_milestone`:
 //!   the leader just elected, the coordinator that just decided);
+//! - crashes that follow milestones (`crash_after`, `crash_after_milestones`): torn at the
+//!   next sync of the server the milestone concerns (the follower just synchronized), and
+//!   with it down the milestone's server too (`crash_pair`: the leader), so that the torn
+//!   state counts. On in most weathers with crashes, each milestone followed in most of
+//!   those; drawn after everything else, so the rest of the weather is as it was before;
 //! - pauses of their own length, spanning several timeouts (`pause_ms`).
 //!
 //! The workload varies too (clients, keys, the operation mix, the service's own keys such
@@ -83,6 +88,10 @@ pub fn weather(scenario: &Scenario, seed: u64) -> (Scenario, String) {
         if let Some(workload) = meta.as_ref().and_then(|meta| vary_workload(&mut rng, scenario, meta)) {
             out.workload = workload;
         }
+    }
+    // Drawn last, so that every draw before is what it was before these fault points.
+    if let Some(nemesis) = out.nemesis.as_mut() {
+        crash_after_milestone(&mut rng, nemesis, meta.as_ref());
     }
     let words = describe(&out, scenario);
     (out, words)
@@ -175,8 +184,34 @@ fn nemesis(rng: &mut ChaCha8Rng, scenario: &Scenario, meta: Option<&Meta>) -> Ne
         crash_at_sync,
         aim,
         aim_milestone,
+        // Drawn at the end of the weather (`crash_after_milestone`).
+        crash_after_milestones: Vec::new(),
+        crash_after: 0.0,
+        crash_pair: 0.0,
         pause_ms,
     }
+}
+
+/// Most weathers with crashes have crashes follow some of the protocol's milestones
+/// (`crash_after`, each milestone in most of them), and most of those crash the
+/// milestone's server too (`crash_pair`). A uniform crash almost never meets the one sync
+/// that follows a synchronization or a decision, nor the second crash that takes away the
+/// server that could repair what it tore. Each milestone is in only some weathers because
+/// the crashes after one can starve another: a crash after every election kills the
+/// election before its synchronization.
+fn crash_after_milestone(rng: &mut ChaCha8Rng, nemesis: &mut Nemesis, meta: Option<&Meta>) {
+    let Some(meta) = meta else { return };
+    if !nemesis.kinds.contains(&NemesisKind::Crash) || meta.milestones.is_empty() || !rng.gen_bool(0.9) {
+        return;
+    }
+    nemesis.crash_after = round(rng.gen_range(0.5..1.0));
+    let mut followed: Vec<String> =
+        meta.milestones.iter().filter(|_| rng.gen_bool(0.7)).map(|milestone| milestone.name.to_string()).collect();
+    if followed.is_empty() {
+        followed.extend(meta.milestones.choose(rng).map(|milestone| milestone.name.to_string()));
+    }
+    nemesis.crash_after_milestones = followed;
+    nemesis.crash_pair = if rng.gen_bool(0.9) { 1.0 } else { 0.0 };
 }
 
 /// The scenario's workload varied within what the service allows, or `None` if the draw is
@@ -264,6 +299,12 @@ fn describe(scenario: &Scenario, original: &Scenario) -> String {
         }
         if nemesis.aim > 0.0 {
             let _ = write!(words, " aim={}@{}", nemesis.aim, nemesis.aim_milestone.as_deref().unwrap_or("any"));
+        }
+        if nemesis.crash_after > 0.0 {
+            let _ = write!(words, " crash_after={}@{}", nemesis.crash_after, nemesis.crash_after_milestones.join("+"));
+        }
+        if nemesis.crash_pair > 0.0 {
+            let _ = write!(words, " crash_pair={}", nemesis.crash_pair);
         }
         if let Some(pause_ms) = nemesis.pause_ms {
             let _ = write!(words, " pause={pause_ms}");

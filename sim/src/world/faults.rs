@@ -26,6 +26,16 @@
 //!   (the leader just elected, the acceptor that just accepted) instead of a random one.
 //! - `[nemesis] pause_ms`: pauses of their own length, so that a pause may span election
 //!   timeouts while the other faults stay short.
+//! - `[nemesis] crash_after`: when a server reaches one of `crash_after_milestones`, a
+//!   crash may be armed (that share, less for a milestone reached within a timeout of its
+//!   last time: the first of a burst is the change) for the next sync of a server the
+//!   milestone's handler sent to since its last milestone (the follower just synchronized,
+//!   the participant told the decision), else of the server itself. It loses unsynced
+//!   writes and is back within about a timeout: a torn change of durable state, taken up
+//!   again while the others still act on it. With `crash_pair`, the milestone's server
+//!   (the leader) crashes too, as soon as `max_down` allows: at once, or when the torn
+//!   server restarts (before it runs again), so that the torn state is not repaired by the
+//!   server that caused it.
 
 use protocols::node::{Membership, NodeId, Protocol, Time, MILLISECOND};
 use rand::seq::SliceRandom;
@@ -72,11 +82,16 @@ pub struct Faults {
     leave_grace: Time,
     /// Crashes waiting for their server's next sync.
     armed: Vec<Armed>,
+    /// Servers crashed at a sync after a milestone, each with the milestone's server: it
+    /// crashes too, as soon as the nemesis's limit allows.
+    pairs: Vec<(NodeId, NodeId)>,
     /// `[network] replay`, the stream that draws which messages are replayed and when, and
     /// the longest a replayed message waits after the recovery (a timeout).
     replay: f64,
     replay_rng: ChaCha8Rng,
     replay_within: Time,
+    /// The scenario's timeout, in milliseconds: the scale of the crashes after milestones.
+    timeout_ms: f64,
 }
 
 /// A crash that strikes at its server's next sync.
@@ -88,6 +103,8 @@ struct Armed {
     duration: Option<Time>,
     /// Drawn by the nemesis, and so held to its `max_down` when it strikes.
     nemesis: bool,
+    /// The server of the milestone this crash followed, to crash as well (`crash_pair`).
+    partner: Option<NodeId>,
 }
 
 impl Faults {
@@ -103,9 +120,11 @@ impl Faults {
             any: !scenario.faults.is_empty() || scenario.nemesis.is_some(),
             leave_grace: 10 * scenario.timeout_ms * MILLISECOND,
             armed: Vec::new(),
+            pairs: Vec::new(),
             replay: scenario.network.replay,
             replay_rng: stream(seed, rng::REPLAY),
             replay_within: scenario.timeout_ms * MILLISECOND,
+            timeout_ms: scenario.timeout_ms as f64,
         }
     }
 
@@ -128,6 +147,9 @@ pub struct Nemesis {
     crash_at_sync: f64,
     aim: f64,
     aim_milestone: Option<String>,
+    crash_after_milestones: Vec<String>,
+    crash_after: f64,
+    crash_pair: f64,
     pause_ms: Option<f64>,
     rng: ChaCha8Rng,
 }
@@ -169,6 +191,9 @@ impl Nemesis {
             crash_at_sync: config.crash_at_sync,
             aim: config.aim,
             aim_milestone: config.aim_milestone.clone(),
+            crash_after_milestones: config.crash_after_milestones.clone(),
+            crash_after: config.crash_after,
+            crash_pair: config.crash_pair,
             pause_ms: config.pause_ms,
             rng,
         }
@@ -277,7 +302,8 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         }
         if let FaultKind::Crash { node, lose_unsynced, at_sync: true } = fault.kind {
             let duration = fault.duration_ms.map(time_of);
-            return self.arm(Armed { node, lose_unsynced, duration, nemesis: false });
+            self.arm(Armed { node, lose_unsynced, duration, nemesis: false, partner: None });
+            return;
         }
         if let Some(id) = self.apply_fault(&fault.kind) {
             if let Some(duration) = fault.duration_ms {
@@ -302,7 +328,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         match fault {
             Some(FaultKind::Leave { node }) => self.leave(node, self.faults.leave_grace),
             Some(FaultKind::Crash { node, lose_unsynced, at_sync: true }) => {
-                self.arm(Armed { node, lose_unsynced, duration: Some(duration), nemesis: true })
+                self.arm(Armed { node, lose_unsynced, duration: Some(duration), nemesis: true, partner: None });
             }
             Some(fault) => {
                 if let Some(id) = self.apply_fault(&fault) {
@@ -321,7 +347,9 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
             servers.clone().filter(|&node| self.is_up(node) && !self.processes[node as usize].paused).collect();
         let aim = self.faults.nemesis.as_ref().and_then(|nemesis| nemesis.aim_milestone.as_deref());
         let aimed = match aim {
-            Some(name) => self.milestones_last.iter().find(|(milestone, _)| *milestone == name).map(|&(_, node)| node),
+            Some(name) => {
+                self.milestones_last.iter().find(|(milestone, ..)| *milestone == name).map(|&(_, node, _)| node)
+            }
             None => self.last_milestone,
         };
         Targets {
@@ -340,16 +368,89 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
             return;
         }
         self.last_milestone = Some(node);
-        match self.milestones_last.iter_mut().find(|(name, _)| *name == milestone) {
-            Some(last) => last.1 = node,
-            None => self.milestones_last.push((milestone, node)),
+        let quiet = match self.milestones_last.iter_mut().find(|(name, ..)| *name == milestone) {
+            Some(last) => {
+                let quiet = self.now - last.2;
+                (last.1, last.2) = (node, self.now);
+                quiet
+            }
+            None => {
+                self.milestones_last.push((milestone, node, self.now));
+                Time::MAX
+            }
+        };
+        self.crash_after_milestone(milestone, node, quiet);
+        self.sent_to.clear();
+    }
+
+    /// Notes that the handler being applied sent to `to`.
+    pub(super) fn note_sent(&mut self, to: NodeId) {
+        let watched = self.faults.nemesis.as_ref().is_some_and(|nemesis| nemesis.crash_after > 0.0);
+        if watched && !self.setup.is_client(to) && !self.sent_to.contains(&to) {
+            self.sent_to.push(to);
         }
     }
 
-    /// A crash that waits for `armed.node`'s next sync (one at a time per server).
-    fn arm(&mut self, armed: Armed) {
-        if self.is_up(armed.node) && !self.setup.is_client(armed.node) && !self.faults.armed_at_sync(armed.node) {
+    /// `node` reached `milestone`, `quiet` after it was last reached: a share of the times
+    /// (`crash_after`) a crash is armed for the next sync of a server the handler sent to
+    /// since its last milestone (the one this milestone concerns, whose sync is the change
+    /// of durable state it causes), or else of `node` itself. The share shrinks for a
+    /// milestone reached again within about a timeout: the first of a burst (the first
+    /// operation delivered after an outage) is the change, the rest are steady state, and
+    /// crashing after each would crash the cluster continuously.
+    fn crash_after_milestone(&mut self, milestone: &'static str, node: NodeId, quiet: Time) {
+        let Some(nemesis) = &mut self.faults.nemesis else { return };
+        if !nemesis.crash_after_milestones.iter().any(|name| name == milestone) {
+            return;
+        }
+        let share =
+            nemesis.crash_after * (1.0 - (-(quiet as f64) / (self.faults.timeout_ms * MILLISECOND as f64)).exp());
+        if self.now < self.faults.nemesis_start || self.now >= nemesis.end || !nemesis.sometimes(share) {
+            return;
+        }
+        let concerned: Vec<NodeId> = (self.sent_to.iter().copied())
+            .filter(|&to| to != node && matches!(self.processes[to as usize].life, Life::Up | Life::Leaving))
+            .collect();
+        let target = concerned.choose(&mut nemesis.rng).copied().unwrap_or(node);
+        let partner = (target != node && nemesis.sometimes(nemesis.crash_pair)).then_some(node);
+        // Back within about a timeout, while the others still act on what it had told them.
+        let duration = Some(nemesis.gap(self.faults.timeout_ms));
+        self.arm(Armed { node: target, lose_unsynced: true, duration, nemesis: true, partner });
+    }
+
+    /// A crash that waits for `armed.node`'s next sync (one at a time per server); true if
+    /// it is armed.
+    fn arm(&mut self, armed: Armed) -> bool {
+        let armable =
+            self.is_up(armed.node) && !self.setup.is_client(armed.node) && !self.faults.armed_at_sync(armed.node);
+        if armable {
             self.faults.armed.push(armed);
+        }
+        armable
+    }
+
+    /// The partner of server `node`, crashed after a milestone, crashes too if the
+    /// nemesis's limit allows it: at once, or else when `node` comes back (`recovered`; the
+    /// last chance). The server that reached the milestone (the leader that synchronized a
+    /// follower, the coordinator that decided) is the one whose absence lets the other's
+    /// torn state count.
+    pub(super) fn crash_partner(&mut self, node: NodeId, recovered: bool) {
+        let Some(position) = self.faults.pairs.iter().position(|&(crashed, _)| crashed == node) else { return };
+        let Some(nemesis) = &self.faults.nemesis else { return };
+        let partner = self.faults.pairs[position].1;
+        let allowed = self.is_up(partner) && self.targets().down() < nemesis.max_down;
+        if recovered || allowed {
+            self.faults.pairs.remove(position);
+        }
+        if !allowed {
+            return;
+        }
+        let Some(nemesis) = &mut self.faults.nemesis else { return };
+        let lose_unsynced = nemesis.rng.gen::<f64>() < nemesis.lose_unsynced;
+        let duration = nemesis.gap(nemesis.fault_ms);
+        let kind = FaultKind::Crash { node: partner, lose_unsynced, at_sync: false };
+        if let Some(id) = self.apply_fault(&kind) {
+            self.substrate.schedule(self.now, self.now + duration, Place::World, Event::Undo(id));
         }
     }
 
@@ -377,6 +478,10 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         let kind = FaultKind::Crash { node, lose_unsynced: armed.lose_unsynced, at_sync: true };
         if let (Some(id), Some(duration)) = (self.apply_fault(&kind), armed.duration) {
             self.substrate.schedule(self.now, self.now + duration, Place::World, Event::Undo(id));
+        }
+        if let Some(partner) = armed.partner {
+            self.faults.pairs.push((node, partner));
+            self.crash_partner(node, false);
         }
     }
 
@@ -537,6 +642,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
     /// crashed or paused as they were.
     pub(super) fn heal_all(&mut self) {
         self.faults.armed.clear();
+        self.faults.pairs.clear();
         let core = self.setup.majority() as NodeId;
         let outside_core = |undo| matches!(undo, Undo::Restart(node) | Undo::Resume(node) if node >= core);
         match self.faults.heal {

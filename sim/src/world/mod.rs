@@ -233,9 +233,13 @@ pub struct World<P: Protocol, S: Substrate<P>> {
     error: Option<String>,
     runaway: Option<(Time, String)>,
     timer_generation: u64,
-    /// Per milestone, the server that reached it last, and the last one to reach any.
-    milestones_last: Vec<(&'static str, NodeId)>,
+    /// Per milestone, the server that reached it last and when; and the last server to
+    /// reach any.
+    milestones_last: Vec<(&'static str, NodeId, Time)>,
     last_milestone: Option<NodeId>,
+    /// The servers the handler being applied has sent to so far: the ones a milestone it
+    /// reaches concerns (the follower just synchronized, the participants of a decision).
+    sent_to: Vec<NodeId>,
 }
 
 /// What a finished run left: its record, its history and how it ended.
@@ -309,6 +313,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
             timer_generation: 0,
             milestones_last: Vec::new(),
             last_milestone: None,
+            sent_to: Vec::new(),
             now: 0,
             plan,
             setup,
@@ -401,6 +406,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         let records = process.storage.log.len();
         self.servers[node as usize] = Some(P::recover(&self.setup, node, &process.storage.log));
         self.recorder.event(self.now, Some(node), || format!("restart from {records} durable records"));
+        self.crash_partner(node, true);
         self.dispatch(node, ServerInput::Recover);
         self.replay(node);
     }
@@ -578,10 +584,17 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
     fn apply(&mut self, node: NodeId, effects: &mut Effects<P>) -> Option<SyncId> {
         let mut finished = None;
         let mut crash_at_sync = false;
+        self.sent_to.clear();
         for effect in effects.list.drain(..) {
             match effect {
-                Effect::Send { to, message } => self.transmit(node, to, message),
-                Effect::SendAfterSync { to, message } => self.after_sync(node, Waiting::Send(to, message)),
+                Effect::Send { to, message } => {
+                    self.note_sent(to);
+                    self.transmit(node, to, message)
+                }
+                Effect::SendAfterSync { to, message } => {
+                    self.note_sent(to);
+                    self.after_sync(node, Waiting::Send(to, message))
+                }
                 Effect::ObserveAfterSync(observation) => self.after_sync(node, Waiting::Observe(observation)),
                 Effect::SetTimer { after, timer } => self.set_timer(node, after, timer),
                 Effect::CancelTimer { timer } => self.cancel_timer(node, &timer),
@@ -604,6 +617,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
                 Effect::Leave => self.remove(node),
             }
         }
+        self.sent_to.clear();
         if crash_at_sync {
             self.crash_at_sync(node);
             return None;
