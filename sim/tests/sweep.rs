@@ -208,6 +208,24 @@ fn swarm_weather_differs_between_seeds_and_is_recorded() {
 }
 
 #[test]
+fn swarm_weather_varies_the_workload_keys_only_within_what_the_store_holds() {
+    // hashing/churn's store holds keys 0..32 ([settings] keys = 32), its workload 32 keys:
+    // swarm draws up to 64, and a draw past 32 keeps the scenario's 32.
+    let entry = bundled("hashing/churn.toml");
+    let meta = sim::catalog::find("shardkv").expect("in the catalog");
+    let keys: BTreeSet<u32> = (1..=300)
+        .map(|seed| sweep::swarm::weather(&entry.scenario, seed).0)
+        .map(|weathered| {
+            let checked = scenario::validate::check(&weathered, &meta);
+            assert!(checked.is_ok(), "swarm weather is a valid scenario: {:?}", checked.err().map(|p| p.message));
+            weathered.workload.keys
+        })
+        .collect();
+    assert!(keys.iter().all(|&keys| keys <= 32), "{keys:?}");
+    assert!(keys.len() > 10 && keys.contains(&32), "the keys still vary: {keys:?}");
+}
+
+#[test]
 fn swarm_weather_fits_the_liveness_window_in_the_workload_and_caps_the_history_check() {
     // A 1,000 ms run with a 1,000 ms window (always made longer) and a 3,000 ms run (made
     // longer only when its faults end after 2,000 ms). The faults end at 50-90% of the
