@@ -302,8 +302,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         }
         if let FaultKind::Crash { node, lose_unsynced, at_sync: true } = fault.kind {
             let duration = fault.duration_ms.map(time_of);
-            self.arm(Armed { node, lose_unsynced, duration, nemesis: false, partner: None });
-            return;
+            return self.arm(Armed { node, lose_unsynced, duration, nemesis: false, partner: None });
         }
         if let Some(id) = self.apply_fault(&fault.kind) {
             if let Some(duration) = fault.duration_ms {
@@ -328,7 +327,7 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         match fault {
             Some(FaultKind::Leave { node }) => self.leave(node, self.faults.leave_grace),
             Some(FaultKind::Crash { node, lose_unsynced, at_sync: true }) => {
-                self.arm(Armed { node, lose_unsynced, duration: Some(duration), nemesis: true, partner: None });
+                self.arm(Armed { node, lose_unsynced, duration: Some(duration), nemesis: true, partner: None })
             }
             Some(fault) => {
                 if let Some(id) = self.apply_fault(&fault) {
@@ -418,15 +417,11 @@ impl<P: Protocol, S: Substrate<P>> World<P, S> {
         self.arm(Armed { node: target, lose_unsynced: true, duration, nemesis: true, partner });
     }
 
-    /// A crash that waits for `armed.node`'s next sync (one at a time per server); true if
-    /// it is armed.
-    fn arm(&mut self, armed: Armed) -> bool {
-        let armable =
-            self.is_up(armed.node) && !self.setup.is_client(armed.node) && !self.faults.armed_at_sync(armed.node);
-        if armable {
+    /// A crash that waits for `armed.node`'s next sync (one at a time per server).
+    fn arm(&mut self, armed: Armed) {
+        if self.is_up(armed.node) && !self.setup.is_client(armed.node) && !self.faults.armed_at_sync(armed.node) {
             self.faults.armed.push(armed);
         }
-        armable
     }
 
     /// The partner of server `node`, crashed after a milestone, crashes too if the
